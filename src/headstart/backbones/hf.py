@@ -1,0 +1,206 @@
+"""``hf:ID_OR_FOLDER`` backbones: transformers ``AutoModel`` for text (and vision).
+
+Text models pool token states into one vector. When the folder is a
+sentence-transformers model, its own recipe is honoured: the pooling mode in
+``1_Pooling/config.json`` (mean / cls / max), the ``Normalize`` module in
+``modules.json``, and ``max_seq_length`` in ``sentence_bert_config.json``;
+plain models default to mean pooling over non-padding tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from headstart.backbones.base import Backbone
+from headstart.backbones.registry import register_source
+from headstart.errors import HeadstartError
+from headstart.hub import resolve_hf
+
+POOLINGS = ("mean", "cls", "max")
+
+
+def sentence_transformers_recipe(folder: Path) -> dict[str, Any]:
+    """Read pooling / normalisation / max length from a sentence-transformers folder."""
+    recipe: dict[str, Any] = {}
+    modules = folder / "modules.json"
+    if not modules.is_file():
+        return recipe
+    entries = json.loads(modules.read_text())
+    for entry in entries:
+        kind = entry.get("type", "")
+        if kind.endswith("Pooling"):
+            cfg_file = folder / entry.get("path", "") / "config.json"
+            if cfg_file.is_file():
+                cfg = json.loads(cfg_file.read_text())
+                if cfg.get("pooling_mode_cls_token"):
+                    recipe["pooling"] = "cls"
+                elif cfg.get("pooling_mode_max_tokens"):
+                    recipe["pooling"] = "max"
+                else:
+                    recipe["pooling"] = "mean"
+        elif kind.endswith("Normalize"):
+            recipe["normalize"] = True
+    st_cfg = folder / "sentence_bert_config.json"
+    if st_cfg.is_file():
+        max_len = json.loads(st_cfg.read_text()).get("max_seq_length")
+        if max_len:
+            recipe["max_length"] = int(max_len)
+    return recipe
+
+
+class HFTextBackbone(Backbone):
+    """A transformers encoder + tokenizer, pooled to one vector per text."""
+
+    modality = "text"
+    source = "hf"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        spec: str,
+        pooling: str = "mean",
+        normalize: bool = False,
+        max_length: int = 256,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise HeadstartError(f"pooling must be one of {POOLINGS}, got '{pooling}'")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.feature_dim = int(model.config.hidden_size)
+        self.pretrained_config = {
+            "tokenizer": Path(str(getattr(tokenizer, "name_or_path", ""))).name,
+            "max_length": int(max_length),
+            "pooling": pooling,
+            "normalize": bool(normalize),
+        }
+
+    @property
+    def max_length(self) -> int:
+        return self.pretrained_config["max_length"]
+
+    def preprocess(self, raw: Sequence[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(
+            list(raw), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return dict(enc)
+
+    def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token states ``(B, T, D)`` and the attention mask ``(B, T)``."""
+        out = self.model(**batch)
+        return out.last_hidden_state, batch["attention_mask"]
+
+    def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        tokens, mask = self.forward_tokens(batch)
+        pooling = self.pretrained_config["pooling"]
+        if pooling == "cls":
+            pooled = tokens[:, 0]
+        elif pooling == "max":
+            pooled = tokens.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(tokens.dtype).min).amax(1)
+        else:
+            m = mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * m).sum(1) / m.sum(1).clamp_min(1e-9)
+        return F.normalize(pooled, dim=-1) if self.pretrained_config["normalize"] else pooled
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        self._write_meta(folder, {"loader": "hf-text"})
+        return folder
+
+
+class HFVisionBackbone(Backbone):
+    """A transformers image encoder + its image processor (pooler output, else mean)."""
+
+    modality = "image"
+    source = "hf"
+
+    def __init__(self, model: nn.Module, processor: Any, spec: str) -> None:
+        super().__init__()
+        self.model = model
+        self.processor = processor
+        self.spec = spec
+        cfg = model.config
+        self.feature_dim = int(getattr(cfg, "hidden_size", 0) or cfg.hidden_sizes[-1])
+        self.pretrained_config = {
+            k: getattr(processor, k) for k in ("size", "image_mean", "image_std", "resample") if hasattr(processor, k)
+        }
+
+    def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
+        from headstart.backbones.vision import to_pil
+
+        return self.processor(images=[to_pil(x) for x in raw], return_tensors="pt")["pixel_values"]
+
+    def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
+        out = self.model(pixel_values=batch)
+        pooled = getattr(out, "pooler_output", None)
+        if pooled is None:
+            pooled = out.last_hidden_state.mean(1)
+        return pooled.flatten(1)
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.processor.save_pretrained(folder)
+        self._write_meta(folder, {"loader": "hf-vision"})
+        return folder
+
+
+def from_pretrained_folder(
+    folder: Path,
+    spec: str,
+    pretrained: bool = True,
+    trust_remote_code: bool = False,
+    pooling: str | None = None,
+    normalize: bool | None = None,
+    max_length: int | None = None,
+) -> Backbone:
+    """Build a text or vision backbone from a local transformers folder."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise HeadstartError(f"{folder} is not a transformers model folder ({str(e).splitlines()[0][:120]})") from None
+    kw = {"trust_remote_code": trust_remote_code}
+    if pretrained:
+        model = transformers.AutoModel.from_pretrained(folder, **kw)
+    else:
+        model = transformers.AutoModel.from_config(config, **kw)
+    has_tokenizer = any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"))
+    if has_tokenizer:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kw)
+        recipe = sentence_transformers_recipe(folder)
+        limit = getattr(config, "max_position_embeddings", 512) or 512
+        return HFTextBackbone(
+            model,
+            tokenizer,
+            spec,
+            pooling=pooling or recipe.get("pooling", "mean"),
+            normalize=recipe.get("normalize", False) if normalize is None else normalize,
+            max_length=min(max_length or recipe.get("max_length", limit), limit),
+        )
+    if (folder / "preprocessor_config.json").is_file():
+        processor = transformers.AutoImageProcessor.from_pretrained(folder, **kw)
+        return HFVisionBackbone(model, processor, spec)
+    raise HeadstartError(f"{folder} has neither a tokenizer nor an image processor; cannot preprocess its inputs")
+
+
+@register_source("hf", needs="transformers; the model in the Hugging Face cache, a local folder, or network")
+def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
+    folder = resolve_hf(name)
+    return from_pretrained_folder(folder, f"hf:{name}", pretrained=pretrained, **kwargs)

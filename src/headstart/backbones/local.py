@@ -1,0 +1,47 @@
+"""``local:FOLDER`` backbones: a folder written by ``Backbone.save`` (no network).
+
+The folder holds ``backbone.json`` (which loader, the original spec, the
+preprocessing config) and the weights in safetensors (or a transformers folder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from headstart.backbones.base import BACKBONE_JSON, Backbone
+from headstart.backbones.registry import register_source
+from headstart.errors import HeadstartError
+
+
+@register_source("local", needs="a folder saved by headstart (backbone.json + safetensors)")
+def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
+    folder = Path(name).expanduser()
+    meta_file = folder / BACKBONE_JSON
+    if not meta_file.is_file():
+        raise HeadstartError(f"{folder} is not a saved headstart backbone (no {BACKBONE_JSON})")
+    meta = json.loads(meta_file.read_text())
+    loader = meta.get("loader")
+    if loader in ("hf-text", "hf-vision"):
+        from headstart.backbones.hf import from_pretrained_folder
+
+        cfg = meta["pretrained_config"]
+        extra = {k: cfg[k] for k in ("pooling", "normalize", "max_length") if k in cfg} if loader == "hf-text" else {}
+        backbone = from_pretrained_folder(folder, meta["spec"], **extra, **kwargs)
+    elif loader == "timm":
+        from headstart.backbones.timm import from_folder
+
+        backbone = from_folder(folder, meta)
+    elif loader == "torchvision":
+        from headstart.backbones.torchvision import from_folder
+
+        backbone = from_folder(folder, meta)
+    elif loader == "identity":
+        from headstart.backbones.embedded import IdentityBackbone
+
+        backbone = IdentityBackbone(meta["feature_dim"])
+    else:
+        raise HeadstartError(f"{meta_file}: unknown loader '{loader}'")
+    backbone.source = meta.get("source", backbone.source)
+    return backbone

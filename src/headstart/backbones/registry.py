@@ -1,0 +1,108 @@
+"""Backbone registry: sources keyed by prefix (``hf:``, ``timm:`` ...) plus named
+embedded defaults (``minilm``, ``efficientnet-lite0``).
+
+Adding a source is one file with a ``load(name, **kw) -> Backbone`` function
+decorated with :func:`register_source`, plus its import in ``__init__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from headstart.errors import HeadstartError, did_you_mean
+
+
+@dataclass
+class Source:
+    prefix: str
+    load: Callable[..., Any]
+    needs: str
+
+
+@dataclass
+class Embedded:
+    name: str
+    load: Callable[..., Any]
+    modality: str
+    package: str | None
+    description: str
+
+
+_SOURCES: dict[str, Source] = {}
+_EMBEDDED: dict[str, Embedded] = {}
+# What "--backbone auto" means for each modality.
+DEFAULTS = {"text": "minilm", "image": "efficientnet-lite0", "tabular": "identity"}
+
+
+def register_source(prefix: str, needs: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _SOURCES[prefix] = Source(prefix, fn, needs)
+        return fn
+
+    return deco
+
+
+def register_embedded(
+    name: str, modality: str, package: str | None, description: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _EMBEDDED[name] = Embedded(name, fn, modality, package, description)
+        return fn
+
+    return deco
+
+
+def list_sources() -> list[Source]:
+    return list(_SOURCES.values())
+
+
+def list_embedded() -> list[Embedded]:
+    return list(_EMBEDDED.values())
+
+
+def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> Any:
+    """``"minilm"``, ``"timm:resnet18"``, ``"hf:org/model"``, ``"local:runs/x/backbone"``,
+    ``"auto"`` (with ``modality``), or a Backbone (returned as is).
+
+    ``pretrained=False`` gives the same architecture with random weights (the
+    "from scratch" baseline); ``seed`` makes that initialisation reproducible.
+    """
+    from headstart.backbones.base import Backbone
+
+    if isinstance(spec, Backbone):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise HeadstartError(f"a backbone is a name like 'minilm' or 'timm:resnet18', got {spec!r}")
+    spec = spec.strip()
+    seed = kwargs.pop("seed", None)
+    if seed is not None:
+        import torch
+
+        torch.manual_seed(seed)
+    if spec == "auto":
+        if modality is None:
+            raise HeadstartError("backbone 'auto' needs to know the data's modality")
+        spec = DEFAULTS[modality]
+    if spec in _EMBEDDED:
+        backbone = _EMBEDDED[spec].load(**kwargs)
+    elif ":" in spec and spec.split(":", 1)[0] in _SOURCES:
+        prefix, name = spec.split(":", 1)
+        if not name:
+            raise HeadstartError(f"backbone '{spec}' names no model after '{prefix}:'")
+        backbone = _SOURCES[prefix].load(name, **kwargs)
+    else:
+        known = list(_EMBEDDED) + [f"{p}:" for p in _SOURCES]
+        prefix = spec.split(":", 1)[0] + ":" if ":" in spec else spec
+        hint = did_you_mean(prefix if ":" in spec else spec, known)
+        raise HeadstartError(
+            f"unknown backbone '{spec}'{hint} (embedded: {', '.join(_EMBEDDED)}; "
+            f"sources: {', '.join(p + ':NAME' for p in _SOURCES)}; see `headstart models`)"
+        )
+    if modality is not None and backbone.modality != modality:
+        raise HeadstartError(
+            f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}"
+        )
+    backbone.pretrained = kwargs.get("pretrained", True)
+    return backbone.eval()

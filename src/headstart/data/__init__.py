@@ -1,0 +1,25 @@
+"""Data in: one :class:`Dataset` type, loaders for folders, tables and arrays, splits."""
+
+from headstart.data.dataset import MODALITIES, Dataset
+from headstart.data.loaders import (
+    from_arrays,
+    from_dataframe,
+    load,
+    load_image_folder,
+    load_table,
+    read_table,
+)
+from headstart.data.splits import stratified_sample, stratified_split
+
+__all__ = [
+    "MODALITIES",
+    "Dataset",
+    "from_arrays",
+    "from_dataframe",
+    "load",
+    "load_image_folder",
+    "load_table",
+    "read_table",
+    "stratified_sample",
+    "stratified_split",
+]

@@ -1,0 +1,135 @@
+"""Batched feature extraction with an on-disk cache.
+
+Extract once, train many heads: the embeddings of a dataset under a backbone
+are written to ``<cache>/features/<backbone key>/<data fingerprint>.safetensors``
+(atomically). The backbone key covers the spec, the weights (a sampled hash)
+and the preprocessing config; the data fingerprint covers the inputs (not the
+labels). A second run on the same data reads the file instead of running the
+backbone.
+
+Text is batched sorted by length (longest first), so each batch pads to its own
+longest text rather than the dataset's; rows come back in the original order.
+On a GPU the forward pass runs under bf16 autocast (fp16 where bf16 is missing).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from headstart.data import Dataset, from_arrays
+from headstart.errors import HeadstartError
+from headstart.io import load_tensors, save_tensors
+from headstart.progress import bar
+
+
+def default_cache_dir() -> Path:
+    """``$HEADSTART_CACHE``, else ``$XDG_CACHE_HOME/headstart``, else ``~/.cache/headstart``."""
+    if os.environ.get("HEADSTART_CACHE"):
+        return Path(os.environ["HEADSTART_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "headstart"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class Extraction:
+    """Features plus how they were obtained."""
+
+    features: np.ndarray
+    cached: bool
+    seconds: float
+    path: Path | None
+
+
+def cache_path(backbone: Any, data: Dataset, cache_dir: str | Path | None = None) -> Path:
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return root / "features" / backbone.cache_key() / f"{data.fingerprint()[:32]}.safetensors"
+
+
+def _order(backbone: Any, data: Dataset) -> np.ndarray:
+    if data.modality == "text":
+        lengths = np.fromiter((len(t) for t in data.inputs), dtype=np.int64, count=len(data))
+        return np.argsort(-lengths, kind="stable")
+    return np.arange(len(data))
+
+
+def _autocast(device: torch.device) -> Any:
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return torch.autocast("cpu", enabled=False)
+
+
+def _run_backbone(
+    backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None
+) -> np.ndarray:
+    order = _order(backbone, data)
+    out = np.empty((len(data), backbone.feature_dim), dtype=np.float32) if backbone.feature_dim else None
+    was_training = backbone.training
+    backbone.eval().to(device)
+    label = f"features ({backbone.spec})"
+    try:
+        with torch.inference_mode(), _autocast(device), bar(label, len(data), progress) as advance:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                raw = data.inputs[idx] if isinstance(data.inputs, np.ndarray) else [data.inputs[i] for i in idx]
+                batch = backbone.batch_to(backbone.preprocess(raw), device)
+                feats = backbone.forward_features(batch).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(data), feats.shape[1]), dtype=np.float32)
+                out[idx] = feats
+                advance(len(idx))
+    finally:
+        backbone.train(was_training)
+    return out
+
+
+def extract(
+    backbone: Any,
+    data: Dataset | Sequence[Any],
+    *,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> Extraction:
+    """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present."""
+    data = data if isinstance(data, Dataset) else from_arrays(data)
+    if len(data) == 0:
+        raise HeadstartError(f"{data.source} has no rows to extract features from")
+    if data.modality != backbone.modality:
+        raise HeadstartError(f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}")
+    if batch_size < 1:
+        raise HeadstartError(f"batch size must be at least 1, got {batch_size}")
+    device = torch.device(device) if device is not None else default_device()
+    start = time.perf_counter()
+    # Tabular features are already features: caching a copy buys nothing.
+    path = cache_path(backbone, data, cache_dir) if cache and data.modality != "tabular" else None
+    if path is not None and path.is_file():
+        try:
+            feats = load_tensors(path)["features"].numpy()
+            if feats.shape[0] == len(data):
+                return Extraction(feats, True, time.perf_counter() - start, path)
+        except Exception:  # a damaged cache file is recomputed, never trusted
+            pass
+    feats = _run_backbone(backbone, data, batch_size, device, progress)
+    if path is not None:
+        save_tensors(path, {"features": torch.from_numpy(feats)}, {"backbone": backbone.spec, "rows": str(len(data))})
+    return Extraction(feats, False, time.perf_counter() - start, path)
+
+
+def extract_features(backbone: Any, data: Dataset | Sequence[Any], **kwargs: Any) -> np.ndarray:
+    """Shorthand for ``extract(...).features``."""
+    return extract(backbone, data, **kwargs).features

@@ -1,0 +1,81 @@
+"""Classification metrics, printed as a table and saved as JSON.
+
+``classification_metrics`` returns plain Python values (JSON-ready): accuracy,
+balanced accuracy, macro-F1, per-class precision / recall / F1 / support and
+the confusion matrix (rows = true class, columns = predicted), with the class
+names in the order used by the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any] | None = None) -> dict[str, Any]:
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if classes is None:
+        classes = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
+    labels = list(classes)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    present = [c for c in labels if c in set(y_true.tolist())]
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if present else float("nan"),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "per_class": {
+            str(c): {
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for c, p, r, f, s in zip(labels, precision, recall, f1, support)
+        },
+        "classes": [str(c) for c in labels],
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def majority_baseline(y_train: Sequence[Any], y_true: Sequence[Any]) -> float:
+    """Accuracy of always predicting the most frequent training class."""
+    values, counts = np.unique(np.asarray(y_train).astype(str), return_counts=True)
+    return float(np.mean(np.asarray(y_true).astype(str) == values[np.argmax(counts)]))
+
+
+def render_metrics(metrics: dict[str, Any], title: str = "metrics", max_classes: int = 30) -> Any:
+    """A rich renderable: headline figures, then the per-class table."""
+    from rich.console import Group
+    from rich.table import Table
+
+    head = Table(title=title, show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    head.add_row("rows", str(metrics["n"]))
+    for key in ("accuracy", "balanced_accuracy", "macro_f1"):
+        head.add_row(key.replace("_", " "), f"{metrics[key]:.4f}")
+    if "majority_baseline" in metrics:
+        head.add_row("majority class", f"{metrics['majority_baseline']:.4f}")
+    per = Table(show_lines=False)
+    for col in ("class", "precision", "recall", "f1", "support"):
+        per.add_column(col, justify="left" if col == "class" else "right")
+    items = list(metrics["per_class"].items())
+    for name, row in items[:max_classes]:
+        per.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    if len(items) > max_classes:
+        per.add_row(f"... {len(items) - max_classes} more in metrics.json", "", "", "", "")
+    return Group(head, per)

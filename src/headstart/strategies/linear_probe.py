@@ -1,0 +1,223 @@
+"""Linear probe: multinomial logistic regression on frozen (cached) features.
+
+Solved full-batch in torch with L-BFGS (strong-Wolfe line search) on
+standardised features, which keeps the problem well conditioned so that a few
+dozen iterations reach the optimum. The objective, as scikit-learn's:
+
+    mean_i  w_i * CE(softmax(W z_i + b), y_i)  +  ||W||^2 / (2 C n)
+
+with ``z`` the standardised features, ``w`` optional class weights and no
+penalty on the bias. When ``C`` is not given it is chosen on a stratified
+validation split (k-fold cross-validation for small sets) cut from the training
+rows (never from the data you report on): the grid is walked from strong to weak regularisation, each fit warm-started
+from the previous one, and the best validation accuracy wins (ties go to the
+stronger regularisation). The final head is refitted on all training rows and
+folded back to act on raw features: ``logits = x @ W'.T + b'``.
+
+Example:
+    >>> import numpy as np
+    >>> from headstart.strategies.linear_probe import LinearProbe
+    >>> X = np.random.randn(200, 8).astype("float32"); y = (X[:, 0] > 0).astype(int)
+    >>> head = LinearProbe(C=1.0).fit(X, y, n_classes=2).head_
+    >>> head(torch.from_numpy(X)).shape
+    torch.Size([200, 2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from headstart.data.splits import stratified_sample, stratified_split
+from headstart.errors import HeadstartError
+
+# Half-decade grid, walked from strong to weak regularisation.
+DEFAULT_CS: tuple[float, ...] = tuple(float(f"{10 ** (e / 2):.3g}") for e in range(-8, 5))
+SELECTION_ROWS = 10_000  # C is chosen on at most this many training rows (see _select_C)
+CV_ROWS = 5_000  # up to this many rows, C is chosen by k-fold cross-validation
+
+
+def class_weights(y: np.ndarray, n_classes: int, mode: Any) -> np.ndarray | None:
+    """Per-class weights: ``None``, ``"balanced"`` (n / (k n_c)), or a dict class -> weight."""
+    if mode is None:
+        return None
+    if isinstance(mode, str):
+        if mode != "balanced":
+            raise HeadstartError(f"class_weight must be None, 'balanced' or a dict, got '{mode}'")
+        counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+        return np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
+    weights = np.ones(n_classes)
+    for k, v in dict(mode).items():
+        weights[int(k)] = float(v)
+    return weights
+
+
+def fit_logistic(
+    Z: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    C: float,
+    sample_weight: torch.Tensor | None = None,
+    init: tuple[torch.Tensor, torch.Tensor] | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Minimise the regularised multinomial log-loss; returns (W, b, function evaluations).
+
+    The gradient is written out (softmax minus one-hot) rather than taken by
+    autograd: one pass for the logits and one for the gradient, nothing else,
+    which halves the time per evaluation on CPU. ``tol`` bounds the largest
+    gradient entry, as scikit-learn's ``tol`` does for lbfgs.
+    """
+    n, d = Z.shape
+    W = init[0].clone() if init else torch.zeros(n_classes, d, dtype=Z.dtype)
+    b = init[1].clone() if init else torch.zeros(n_classes, dtype=Z.dtype)
+    Y = F.one_hot(y, n_classes).to(Z.dtype)
+    w = None if sample_weight is None else (sample_weight / n).unsqueeze(1)
+    reg = 1.0 / (C * n)
+    opt = torch.optim.LBFGS(
+        [W, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=1e-9,
+        history_size=10, line_search_fn="strong_wolfe",
+    )
+    evals = 0
+
+    @torch.no_grad()
+    def closure() -> torch.Tensor:
+        nonlocal evals
+        evals += 1
+        logits = torch.addmm(b, Z, W.T)
+        nll = torch.logsumexp(logits, 1) - (logits * Y).sum(1)
+        residual = torch.softmax(logits, 1) - Y
+        if w is None:
+            loss = nll.mean()
+            residual /= n
+        else:
+            loss = (nll * w.squeeze(1)).sum()
+            residual *= w
+        W.grad = torch.addmm(W, residual.T, Z, beta=reg)
+        b.grad = residual.sum(0)
+        return loss + 0.5 * reg * (W * W).sum()
+
+    opt.step(closure)
+    return W, b, evals
+
+
+@dataclass
+class LinearProbe:
+    """Options of the linear probe; ``fit`` sets ``head_``, ``C_``, ``val_scores_``."""
+
+    C: float | None = None
+    Cs: Sequence[float] = DEFAULT_CS
+    class_weight: Any = None
+    val_size: float = 0.2
+    cv: int = 5
+    max_iter: int = 200
+    seed: int = 0
+    head_: nn.Linear | None = field(default=None, init=False, repr=False)
+    C_: float | None = field(default=None, init=False)
+    val_scores_: dict[float, float] = field(default_factory=dict, init=False)
+    n_evals_: int = field(default=0, init=False)
+
+    name = "linear-probe"
+    uses_cached_features = True
+
+    def _weights(self, y: torch.Tensor, n_classes: int) -> torch.Tensor | None:
+        w = class_weights(y.numpy(), n_classes, self.class_weight)
+        return None if w is None else torch.as_tensor(w, dtype=torch.float32)[y]
+
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> LinearProbe:
+        """``X`` (N, D) features, ``y`` (N,) integer class codes in [0, n_classes)."""
+        X = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+        y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        if X.ndim != 2 or len(X) != len(y_t):
+            raise HeadstartError(f"features must be (N, D) with one label per row, got {tuple(X.shape)} and {len(y_t)}")
+        mean = X.mean(0)
+        std = X.std(0).clamp_min(1e-6)
+        Z = (X - mean) / std
+
+        best_C, init = self.C, None
+        self.val_scores_ = {}
+        if best_C is None:
+            best_C, init = self._select_C(Z, y_t, n_classes)
+        W, b, self.n_evals_ = fit_logistic(
+            Z, y_t, n_classes, best_C, self._weights(y_t, n_classes), init=init, max_iter=self.max_iter
+        )
+        # Fold the standardisation into the head so it reads raw features.
+        W_raw = W / std
+        head = nn.Linear(X.shape[1], n_classes)
+        with torch.no_grad():
+            head.weight.copy_(W_raw)
+            head.bias.copy_(b - W_raw @ mean)
+        self.head_, self.C_ = head.requires_grad_(False), float(best_C)
+        return self
+
+    def _select_C(
+        self, Z: torch.Tensor, y: torch.Tensor, n_classes: int
+    ) -> tuple[float, tuple[torch.Tensor, torch.Tensor] | None]:
+        """Walk the C grid upward on held-out rows; stop two steps past the best.
+
+        Small training sets (up to ``CV_ROWS`` rows) use stratified k-fold
+        cross-validation, larger ones a single stratified split of ``val_size``:
+        a 400-row validation split alone picks C with a few points of noise.
+        Validation accuracy (balanced accuracy with class weights) against C is
+        nearly always single-peaked, so the walk stops after two grid points
+        without improvement: the expensive weakly-regularised fits are skipped
+        when the peak is early. C is chosen on at most ``SELECTION_ROWS`` training
+        rows (stratified): with the penalty scaled by 1/n the best C moves little
+        with n, and the final fit on all rows starts from the chosen solution.
+        Returns (C, warm start for the final fit).
+        """
+        yn = y.numpy()
+        counts = np.bincount(yn, minlength=n_classes)
+        if counts.min() < 2 or len(y) < 10:
+            return 1.0, None  # too few rows to hold any out: the middle of the grid
+        folds = self._folds(yn, int(min(self.cv, counts.min())) if len(y) <= CV_ROWS else 1)
+        balanced = self.class_weight is not None
+        inits: list[Any] = [None] * len(folds)
+        best, best_score, best_init, worse = None, -np.inf, None, 0
+        for C in sorted(self.Cs):
+            scores = []
+            for f, (tr, va) in enumerate(folds):
+                ytr, yva = y[tr], y[va]
+                W, b, _ = fit_logistic(
+                    Z[tr], ytr, n_classes, C, self._weights(ytr, n_classes), init=inits[f], max_iter=self.max_iter
+                )
+                inits[f] = (W, b)
+                pred = torch.addmm(b, Z[va], W.T).argmax(1)
+                if balanced:
+                    recalls = [(pred[yva == k] == k).float().mean().item() for k in range(n_classes) if (yva == k).any()]
+                    scores.append(float(np.mean(recalls)))
+                else:
+                    scores.append((pred == yva).float().mean().item())
+            score = float(np.mean(scores))
+            self.val_scores_[float(C)] = score
+            if score > best_score + 1e-12:
+                best, best_score, best_init, worse = C, score, inits[0], 0
+            else:
+                worse += 1
+                if worse >= 2:
+                    break
+        return float(best), best_init
+
+    def _folds(self, y: np.ndarray, k: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """k stratified folds (k >= 2), or one ``val_size`` split capped at SELECTION_ROWS."""
+        if k < 2:
+            tr, va = stratified_split(y, self.val_size, self.seed)
+            if len(tr) > SELECTION_ROWS:
+                tr = tr[stratified_sample(y[tr], SELECTION_ROWS, self.seed)]
+            return [(torch.as_tensor(tr), torch.as_tensor(va))]
+        rng = np.random.default_rng(self.seed)
+        fold = np.empty(len(y), dtype=int)
+        for c in np.unique(y):
+            idx = rng.permutation(np.flatnonzero(y == c))
+            fold[idx] = np.arange(len(idx)) % k
+        return [
+            (torch.as_tensor(np.flatnonzero(fold != f)), torch.as_tensor(np.flatnonzero(fold == f)))
+            for f in range(k)
+        ]
