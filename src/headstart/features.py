@@ -110,7 +110,9 @@ def extract(
     if len(data) == 0:
         raise HeadstartError(f"{data.source} has no rows to extract features from")
     if data.modality != backbone.modality:
-        raise HeadstartError(f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}")
+        raise HeadstartError(
+            f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}"
+        )
     if batch_size < 1:
         raise HeadstartError(f"batch size must be at least 1, got {batch_size}")
     device = torch.device(device) if device is not None else default_device()

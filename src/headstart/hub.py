@@ -49,4 +49,6 @@ def resolve_hf(name: str) -> Path:
         )
     except Exception as e:
         reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
-        raise HeadstartError(f"hf model '{name}' is not in the local cache and could not be downloaded ({reason}); {how}") from None
+        raise HeadstartError(
+            f"hf model '{name}' is not in the local cache and could not be downloaded ({reason}); {how}"
+        ) from None

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 
-def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any] | None = None) -> dict[str, Any]:
+def classification_metrics(
+    y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any] | None = None
+) -> dict[str, Any]:
     from sklearn.metrics import (
         accuracy_score,
         balanced_accuracy_score,
@@ -28,9 +30,7 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes
     if classes is None:
         classes = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
     labels = list(classes)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     present = [c for c in labels if c in set(y_true.tolist())]
     return {
         "n": int(len(y_true)),
@@ -44,7 +44,7 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes
                 "f1": float(f),
                 "support": int(s),
             }
-            for c, p, r, f, s in zip(labels, precision, recall, f1, support)
+            for c, p, r, f, s in zip(labels, precision, recall, f1, support, strict=False)
         },
         "classes": [str(c) for c in labels],
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),

@@ -43,7 +43,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def save_run(clf: Any, folder: str | Path, metrics: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> Path:
+def save_run(
+    clf: Any, folder: str | Path, metrics: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     params = clf.get_params()
@@ -52,7 +54,7 @@ def save_run(clf: Any, folder: str | Path, metrics: dict[str, Any] | None = None
     write_json(folder / LABELS, [c.item() if hasattr(c, "item") else c for c in clf.classes_])
     config = {
         "format": FORMAT,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "task": "classification",
         "params": params,
         "backbone": clf.backbone_.describe(),
@@ -76,7 +78,9 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise HeadstartError(f"no such run folder: {folder}")
     if not (folder / CONFIG).is_file() or not (folder / HEAD).is_file():
-        raise HeadstartError(f"{folder} is not a headstart run folder (no {CONFIG} / {HEAD}); make one with `headstart fit`")
+        raise HeadstartError(
+            f"{folder} is not a headstart run folder (no {CONFIG} / {HEAD}); make one with `headstart fit`"
+        )
     config = read_json(folder / CONFIG)
     if config.get("format") != FORMAT:
         raise HeadstartError(f"{folder}: run format {config.get('format')} is not supported by this version")

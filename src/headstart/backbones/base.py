@@ -82,7 +82,7 @@ def group_parameters(model: nn.Module) -> list[ParamGroup]:
     for n, p in named:
         if n.startswith(prefix):
             seen_block = True
-            add(f"{best}.{n[len(prefix):].split('.')[0]}", p)
+            add(f"{best}.{n[len(prefix) :].split('.')[0]}", p)
         else:
             add("top" if seen_block else "stem", p)
     return groups
@@ -167,6 +167,12 @@ class Backbone(nn.Module):
     def _write_meta(self, folder: Path, meta: dict[str, Any]) -> None:
         from headstart.io import atomic_write_text
 
-        meta = {"source": self.source, "spec": self.spec, "modality": self.modality,
-                "feature_dim": self.feature_dim, "pretrained_config": self.pretrained_config, **meta}
+        meta = {
+            "source": self.source,
+            "spec": self.spec,
+            "modality": self.modality,
+            "feature_dim": self.feature_dim,
+            "pretrained_config": self.pretrained_config,
+            **meta,
+        }
         atomic_write_text(folder / BACKBONE_JSON, json.dumps(meta, indent=2, default=str))

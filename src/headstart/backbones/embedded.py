@@ -59,10 +59,12 @@ def efficientnet_lite0_state_dict() -> tuple[dict[str, torch.Tensor], tuple[torc
     if len(names) != len(src):
         raise HeadstartError(f"{EFFNET_PACKAGE}: expected {len(names)} tensors, found {len(src)}")
     mapped = {}
-    for name, (src_name, tensor) in zip(names, src):
+    for name, (src_name, tensor) in zip(names, src, strict=False):
         want = ref.state_dict()[name].shape
         if tensor.shape != want:
-            raise HeadstartError(f"{EFFNET_PACKAGE}: {src_name} has shape {tuple(tensor.shape)}, timm {name} wants {tuple(want)}")
+            raise HeadstartError(
+                f"{EFFNET_PACKAGE}: {src_name} has shape {tuple(tensor.shape)}, timm {name} wants {tuple(want)}"
+            )
         mapped[name] = tensor
     head = (mapped.pop("classifier.weight"), mapped.pop("classifier.bias"))
     return mapped, head
@@ -81,7 +83,9 @@ def load_efficientnet_lite0(pretrained: bool = True) -> Backbone:
         missing, unexpected = model.load_state_dict(body, strict=False)
         missing = [k for k in missing if not k.endswith("num_batches_tracked")]
         if missing or unexpected:
-            raise HeadstartError(f"{EFFNET_PACKAGE}: weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+            raise HeadstartError(
+                f"{EFFNET_PACKAGE}: weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
     backbone = wrap_timm(model.eval(), "efficientnet-lite0", source="embedded")
     backbone._source_head = head
     return backbone

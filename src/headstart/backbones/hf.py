@@ -89,9 +89,7 @@ class HFTextBackbone(Backbone):
         return self.pretrained_config["max_length"]
 
     def preprocess(self, raw: Sequence[str]) -> dict[str, torch.Tensor]:
-        enc = self.tokenizer(
-            list(raw), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        enc = self.tokenizer(list(raw), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return dict(enc)
 
     def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

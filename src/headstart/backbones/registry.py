@@ -101,8 +101,6 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
             f"sources: {', '.join(p + ':NAME' for p in _SOURCES)}; see `headstart models`)"
         )
     if modality is not None and backbone.modality != modality:
-        raise HeadstartError(
-            f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}"
-        )
+        raise HeadstartError(f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}")
     backbone.pretrained = kwargs.get("pretrained", True)
     return backbone.eval()

@@ -47,17 +47,14 @@ def load(name: str, pretrained: bool = True, **kwargs: Any) -> TimmBackbone:
     import timm
 
     if not timm.is_model(name):
-        raise HeadstartError(
-            f"unknown timm model '{name}'{did_you_mean(name, timm.list_models())}"
-        )
+        raise HeadstartError(f"unknown timm model '{name}'{did_you_mean(name, timm.list_models())}")
     try:
         model = timm.create_model(name, pretrained=pretrained, num_classes=0, **kwargs)
     except Exception as e:  # hub errors come in many types
         if not pretrained:
             raise
-        how = (
-            f"timm model '{name}' has no pretrained weights in the local cache"
-            + (" and HF_HUB_OFFLINE=1 is set" if offline_mode() else " and they could not be downloaded")
+        how = f"timm model '{name}' has no pretrained weights in the local cache" + (
+            " and HF_HUB_OFFLINE=1 is set" if offline_mode() else " and they could not be downloaded"
         )
         raise HeadstartError(
             f"{how} ({e.__class__.__name__}); fetch them on a machine with network with "

@@ -66,9 +66,7 @@ class Dataset:
         for name in ("labels", "group", "domain", "split", "ids"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
-                raise HeadstartError(
-                    f"{self.source}: {name} has {len(value)} rows but inputs have {n}"
-                )
+                raise HeadstartError(f"{self.source}: {name} has {len(value)} rows but inputs have {n}")
         if self.ids is None:
             self.ids = np.arange(n)
 

@@ -116,8 +116,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise HeadstartError(f"cannot read table {p}: {first}") from None
     raise HeadstartError(
-        f"unsupported file type '{suffix}' for {p} (use a folder of images or one of "
-        f"{', '.join(TABLE_EXTENSIONS)})"
+        f"unsupported file type '{suffix}' for {p} (use a folder of images or one of {', '.join(TABLE_EXTENSIONS)})"
     )
 
 
@@ -126,8 +125,7 @@ def _column(df: pd.DataFrame, name: str, source: str, role: str) -> str:
         return name
     cols = [str(c) for c in df.columns]
     raise HeadstartError(
-        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} "
-        f"(columns: {', '.join(cols)})"
+        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} (columns: {', '.join(cols)})"
     )
 
 
@@ -177,9 +175,7 @@ def from_dataframe(
             cols["label"] = guess
         elif require_labels:
             names = ", ".join(map(str, df.columns))
-            raise HeadstartError(
-                f"no label column found in {source}; pass --label-col (columns: {names})"
-            )
+            raise HeadstartError(f"no label column found in {source}; pass --label-col (columns: {names})")
     for role, name in (("group", group_col), ("domain", domain_col), ("split", split_col)):
         if name is not None:
             cols[role] = _column(df, name, source, role)
@@ -232,10 +228,7 @@ def from_dataframe(
         raw = df[cols["text"]]
         empty = (raw.isna() | raw.astype(str).str.strip().eq("")).to_numpy()
         if empty.any():
-            msg = (
-                f"{empty.sum()} rows of {source} have empty text in column "
-                f"'{cols['text']}' (rows {_rows(empty)})"
-            )
+            msg = f"{empty.sum()} rows of {source} have empty text in column '{cols['text']}' (rows {_rows(empty)})"
             if strict:
                 raise HeadstartError(msg + " (--strict)")
             warn(msg + "; skipped")
@@ -247,8 +240,7 @@ def from_dataframe(
         empty = raw.isna().to_numpy()
         if empty.any():
             raise HeadstartError(
-                f"{empty.sum()} rows of {source} have no image path in column "
-                f"'{cols['image']}' (rows {_rows(empty)})"
+                f"{empty.sum()} rows of {source} have no image path in column '{cols['image']}' (rows {_rows(empty)})"
             )
         paths = [str(p) if Path(p).is_absolute() else str(base / p) for p in raw.astype(str)]
         for i, p in enumerate(paths):
@@ -346,15 +338,18 @@ def from_arrays(
 
 
 def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
-    """Load a folder of images or a table file, whichever ``path`` is."""
+    """Load a folder of images or a table file, whichever ``path`` is.
+
+    Table options (``label_col``, ``text_col`` ...) set to ``None`` are ignored;
+    set on an image folder they are an error.
+    """
     p = Path(path)
     if not p.exists():
         raise HeadstartError(f"no such file or folder: {p}")
     if p.is_dir():
-        table_only = {"label_col", "text_col", "image_col", "feature_cols", "group_col", "domain_col", "split_col"}
-        used = [k for k in table_only if kwargs.get(k) is not None]
-        if used:
-            raise HeadstartError(f"{p} is an image folder; column options ({', '.join(sorted(used))}) apply to tables only")
+        columns = sorted(k for k, v in kwargs.items() if k.endswith(("_col", "_cols")) and v is not None)
+        if columns:
+            names = ", ".join("--" + c.replace("_", "-") for c in columns)
+            raise HeadstartError(f"{p} is an image folder; {names} apply to tables only")
         return load_image_folder(p)
-    kwargs.pop("check", None)
-    return load_table(p, **kwargs)
+    return load_table(p, **{k: v for k, v in kwargs.items() if v is not None})

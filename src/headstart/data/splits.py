@@ -17,9 +17,7 @@ def _class_indices(labels: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(inverse == k) for k in range(inverse.max() + 1)]
 
 
-def stratified_split(
-    labels: np.ndarray, test_size: float, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, test_size: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split row indices into (train, test), keeping class proportions.
 
     ``test_size`` is a fraction in (0, 1). Classes with a single row stay in train.
@@ -68,5 +66,5 @@ def stratified_sample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     while take.sum() > n:
         c = int(np.argmax(take))
         take[c] -= 1
-    chosen = [rng.permutation(g)[:t] for g, t in zip(groups, take)]
+    chosen = [rng.permutation(g)[:t] for g, t in zip(groups, take, strict=False)]
     return np.sort(np.concatenate(chosen))

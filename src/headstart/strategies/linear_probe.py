@@ -82,8 +82,13 @@ def fit_logistic(
     w = None if sample_weight is None else (sample_weight / n).unsqueeze(1)
     reg = 1.0 / (C * n)
     opt = torch.optim.LBFGS(
-        [W, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=1e-9,
-        history_size=10, line_search_fn="strong_wolfe",
+        [W, b],
+        lr=1,
+        max_iter=max_iter,
+        tolerance_grad=tol,
+        tolerance_change=1e-9,
+        history_size=10,
+        line_search_fn="strong_wolfe",
     )
     evals = 0
 
@@ -191,7 +196,9 @@ class LinearProbe:
                 inits[f] = (W, b)
                 pred = torch.addmm(b, Z[va], W.T).argmax(1)
                 if balanced:
-                    recalls = [(pred[yva == k] == k).float().mean().item() for k in range(n_classes) if (yva == k).any()]
+                    recalls = [
+                        (pred[yva == k] == k).float().mean().item() for k in range(n_classes) if (yva == k).any()
+                    ]
                     scores.append(float(np.mean(recalls)))
                 else:
                     scores.append((pred == yva).float().mean().item())
@@ -218,6 +225,5 @@ class LinearProbe:
             idx = rng.permutation(np.flatnonzero(y == c))
             fold[idx] = np.arange(len(idx)) % k
         return [
-            (torch.as_tensor(np.flatnonzero(fold != f)), torch.as_tensor(np.flatnonzero(fold == f)))
-            for f in range(k)
+            (torch.as_tensor(np.flatnonzero(fold != f)), torch.as_tensor(np.flatnonzero(fold == f))) for f in range(k)
         ]

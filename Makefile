@@ -1,0 +1,46 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   create .venv, install, run the offline demo on the embedded models
+#   make test   create .venv, install, run the test suite
+# torch/torchvision are pinned in pyproject.toml (2.14.1 / 0.29.1: on these
+# machines pip takes them from local disk).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/headstart demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Unit tests only: no real models, no ../shared/data.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not real"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/linear_probe_speed.py
+	$(BIN)/python benchmarks/extraction_throughput.py
+	$(BIN)/python benchmarks/accuracy_and_cache.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,137 @@
+"""``headstart fit DATA``: train a transferred classifier and write a run folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from headstart.cli import common as c
+from headstart.cli.app import app, console
+from headstart.data import Dataset
+from headstart.errors import HeadstartError
+
+
+def choose_splits(
+    data: Dataset, eval_data: Dataset | None, test_size: float, seed: int
+) -> tuple[Dataset, Dataset, str]:
+    """Training rows and the held-out rows to report on, and a sentence saying which."""
+    if eval_data is not None:
+        train = data.where_split("train") if "train" in data.splits() else data
+        return train, eval_data, f"reported on {eval_data.source} ({len(eval_data)} rows)"
+    names = data.splits()
+    if "train" in names and ("val" in names or "test" in names):
+        held = "val" if "val" in names else "test"
+        return data.where_split("train"), data.where_split(held), f"reported on the '{held}' split ({held}/ rows)"
+    train, test = data.train_test_split(test_size, seed)
+    return train, test, f"reported on a stratified {test_size:.0%} hold-out (seed {seed})"
+
+
+def default_run_dir(data_path: Path, backbone: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{data_path.stem}-{backbone}").strip("-")
+    return Path("runs") / f"{name}-{stamp}"
+
+
+@app.command()
+def fit(
+    data: Path = typer.Argument(..., help="Image folder, or a CSV/TSV/Parquet/JSONL table."),
+    backbone: str = typer.Option(
+        "auto", "--backbone", "-b", help="auto, an embedded name, or hf:/timm:/torchvision:/local: NAME."
+    ),
+    strategy: str = typer.Option("linear-probe", "--strategy", "-s", help="How to transfer (see `headstart models`)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/<data>-<backbone>-<time>)."),
+    eval_path: Path = typer.Option(
+        None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out)."
+    ),
+    test_size: float = typer.Option(
+        0.2, "--test-size", min=0.01, max=0.9, help="Hold-out fraction when there is no --eval or val split."
+    ),
+    sample: int = typer.Option(None, "--sample", min=2, help="Train on a stratified sample of N training rows."),
+    seed: int = typer.Option(0, "--seed", help="Seed for splits, sampling and initialisation."),
+    C: float = typer.Option(
+        None, "--C", min=0.0, help="Head regularisation (default: chosen by cross-validation on training rows)."
+    ),
+    class_weight: str = typer.Option(
+        None, "--class-weight", help="'balanced' to weight classes inversely to frequency."
+    ),
+    scratch: bool = typer.Option(
+        False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline)."
+    ),
+    label_col: str = c.LabelCol,
+    text_col: str = c.TextCol,
+    image_col: str = c.ImageCol,
+    feature_cols: str = c.FeatureCols,
+    group_col: str = c.GroupCol,
+    domain_col: str = c.DomainCol,
+    strict: bool = c.Strict,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+    no_cache: bool = c.NoCache,
+    cache_dir: str = c.CacheDir,
+) -> None:
+    """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+    from headstart.classifier import TransferClassifier
+    from headstart.metrics import majority_baseline, render_metrics
+    from headstart.strategies import make_strategy
+
+    make_strategy(strategy)  # unknown names fail before any loading
+    if class_weight not in (None, "balanced"):
+        raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
+    cols: dict[str, Any] = dict(
+        label_col=label_col,
+        text_col=text_col,
+        image_col=image_col,
+        feature_cols=feature_cols,
+        group_col=group_col,
+        domain_col=domain_col,
+        strict=strict,
+    )
+    dataset = c.load_data(data, **cols)
+    held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    train, test, how = choose_splits(dataset, held, test_size, seed)
+    if sample is not None:
+        train = train.sample(sample, seed)
+    train.require_labels()
+    counts = train.class_counts()
+    console.print(
+        f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
+        f"{len(counts)} classes; {how}"
+    )
+    clf = TransferClassifier(
+        backbone=backbone,
+        strategy=strategy,
+        C=C,
+        class_weight=class_weight,
+        pretrained=not scratch,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        cache=not no_cache,
+        cache_dir=cache_dir,
+    ).fit(train)
+    t = clf.timings_
+    state = "from cache" if t["fit_features_cached"] else "computed"
+    console.print(
+        f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); features {state} "
+        f"in {t['fit_features_seconds']:.2f} s; head ({strategy}) in {t['head_seconds']:.2f} s, C={clf.C_:g}"
+    )
+    metrics = clf.evaluate(test)
+    metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
+    metrics["evaluated_on"] = how
+    run_dir = out or default_run_dir(data, backbone if backbone != "auto" else clf.backbone_.spec)
+    summary = {
+        "source": str(data),
+        "train_rows": len(train),
+        "eval_rows": len(test),
+        "class_counts": {str(k): v for k, v in counts.items()},
+        "sample": sample,
+        "seed": seed,
+        "evaluated_on": how,
+    }
+    clf.save(run_dir, metrics=metrics, data=summary)
+    console.print(render_metrics(metrics, title="held-out metrics"))
+    console.print(f"[green]run saved[/green] {run_dir}")

@@ -1,0 +1,104 @@
+"""``headstart predict RUN DATA`` and ``headstart evaluate RUN DATA``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from headstart.cli import common as c
+from headstart.cli.app import app, console
+from headstart.errors import HeadstartError
+
+
+def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, label_col: str | None) -> tuple[Any, Any]:
+    """The run's classifier, and DATA read with the columns the run was trained on."""
+    from headstart.data import from_dataframe, load, read_table
+    from headstart.run import load_run, read_config
+
+    config = read_config(run)
+    cols = config.get("columns", {})
+    if data.is_dir():
+        dataset = load(data)
+    else:
+        df = read_table(data)
+        present = [str(col) for col in df.columns]
+        needed = [cols[k] for k in ("text", "image") if k in cols] + list(cols.get("features", []))
+        missing = [col for col in needed if col not in present]
+        if missing:
+            raise HeadstartError(
+                f"{data} lacks column '{missing[0]}' that run {run} was trained on (columns: {', '.join(present)})"
+            )
+        dataset = from_dataframe(
+            df,
+            text_col=cols.get("text"),
+            image_col=cols.get("image"),
+            feature_cols=cols.get("features"),
+            label_col=(label_col or cols.get("label")) if require_labels else None,
+            require_labels=require_labels,
+            strict=strict,
+            source=str(data),
+            base_dir=data.parent,
+        )
+    if dataset.modality != config["modality"]:
+        raise HeadstartError(f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data")
+    return load_run(run), dataset
+
+
+@app.command()
+def predict(
+    run: Path = typer.Argument(..., help="A run folder written by `headstart fit`."),
+    data: Path = typer.Argument(..., help="Data with the same input column(s) as the run's training data."),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV to write."),
+    strict: bool = c.Strict,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+) -> None:
+    """Predict labels and class probabilities for DATA; write a CSV."""
+    import pandas as pd
+
+    from headstart.io import atomic_write_text
+
+    clf, dataset = load_for_run(run, data, require_labels=False, strict=strict, label_col=None)
+    clf.set_params(batch_size=batch_size, device=device)
+    proba = clf.predict_proba(dataset)
+    table = pd.DataFrame({"id": dataset.ids})
+    if dataset.modality != "tabular":
+        table["input"] = [str(x) for x in dataset.inputs]
+    table["prediction"] = clf.classes_[proba.argmax(1)]
+    for k, name in enumerate(clf.classes_):
+        table[f"p_{name}"] = np.round(proba[:, k], 6)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    atomic_write_text(out, buf.getvalue())
+    counts = table["prediction"].value_counts().to_dict()
+    console.print(
+        f"[green]wrote[/green] {out}: {len(table)} predictions ({', '.join(f'{k}: {v}' for k, v in counts.items())})"
+    )
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Argument(..., help="A run folder written by `headstart fit`."),
+    data: Path = typer.Argument(..., help="Labelled data with the run's input column(s)."),
+    out: Path = typer.Option(None, "--out", "-o", help="JSON to write (default RUN/eval-<data>.json)."),
+    label_col: str = c.LabelCol,
+    strict: bool = c.Strict,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+) -> None:
+    """Evaluate a run on labelled DATA: accuracy, balanced accuracy, macro-F1, per class."""
+    from headstart.io import write_json
+    from headstart.metrics import render_metrics
+
+    clf, dataset = load_for_run(run, data, require_labels=True, strict=strict, label_col=label_col)
+    clf.set_params(batch_size=batch_size, device=device)
+    metrics = clf.evaluate(dataset)
+    metrics["data"] = str(data)
+    target = out or run / f"eval-{data.stem}.json"
+    write_json(target, metrics)
+    console.print(render_metrics(metrics, title=f"{run.name} on {data}"))
+    console.print(f"[green]wrote[/green] {target}")
