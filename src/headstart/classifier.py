@@ -98,7 +98,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.modality_ = data.modality
         self.columns_ = dict(data.columns)
         # Refitting with the same backbone options reuses the loaded model.
-        key = (repr(self.backbone), self.pretrained, self.seed, data.modality)
+        width = int(np.asarray(data.inputs).shape[1]) if data.modality == "tabular" else None
+        key = (repr(self.backbone), self.pretrained, self.seed, data.modality, width)
         if getattr(self, "_backbone_key", None) != key:
             self.backbone_ = self._load_backbone(data)
             self._backbone_key = key
@@ -176,6 +177,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X: Any) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[self.decision_function(X).argmax(1)]
 
     def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:

@@ -31,5 +31,6 @@ def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
 def warn(message: str) -> None:
     """Print a one-line warning to stderr (rich when available)."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)

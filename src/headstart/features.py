@@ -7,8 +7,9 @@ and the preprocessing config; the data fingerprint covers the inputs (not the
 labels). A second run on the same data reads the file instead of running the
 backbone.
 
-Text is batched sorted by length (longest first), so each batch pads to its own
-longest text rather than the dataset's; rows come back in the original order.
+Text is tokenized once up front and batched sorted by token count (longest
+first), so each batch pads to its own longest text rather than the dataset's;
+rows come back in the original order.
 On a GPU the forward pass runs under bf16 autocast (fp16 where bf16 is missing).
 """
 
@@ -57,11 +58,17 @@ def cache_path(backbone: Any, data: Dataset, cache_dir: str | Path | None = None
     return root / "features" / backbone.cache_key() / f"{data.fingerprint()[:32]}.safetensors"
 
 
-def _order(backbone: Any, data: Dataset) -> np.ndarray:
-    if data.modality == "text":
-        lengths = np.fromiter((len(t) for t in data.inputs), dtype=np.int64, count=len(data))
-        return np.argsort(-lengths, kind="stable")
-    return np.arange(len(data))
+def _prepared(backbone: Any, data: Dataset) -> tuple[Any, np.ndarray]:
+    """Inputs ready for batching, and the order to batch them in.
+
+    Backbones with a ``prepare`` step (tokenizers) run it once over all rows and
+    return lengths; rows are then batched longest first, so each batch pads to
+    its own longest row. Others keep the data's order.
+    """
+    if hasattr(backbone, "prepare"):
+        items, lengths = backbone.prepare(list(data.inputs))
+        return items, np.argsort(-lengths, kind="stable")
+    return data.inputs, np.arange(len(data))
 
 
 def _autocast(device: torch.device) -> Any:
@@ -74,7 +81,8 @@ def _autocast(device: torch.device) -> Any:
 def _run_backbone(
     backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None
 ) -> np.ndarray:
-    order = _order(backbone, data)
+    items, order = _prepared(backbone, data)
+    collate = getattr(backbone, "collate", backbone.preprocess)
     out = np.empty((len(data), backbone.feature_dim), dtype=np.float32) if backbone.feature_dim else None
     was_training = backbone.training
     backbone.eval().to(device)
@@ -83,8 +91,8 @@ def _run_backbone(
         with torch.inference_mode(), _autocast(device), bar(label, len(data), progress) as advance:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                raw = data.inputs[idx] if isinstance(data.inputs, np.ndarray) else [data.inputs[i] for i in idx]
-                batch = backbone.batch_to(backbone.preprocess(raw), device)
+                raw = items[idx] if isinstance(items, np.ndarray) else [items[i] for i in idx]
+                batch = backbone.batch_to(collate(raw), device)
                 feats = backbone.forward_features(batch).float().cpu().numpy()
                 if out is None:
                     out = np.empty((len(data), feats.shape[1]), dtype=np.float32)

@@ -102,7 +102,8 @@ def load_run(folder: str | Path) -> Any:
     if config["modality"] == "tabular" and spec == "identity":
         kwargs["feature_dim"] = config["n_features"]
     clf.backbone_ = load_backbone(spec, modality=config["modality"], **kwargs)
-    clf._backbone_key = (repr(params["backbone"]), clf.pretrained, clf.seed, config["modality"])
+    width = config["n_features"] if config["modality"] == "tabular" else None
+    clf._backbone_key = (repr(params["backbone"]), clf.pretrained, clf.seed, config["modality"], width)
     tensors = load_tensors(folder / HEAD)
     head = nn.Linear(tensors["weight"].shape[1], tensors["weight"].shape[0])
     with torch.no_grad():

@@ -115,7 +115,6 @@ class Backbone(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.pretrained_config: dict[str, Any] = {}
-        self._fingerprint: str | None = None
 
     # -- the surface ---------------------------------------------------------
     def preprocess(self, raw: Sequence[Any]) -> Any:
@@ -149,10 +148,10 @@ class Backbone(nn.Module):
 
     def cache_key(self) -> str:
         """Identity of (architecture, weights, preprocessing) for the feature cache."""
-        if self._fingerprint is None:
-            self._fingerprint = weights_fingerprint(self)
+        # Recomputed each time (a strided sample, milliseconds): weights changed in
+        # place, by fine-tuning say, must not hit features of the old weights.
         config = json.dumps(self.pretrained_config, sort_keys=True, default=str)
-        return hashlib.sha256(f"{self.spec}|{config}|{self._fingerprint}".encode()).hexdigest()[:24]
+        return hashlib.sha256(f"{self.spec}|{config}|{weights_fingerprint(self)}".encode()).hexdigest()[:24]
 
     def describe(self) -> dict[str, Any]:
         return {

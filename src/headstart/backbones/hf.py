@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -88,9 +89,34 @@ class HFTextBackbone(Backbone):
     def max_length(self) -> int:
         return self.pretrained_config["max_length"]
 
+    def prepare(self, raw: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Tokenize every text once (the fast tokenizer runs them in parallel),
+        truncated but unpadded; returns (token ids per text, their lengths)."""
+        ids = self.tokenizer(
+            list(raw),
+            truncation=True,
+            max_length=self.max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+        return ids, np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+
+    def collate(self, ids: Sequence[list[int]]) -> dict[str, torch.Tensor]:
+        """Pad a batch of token-id lists to its own longest one."""
+        width = max(len(x) for x in ids)
+        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, x in enumerate(ids):
+            input_ids[row, : len(x)] = x
+            mask[row, : len(x)] = 1
+        batch = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+        return batch
+
     def preprocess(self, raw: Sequence[str]) -> dict[str, torch.Tensor]:
-        enc = self.tokenizer(list(raw), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        return dict(enc)
+        return self.collate(self.prepare(raw)[0])
 
     def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token states ``(B, T, D)`` and the attention mask ``(B, T)``."""

@@ -62,6 +62,28 @@ def list_embedded() -> list[Embedded]:
     return list(_EMBEDDED.values())
 
 
+def check_spec(spec: str) -> str:
+    """Validate a backbone name without loading anything; returns it stripped.
+
+    Lets a command fail on a misspelt backbone before it reads any data.
+    """
+    spec = spec.strip()
+    if spec == "auto" or spec in _EMBEDDED:
+        return spec
+    if ":" in spec and spec.split(":", 1)[0] in _SOURCES:
+        prefix, name = spec.split(":", 1)
+        if not name:
+            raise HeadstartError(f"backbone '{spec}' names no model after '{prefix}:'")
+        return spec
+    known = list(_EMBEDDED) + [f"{p}:" for p in _SOURCES]
+    prefix = spec.split(":", 1)[0] + ":" if ":" in spec else spec
+    hint = did_you_mean(prefix, known)
+    raise HeadstartError(
+        f"unknown backbone '{spec}'{hint} (embedded: {', '.join(_EMBEDDED)}; "
+        f"sources: {', '.join(p + ':NAME' for p in _SOURCES)}; see `headstart models`)"
+    )
+
+
 def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> Any:
     """``"minilm"``, ``"timm:resnet18"``, ``"hf:org/model"``, ``"local:runs/x/backbone"``,
     ``"auto"`` (with ``modality``), or a Backbone (returned as is).
@@ -75,31 +97,24 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise HeadstartError(f"a backbone is a name like 'minilm' or 'timm:resnet18', got {spec!r}")
-    spec = spec.strip()
+    spec = check_spec(spec)
     seed = kwargs.pop("seed", None)
-    if seed is not None:
-        import torch
-
-        torch.manual_seed(seed)
     if spec == "auto":
         if modality is None:
             raise HeadstartError("backbone 'auto' needs to know the data's modality")
         spec = DEFAULTS[modality]
-    if spec in _EMBEDDED:
-        backbone = _EMBEDDED[spec].load(**kwargs)
-    elif ":" in spec and spec.split(":", 1)[0] in _SOURCES:
-        prefix, name = spec.split(":", 1)
-        if not name:
-            raise HeadstartError(f"backbone '{spec}' names no model after '{prefix}:'")
-        backbone = _SOURCES[prefix].load(name, **kwargs)
-    else:
-        known = list(_EMBEDDED) + [f"{p}:" for p in _SOURCES]
-        prefix = spec.split(":", 1)[0] + ":" if ":" in spec else spec
-        hint = did_you_mean(prefix if ":" in spec else spec, known)
-        raise HeadstartError(
-            f"unknown backbone '{spec}'{hint} (embedded: {', '.join(_EMBEDDED)}; "
-            f"sources: {', '.join(p + ':NAME' for p in _SOURCES)}; see `headstart models`)"
-        )
+    import torch
+
+    # Random initialisations draw from a forked RNG: reproducible for a seed, and
+    # the caller's global RNG state is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        if spec in _EMBEDDED:
+            backbone = _EMBEDDED[spec].load(**kwargs)
+        else:
+            prefix, name = spec.split(":", 1)
+            backbone = _SOURCES[prefix].load(name, **kwargs)
     if modality is not None and backbone.modality != modality:
         raise HeadstartError(f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}")
     backbone.pretrained = kwargs.get("pretrained", True)

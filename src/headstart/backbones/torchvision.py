@@ -51,12 +51,10 @@ def _build(name: str, pretrained: bool) -> tuple[nn.Module, dict[str, Any]]:
     import torch
     import torchvision
 
-    try:
-        weights = torchvision.models.get_model_weights(name).DEFAULT if pretrained else None
-    except (ValueError, KeyError):
-        raise HeadstartError(
-            f"unknown torchvision model '{name}'{did_you_mean(name, torchvision.models.list_models())}"
-        ) from None
+    known = torchvision.models.list_models()
+    if name not in known:
+        raise HeadstartError(f"unknown torchvision model '{name}'{did_you_mean(name, known)}")
+    weights = torchvision.models.get_model_weights(name).DEFAULT if pretrained else None
     if weights is not None:
         cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
         if not cached.is_file() and offline_mode():

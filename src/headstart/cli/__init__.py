@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 
 # Importing a command module registers its commands on the app.
 from headstart.cli import demo, fit, models, predict  # noqa: F401
@@ -18,7 +19,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         app(args=list(argv) if argv is not None else None, prog_name="headstart", standalone_mode=False)
     except HeadstartError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as e:
         return e.exit_code

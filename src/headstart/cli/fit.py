@@ -25,7 +25,11 @@ def choose_splits(
     names = data.splits()
     if "train" in names and ("val" in names or "test" in names):
         held = "val" if "val" in names else "test"
-        return data.where_split("train"), data.where_split(held), f"reported on the '{held}' split ({held}/ rows)"
+        return (
+            data.where_split("train"),
+            data.where_split(held),
+            f"reported on the '{held}' split ({int((data.split == held).sum())} rows)",
+        )
     train, test = data.train_test_split(test_size, seed)
     return train, test, f"reported on a stratified {test_size:.0%} hold-out (seed {seed})"
 
@@ -53,7 +57,7 @@ def fit(
     sample: int = typer.Option(None, "--sample", min=2, help="Train on a stratified sample of N training rows."),
     seed: int = typer.Option(0, "--seed", help="Seed for splits, sampling and initialisation."),
     C: float = typer.Option(
-        None, "--C", min=0.0, help="Head regularisation (default: chosen by cross-validation on training rows)."
+        None, "--C", help="Head regularisation (default: chosen by cross-validation on training rows)."
     ),
     class_weight: str = typer.Option(
         None, "--class-weight", help="'balanced' to weight classes inversely to frequency."
@@ -74,11 +78,13 @@ def fit(
     cache_dir: str = c.CacheDir,
 ) -> None:
     """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+    from headstart.backbones.registry import check_spec
     from headstart.classifier import TransferClassifier
     from headstart.metrics import majority_baseline, render_metrics
     from headstart.strategies import make_strategy
 
-    make_strategy(strategy)  # unknown names fail before any loading
+    make_strategy(strategy)  # unknown names fail before any data is read
+    check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
     cols: dict[str, Any] = dict(

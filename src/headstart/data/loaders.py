@@ -56,11 +56,26 @@ def load_image_folder(path: str | os.PathLike, check: bool = True) -> Dataset:
     """Images in one sub-folder per class, or ``train/`` + ``val/`` (+ ``test/``) each so.
 
     With the split layout, rows carry ``split`` = ``"train"``/``"val"``/``"test"``.
+    A folder holding only image files (no sub-folders) loads unlabelled.
     """
     root = Path(path)
     if not root.is_dir():
         raise HeadstartError(f"no such folder: {root}")
     subdirs = _class_folders(root)
+    loose = sorted(f for f in root.iterdir() if f.is_file() and _is_image(f.name))
+    if loose and not subdirs:
+        # A flat folder of images: unlabelled (what `predict` gets).
+        if check:
+            for f in loose:
+                _check_image(f)
+        return Dataset(
+            inputs=[str(f) for f in loose],
+            labels=None,
+            modality="image",
+            ids=np.asarray([f.name for f in loose]),
+            source=str(root),
+            columns={"layout": "flat"},
+        )
     split_dirs = [d for d in subdirs if d.name.lower() in SPLIT_NAMES]
     layouts = [(SPLIT_NAMES[d.name.lower()], d) for d in split_dirs] if split_dirs else [(None, root)]
     inputs, labels, splits = [], [], []
@@ -314,6 +329,8 @@ def from_arrays(
             if items and all(isinstance(x, (str, os.PathLike)) for x in items):
                 first = [str(x) for x in items[:20]]
                 modality = "image" if all(_is_image(s) and os.path.isfile(s) for s in first) else "text"
+            elif items and all(isinstance(x, (list, tuple)) or np.ndim(x) == 1 for x in items[:20]):
+                modality = "tabular"  # rows of numbers
             else:
                 modality = "image"
     if modality == "tabular":

@@ -1,0 +1,243 @@
+"""headstart.features: batched extraction, row order, and the on-disk cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_texts
+from torch import nn
+
+from headstart.backbones import Backbone, load_backbone
+from headstart.data import from_arrays, load
+from headstart.errors import HeadstartError
+from headstart.features import cache_path, default_cache_dir, extract, extract_features
+
+
+class CountingTextBackbone(Backbone):
+    """A tiny text backbone (letter counts -> linear) that records how it is called."""
+
+    modality = "text"
+    source = "test"
+
+    def __init__(self, seed: int = 0, dim: int = 8) -> None:
+        super().__init__()
+        self.spec = "test:counting"
+        self.feature_dim = dim
+        self.proj = nn.Linear(27, dim)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            self.proj.weight.copy_(torch.randn(dim, 27, generator=generator))
+            self.proj.bias.copy_(torch.randn(dim, generator=generator))
+        self.forward_calls = 0
+        self.batches: list[list[str]] = []
+
+    @staticmethod
+    def encode(text: str) -> np.ndarray:
+        v = np.zeros(27, dtype=np.float32)
+        for ch in text.lower():
+            if "a" <= ch <= "z":
+                v[ord(ch) - ord("a")] += 1
+        v[26] = len(text)
+        return v
+
+    def preprocess(self, raw):
+        self.batches.append(list(raw))
+        return torch.from_numpy(np.stack([self.encode(t) for t in raw]))
+
+    def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
+        self.forward_calls += 1
+        return self.proj(batch)
+
+    def expected(self, texts: list[str]) -> np.ndarray:
+        with torch.no_grad():
+            return self.proj(torch.from_numpy(np.stack([self.encode(t) for t in texts]))).numpy()
+
+
+TEXTS, LABELS = make_texts(23, seed=5)
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_result_shape_and_values(tmp_path):
+    backbone = CountingTextBackbone()
+    result = extract(backbone, from_arrays(TEXTS, LABELS), batch_size=4, cache_dir=tmp_path)
+    assert result.features.shape == (len(TEXTS), 8)
+    assert result.features.dtype == np.float32
+    assert result.cached is False
+    np.testing.assert_allclose(result.features, backbone.expected(TEXTS), rtol=1e-5, atol=1e-5)
+    assert backbone.forward_calls == 6  # ceil(23 / 4)
+
+
+def test_plain_lists_are_accepted(tmp_path):
+    backbone = CountingTextBackbone()
+    feats = extract_features(backbone, TEXTS[:5], cache_dir=tmp_path)
+    np.testing.assert_allclose(feats, backbone.expected(TEXTS[:5]), rtol=1e-5, atol=1e-5)
+
+
+def test_second_call_reads_the_cache_without_running_the_backbone(tmp_path):
+    backbone = CountingTextBackbone()
+    first = extract(backbone, from_arrays(TEXTS, LABELS), cache_dir=tmp_path)
+    calls = backbone.forward_calls
+    assert calls > 0 and first.cached is False
+    assert first.path is not None and first.path.is_file()
+    assert first.path.is_relative_to(tmp_path / "features" / backbone.cache_key())
+
+    # Same inputs, other labels, a fresh object with the same weights: still a hit.
+    again = CountingTextBackbone()
+    second = extract(again, from_arrays(TEXTS, LABELS[::-1]), cache_dir=tmp_path)
+    assert second.cached is True
+    assert again.forward_calls == 0
+    assert second.path == first.path
+    np.testing.assert_array_equal(second.features, first.features)
+    assert backbone.forward_calls == calls
+
+
+def test_other_inputs_are_not_a_cache_hit(tmp_path):
+    backbone = CountingTextBackbone()
+    extract(backbone, TEXTS, cache_dir=tmp_path)
+    other = extract(backbone, TEXTS[:-1] + ["a different last text"], cache_dir=tmp_path)
+    assert other.cached is False
+    assert len(files_under(tmp_path)) == 2
+
+
+def test_other_weights_change_the_cache_key(tmp_path):
+    a, b = CountingTextBackbone(seed=0), CountingTextBackbone(seed=1)
+    assert a.cache_key() != b.cache_key()
+    first = extract(a, TEXTS, cache_dir=tmp_path)
+    second = extract(b, TEXTS, cache_dir=tmp_path)
+    assert second.cached is False and b.forward_calls > 0
+    assert first.path != second.path
+    assert not np.allclose(first.features, second.features)
+
+
+def test_random_and_loaded_weights_have_different_keys(tiny_bert_dir):
+    loaded = load_backbone(f"hf:{tiny_bert_dir}")
+    random = load_backbone(f"hf:{tiny_bert_dir}", pretrained=False, seed=1)
+    assert loaded.cache_key() != random.cache_key()
+
+
+def test_changing_weights_in_place_changes_the_cache_key(tmp_path):
+    backbone = CountingTextBackbone()
+    before = extract(backbone, TEXTS, cache_dir=tmp_path)
+    key = backbone.cache_key()
+    with torch.no_grad():
+        backbone.proj.weight.mul_(-2.0)
+    assert backbone.cache_key() != key
+    after = extract(backbone, TEXTS, cache_dir=tmp_path)
+    assert after.cached is False
+    assert not np.allclose(after.features, before.features)
+
+
+def test_rows_come_back_in_input_order_whatever_the_batching(tmp_path):
+    backbone = CountingTextBackbone()
+    feats = extract_features(backbone, TEXTS, batch_size=5, cache=False)
+    assert backbone.forward_calls == 5  # ceil(23 / 5)
+    np.testing.assert_allclose(feats, backbone.expected(TEXTS), rtol=1e-5, atol=1e-5)
+
+
+def test_sorted_batches_match_one_by_one_with_a_real_tokenizer(hf_text_backbone):
+    texts = TEXTS + ["film", "a really very long and quite boring film with a dull plot and a sad song"]
+    batched = extract_features(hf_text_backbone, texts, batch_size=3, cache=False)
+    single = extract_features(hf_text_backbone, texts, batch_size=1, cache=False)
+    assert batched.shape == (len(texts), hf_text_backbone.feature_dim)
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    # Not trivially equal: different texts give different rows.
+    assert not np.allclose(batched[0], batched[1])
+
+
+def test_corrupted_cache_file_is_recomputed(tmp_path):
+    backbone = CountingTextBackbone()
+    first = extract(backbone, TEXTS, cache_dir=tmp_path)
+    first.path.write_bytes(b"\x00not a safetensors file" * 10)
+    calls = backbone.forward_calls
+    second = extract(backbone, TEXTS, cache_dir=tmp_path)
+    assert second.cached is False
+    assert backbone.forward_calls > calls
+    np.testing.assert_allclose(second.features, first.features, rtol=1e-6)
+    # ...and the damaged file was replaced by a good one.
+    third = extract(backbone, TEXTS, cache_dir=tmp_path)
+    assert third.cached is True
+
+
+def test_cache_file_with_the_wrong_row_count_is_recomputed(tmp_path):
+    from headstart.io import save_tensors
+
+    backbone = CountingTextBackbone()
+    data = from_arrays(TEXTS)
+    save_tensors(cache_path(backbone, data, tmp_path), {"features": torch.zeros(3, 8)})
+    result = extract(backbone, data, cache_dir=tmp_path)
+    assert result.cached is False
+    np.testing.assert_allclose(result.features, backbone.expected(TEXTS), rtol=1e-5, atol=1e-5)
+
+
+def test_cache_false_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEADSTART_CACHE", str(tmp_path / "env-cache"))
+    backbone = CountingTextBackbone()
+    for _ in range(2):
+        result = extract(backbone, TEXTS, cache=False, cache_dir=tmp_path / "explicit")
+        assert result.cached is False and result.path is None
+    assert files_under(tmp_path) == []
+    assert backbone.forward_calls == 2 * 1  # 23 rows in one batch of 64, twice
+
+
+def test_default_cache_dir_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEADSTART_CACHE", str(tmp_path / "env-cache"))
+    assert default_cache_dir() == tmp_path / "env-cache"
+    result = extract(CountingTextBackbone(), TEXTS)
+    assert result.path.is_relative_to(tmp_path / "env-cache")
+
+
+def test_session_cache_is_not_the_home_cache(feature_cache):
+    assert default_cache_dir() == feature_cache
+    assert not str(default_cache_dir()).startswith(str(Path.home() / ".cache"))
+
+
+def test_modality_mismatch_is_an_error(tmp_path):
+    images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    with pytest.raises(HeadstartError, match="takes text inputs.*is image"):
+        extract(CountingTextBackbone(), from_arrays(images), cache_dir=tmp_path)
+
+
+def test_bad_batch_size_is_an_error(tmp_path):
+    with pytest.raises(HeadstartError, match="batch size"):
+        extract(CountingTextBackbone(), TEXTS, batch_size=0, cache_dir=tmp_path)
+
+
+def test_tabular_features_are_not_cached(tmp_path):
+    X = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    result = extract(load_backbone("identity", feature_dim=4), from_arrays(X), cache_dir=tmp_path)
+    np.testing.assert_array_equal(result.features, X)
+    assert result.path is None and files_under(tmp_path) == []
+
+
+def test_training_mode_is_restored(tmp_path):
+    backbone = CountingTextBackbone().train()
+    extract(backbone, TEXTS, cache=False)
+    assert backbone.training
+
+
+def test_image_folder_features_are_cached(image_folder, tmp_path):
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    data = load(image_folder)
+    first = extract(backbone, data, batch_size=3, cache_dir=tmp_path)
+    second = extract(backbone, data, batch_size=3, cache_dir=tmp_path)
+    assert first.features.shape == (8, backbone.feature_dim)
+    assert (first.cached, second.cached) == (False, True)
+    np.testing.assert_array_equal(first.features, second.features)
+
+
+def test_unreadable_image_fails_at_extraction_with_its_name(tmp_path):
+    import pandas as pd
+
+    (tmp_path / "broken.jpg").write_bytes(b"garbage bytes, not an image" * 10)
+    table = tmp_path / "index.csv"
+    pd.DataFrame({"image": ["broken.jpg"], "label": ["a"]}).to_csv(table, index=False)
+    data = load(table)  # tables only check that the file exists
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    with pytest.raises(HeadstartError, match=r"cannot read image .*broken\.jpg"):
+        extract(backbone, data, cache=False)
