@@ -48,10 +48,11 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"{args.rows} SST-2 sentences, batch {args.batch_size}, max length {st.max_seq_length}, {args.rounds} rounds")
     print(f"embedding parity: min cosine {cos.min():.6f}, max abs diff {np.abs(a - b).max():.2e}")
-    for name, t in (("headstart extract", t_ours), ("sentence-transformers encode", t_st)):
-        runs = ", ".join(
-            f"{x:.2f}" for x in times["headstart" if name.startswith("headstart") else "sentence-transformers"]
-        )
+    for name, key, t in (
+        ("headstart extract", "headstart", t_ours),
+        ("sentence-transformers encode", "sentence-transformers", t_st),
+    ):
+        runs = ", ".join(f"{x:.2f}" for x in times[key])
         print(f"{name:30s} median {t:6.2f} s  {args.rows / t:7.1f} sentences/s  (runs: {runs})")
     print(f"throughput ratio headstart / sentence-transformers: {t_st / t_ours:.2f}x")
 
