@@ -28,13 +28,19 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
-def interleaved(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+def interleaved(runs: dict[str, Callable[[], Any]], repeats: int, pause: float = 0.5) -> dict[str, list[float]]:
     """Run each contender once per round, rounds repeated, the order reversed every
-    other round: machine noise and warm-cache effects hit all alike."""
+    other round: machine noise and warm-cache effects hit all alike.
+
+    A short pause before each timed call lets the previous call's thread pools
+    go idle: torch's OpenMP and numpy's BLAS threads spin-wait for a while after
+    work ends, and on 2 cores that spinning slows whichever library runs next.
+    """
     times: dict[str, list[float]] = {k: [] for k in runs}
     names = list(runs)
     for r in range(repeats):
         for name in names if r % 2 == 0 else names[::-1]:
+            time.sleep(pause)
             times[name].append(timed(runs[name])[0])
     return times
 

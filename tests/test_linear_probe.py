@@ -24,8 +24,9 @@ def blobs(n: int, k: int, d: int = 10, spread: float = 1.5, seed: int = 0) -> tu
 
 
 def standardise(X: np.ndarray) -> torch.Tensor:
+    # Population standard deviation, as the probe and sklearn's StandardScaler use.
     Xt = torch.from_numpy(X)
-    return (Xt - Xt.mean(0)) / Xt.std(0).clamp_min(1e-6)
+    return (Xt - Xt.mean(0)) / Xt.std(0, correction=0).clamp_min(1e-6)
 
 
 def multinomial_objective(Z: torch.Tensor, y: torch.Tensor, W: torch.Tensor, b: torch.Tensor, C: float) -> float:
