@@ -390,3 +390,12 @@ def test_saved_folder_is_complete(specs, tmp_path):
 
     meta = json.loads((folder / "backbone.json").read_text())
     assert meta["loader"] == "timm" and meta["spec"] == "timm:test_vit" and meta["feature_dim"] == 64
+
+
+def test_random_initialisation_leaves_the_global_rng_alone():
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    load_backbone("timm:test_efficientnet", pretrained=False, seed=7)
+    assert torch.equal(torch.rand(3), expected)

@@ -352,3 +352,30 @@ def test_usage_errors_exit_2_without_traceback(capsys, args):
     assert code == 2
     assert "Traceback" not in out + err
     assert "Usage:" in err or "Error" in err
+
+
+def test_unknown_backbone_fails_before_reading_data(tmp_path, capsys):
+    # The data file does not exist: a misspelt backbone must be reported first.
+    assert_one_error_line(
+        cli(capsys, "fit", tmp_path / "missing.csv", "--backbone", "minilmm"),
+        "unknown backbone 'minilmm'",
+        "did you mean 'minilm'",
+    )
+
+
+def test_predict_on_a_flat_folder_of_unlabelled_images(tmp_path, capsys):
+    root = make_image_folder(tmp_path / "imgs", per_class=3)
+    out_run = tmp_path / "run"
+    code = run(["fit", str(root), "--backbone", "timm:test_efficientnet", "--scratch", "--C", "1", "-o", str(out_run)])
+    assert code == 0
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, p in enumerate(sorted(root.rglob("*.png"))[:4]):
+        (flat / f"img{i}.png").write_bytes(p.read_bytes())
+    preds = tmp_path / "p.csv"
+    code, _, err = cli(capsys, "predict", str(out_run), str(flat), "-o", str(preds))
+    assert code == 0, err
+    table = pd.read_csv(preds)
+    assert list(table["id"]) == [f"img{i}.png" for i in range(4)]
+    assert set(table["prediction"]) <= {"red", "blue"}
+    np.testing.assert_allclose(table[["p_blue", "p_red"]].sum(axis=1), 1.0, atol=1e-5)

@@ -196,3 +196,22 @@ def test_strategy_registry():
     assert isinstance(probe, LinearProbe) and probe.C == 3.0 and probe.seed == 2
     with pytest.raises(HeadstartError, match="unknown strategy 'linear-prob'; did you mean 'linear-probe'"):
         make_strategy("linear-prob")
+
+
+def test_large_inputs_stored_as_float16_give_the_same_model():
+    # Above COMPACT_BYTES the CPU solver keeps Z as float16; the fit must match the float32 one.
+    from headstart.strategies import linear_probe as lp
+
+    X, y = blobs(6000, 3, d=400, spread=4.0, seed=7)
+    Z = standardise(X)
+    assert Z.numel() * Z.element_size() > lp.COMPACT_BYTES
+    y_t = torch.from_numpy(y)
+    W16, b16, _ = fit_logistic(Z, y_t, 3, 0.1)
+    W32, b32, _ = fit_logistic(Z[:3000], y_t[:3000], 3, 0.1)  # below the threshold: float32 path
+    W16h, b16h, _ = fit_logistic(Z[:3000].half().float(), y_t[:3000], 3, 0.1)
+    # Same data rounded to float16 -> same solution up to the rounding.
+    torch.testing.assert_close(W32, W16h, atol=2e-3, rtol=2e-2)
+    pred16 = (Z @ W16.T + b16).argmax(1)
+    ref = LogisticRegression(C=0.1, tol=1e-8, max_iter=5000).fit(Z.numpy(), y)
+    agree = (pred16.numpy() == ref.predict(Z.numpy())).mean()
+    assert agree >= 0.99, agree

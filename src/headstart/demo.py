@@ -137,7 +137,7 @@ def pixels(data: Dataset) -> np.ndarray:
 
 
 def run_demo(images: bool = True, **kw: Any) -> list[DemoRow]:
-    rows = [run_task("topics (text, 4 classes)", topics(), "minilm", "TF-IDF", tfidf, **kw)]
+    rows = [run_task("text, 4 topics", topics(), "minilm", "TF-IDF", tfidf, **kw)]
     if images:
-        rows.append(run_task("digits (images, 10 classes)", digits(), "efficientnet-lite0", "raw pixels", pixels, **kw))
+        rows.append(run_task("digit images", digits(), "efficientnet-lite0", "raw pixels", pixels, **kw))
     return rows

@@ -13,10 +13,14 @@ stderr = Console(stderr=True)
 
 
 def enabled(flag: bool | None = None) -> bool:
-    """Progress on unless asked off (``HEADSTART_PROGRESS=0`` turns it off everywhere)."""
+    """Progress bars on a terminal, unless asked off (``HEADSTART_PROGRESS=0``);
+    ``HEADSTART_PROGRESS=1`` forces them on elsewhere (logs, CI)."""
     if flag is not None:
         return flag
-    return os.environ.get("HEADSTART_PROGRESS", "1") not in ("0", "false", "no")
+    setting = os.environ.get("HEADSTART_PROGRESS", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    return setting in ("1", "true", "yes", "on") or stderr.is_terminal
 
 
 @contextmanager

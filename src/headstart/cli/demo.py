@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.table import Table
 
 from headstart.cli.app import app, console
+
+COLOURS = {"transfer helps": "green", "negative transfer": "red"}
 
 
 @app.command()
@@ -22,32 +23,19 @@ def demo(
 
     start = time.perf_counter()
     console.print(
-        "[bold]headstart demo[/bold]: a linear probe on 5 labelled examples per class, "
-        f"held-out accuracy, mean ± sd over {len(SEEDS)} label draws"
+        "[bold]headstart demo[/bold]: a linear probe trained on 5 labelled examples per class; "
+        f"held-out accuracy, mean ± sd over {len(SEEDS)} label draws.\n"
     )
-    rows = run_demo(images=images, cache=cache)
-    table = Table()
-    for col in ("task", "pretrained", "same net, random init", "classic baseline", "verdict (paired t)"):
-        table.add_column(col)
-    for r in rows:
+    for r in run_demo(images=images, cache=cache):
         word, gain, t = r.verdict()
-        colour = {"transfer helps": "green", "negative transfer": "red"}.get(word, "yellow")
-        table.add_row(
-            f"{r.task}\n{r.backbone}, {r.test_rows} test rows",
-            f"{r.pretrained.mean():.3f} ± {r.pretrained.std():.3f}",
-            f"{r.scratch.mean():.3f} ± {r.scratch.std():.3f}",
-            f"{r.classic_name}: {r.classic.mean():.3f} ± {r.classic.std():.3f}",
-            f"[{colour}]{word}[/{colour}]\n{gain:+.3f}, t = {t:.1f}",
+        colour = COLOURS.get(word, "yellow")
+        console.print(f"[bold]{r.task}[/bold] ({r.backbone}, {r.test_rows} held out)")
+        console.print(
+            f"  pretrained {r.pretrained.mean():.3f}±{r.pretrained.std():.3f} | "
+            f"random init {r.scratch.mean():.3f}±{r.scratch.std():.3f} | "
+            f"{r.classic_name} {r.classic.mean():.3f}±{r.classic.std():.3f}"
         )
-    console.print(table)
-    for r in rows:
-        word, gain, _ = r.verdict()
-        if word == "negative transfer":
-            console.print(
-                f"[red]{r.task}:[/red] the pretrained features do worse than random ones ({gain:+.3f}): "
-                f"ImageNet features of 8x8 digits blown up to 224 px are far from what the network saw. "
-                f"headstart reports this instead of hiding it."
-                if "digits" in r.task
-                else f"[red]{r.task}:[/red] pretrained features do worse than random ones ({gain:+.3f})."
-            )
-    console.print(f"done in {time.perf_counter() - start:.0f} s. Next: `headstart fit DATA` (see README).")
+        console.print(f"  [{colour}]{word}[/{colour}]: {gain:+.3f} over random init (paired t = {t:.1f})")
+        if word == "negative transfer" and "digit" in r.task:
+            console.print("  (8x8 digits blown up to 224 px are far from ImageNet: transfer hurts here)")
+    console.print(f"\ndone in {time.perf_counter() - start:.0f} s. Next: `headstart fit DATA` (see README).")
