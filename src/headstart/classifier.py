@@ -44,11 +44,20 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             spec (``"hf:..."``, ``"timm:..."``, ``"torchvision:..."``,
             ``"local:..."``) or a Backbone object.
         strategy: how to transfer; ``"linear-probe"`` trains a logistic-regression
-            head on frozen, cached features.
+            head on frozen, cached features; ``"head"``, ``"partial"``,
+            ``"full"``, ``"gradual"``, ``"discriminative"``, ``"l2sp"``,
+            ``"lora"`` and ``"auto"`` fine-tune through ``headstart.train``.
+        strategy_options: options of a fine-tuning strategy (``{"k": 2}`` for
+            ``partial``, ``{"lr_decay": 0.8}``, ``{"r": 8}`` for ``lora`` ...).
+        epochs, lr, train_batch_size, max_length, patience, precision: the
+            training loop's options (see ``headstart.train.TrainConfig``).
+        head_init: ``"probe"`` starts fine-tuning from the linear probe's head
+            (LP-FT), ``"random"`` from a random one.
         C: inverse regularisation of the head; ``None`` chooses it on a
             validation split cut from the training rows.
         class_weight: ``None``, ``"balanced"`` or a dict class index -> weight.
-        val_size: fraction of training rows held out to choose ``C``.
+        val_size: fraction of training rows held out to choose ``C`` (linear
+            probe, single split) or the best epoch (fine-tuning).
         pretrained: ``False`` gives the same architecture with random weights
             (the from-scratch baseline).
         seed: seeds the validation split and random initialisations.
@@ -69,6 +78,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         cache: bool = True,
         cache_dir: str | None = None,
         progress: bool | None = None,
+        strategy_options: dict[str, Any] | None = None,
+        epochs: int = 3,
+        lr: float = 1e-4,
+        train_batch_size: int = 32,
+        max_length: int | None = None,
+        patience: int = 0,
+        precision: str = "auto",
+        head_init: str = "probe",
     ) -> None:
         self.backbone = backbone
         self.strategy = strategy
@@ -82,6 +99,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.cache = cache
         self.cache_dir = cache_dir
         self.progress = progress
+        self.strategy_options = strategy_options
+        self.epochs = epochs
+        self.lr = lr
+        self.train_batch_size = train_batch_size
+        self.max_length = max_length
+        self.patience = patience
+        self.precision = precision
+        self.head_init = head_init
 
     # ------------------------------------------------------------------ fit
     def _load_backbone(self, data: Dataset) -> Any:
@@ -90,22 +115,27 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             kwargs["feature_dim"] = int(np.asarray(data.inputs).shape[1])
         return load_backbone(self.backbone, modality=data.modality, **kwargs)
 
-    def fit(self, X: Any, y: Any = None) -> TransferClassifier:
+    def fit(self, X: Any, y: Any = None, run_dir: str | Path | None = None, resume: bool = False) -> TransferClassifier:
+        """Fit on labelled data. ``run_dir`` receives the fine-tuning checkpoints
+        and history; ``resume=True`` continues a killed run from its last one."""
         data = as_dataset(X, y)
         data.require_labels()
         self.classes_ = np.asarray(data.classes, dtype=object if data.labels.dtype.kind in "OUS" else None)
         codes = self._encode(data.labels, data.source)
         self.modality_ = data.modality
         self.columns_ = dict(data.columns)
-        # Refitting with the same backbone options reuses the loaded model.
+        strategy = self._make_strategy(data)
+        # Refitting with the same backbone options reuses the loaded model, unless
+        # the last fit changed its weights (fine-tuning).
         width = int(np.asarray(data.inputs).shape[1]) if data.modality == "tabular" else None
         key = (repr(self.backbone), self.pretrained, self.seed, data.modality, width)
-        if getattr(self, "_backbone_key", None) != key:
+        if getattr(self, "_backbone_key", None) != key or getattr(self, "fine_tuned_", False):
             self.backbone_ = self._load_backbone(data)
             self._backbone_key = key
-        strategy = make_strategy(
-            self.strategy, C=self.C, class_weight=self.class_weight, val_size=self.val_size, seed=self.seed
-        )
+        self.n_train_ = len(data)
+        self.fine_tuned_ = False
+        if not strategy.uses_cached_features:
+            return self._fine_tune(data, codes, strategy, run_dir, resume)
         features = self._features(data, "fit")
         start = time.perf_counter()
         strategy.fit(features, codes, len(self.classes_))
@@ -114,7 +144,75 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.C_ = strategy.C_
         self.val_scores_ = dict(strategy.val_scores_)
         self.n_features_in_ = int(features.shape[1])
-        self.n_train_ = len(data)
+        return self
+
+    def _make_strategy(self, data: Dataset) -> Any:
+        options = dict(self.strategy_options or {})
+        if self.strategy == "linear-probe" or (self.strategy == "auto" and data.modality == "tabular"):
+            # Tabular features have no backbone to fine-tune: auto means the probe.
+            return make_strategy(
+                "linear-probe", C=self.C, class_weight=self.class_weight, val_size=self.val_size, seed=self.seed
+            )
+        if data.modality == "tabular":
+            raise HeadstartError(f"strategy '{self.strategy}' fine-tunes a backbone; tabular data has none")
+        return make_strategy(self.strategy, **options)
+
+    def _fine_tune(
+        self, data: Dataset, codes: np.ndarray, strategy: Any, run_dir: str | Path | None, resume: bool
+    ) -> TransferClassifier:
+        from headstart.train import TrainConfig, TransferModel, train
+        from headstart.train.data import Rows
+
+        config = TrainConfig(
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.train_batch_size,
+            max_length=self.max_length,
+            patience=self.patience,
+            precision=self.precision,
+            seed=self.seed,
+        )
+        counts = np.bincount(codes, minlength=len(self.classes_))
+        if self.val_size and counts.min() >= 2 and len(data) >= 10:
+            tr, va = data.train_test_split(self.val_size, self.seed)
+            tr_codes, va_codes = self._encode(tr.labels, data.source), self._encode(va.labels, data.source)
+        else:
+            tr, va, tr_codes, va_codes = data, None, codes, None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = TransferModel(self.backbone_, len(self.classes_))
+        if self.head_init == "probe" and not resume:
+            # LP-FT (Kumar et al. 2022): start from the linear probe's head, so the
+            # backbone is not first pushed around by a random head's gradients.
+            probe = make_strategy("linear-probe", class_weight=self.class_weight, seed=self.seed)
+            probe.fit(self._features(tr, "probe"), tr_codes, len(self.classes_))
+            with torch.no_grad():
+                model.head.weight.copy_(probe.head_.weight)
+                model.head.bias.copy_(probe.head_.bias)
+        train_rows = Rows(
+            tr, self.backbone_, tr_codes, train=True, augment=config.augment, max_length=config.max_length
+        )
+        val_rows = None
+        if va is not None:
+            val_rows = Rows(va, self.backbone_, va_codes, train=False, augment=False, max_length=config.max_length)
+        identity = {
+            "backbone": self.backbone_.spec,
+            "strategy": f"{self.strategy} {self.strategy_options or {}}",
+            "data": data.fingerprint(),
+            "pretrained": self.pretrained,
+        }
+        result = train(model, strategy, train_rows, val_rows, config, run_dir, resume, identity, self.progress)
+        model.eval()
+        self.backbone_ = model.backbone.eval()
+        self.head_ = model.head.requires_grad_(False)
+        self.backbone_.requires_grad_(False)
+        self.fine_tuned_ = strategy.name != "head"
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.C_ = None
+        self.val_scores_ = {}
+        self.n_features_in_ = int(self.backbone_.feature_dim)
+        self.timings_ = {**getattr(self, "timings_", {}), "train_seconds": result.seconds}
         return self
 
     def _features(self, data: Dataset, stage: str) -> np.ndarray:

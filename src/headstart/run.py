@@ -51,6 +51,9 @@ def save_run(
     params = clf.get_params()
     params["backbone"] = clf.backbone_.spec
     save_tensors(folder / HEAD, {"weight": clf.head_.weight, "bias": clf.head_.bias}, {"format": "headstart-head"})
+    if getattr(clf, "fine_tuned_", False):
+        # The backbone changed: keep it in the run folder (loadable as local:RUN/backbone).
+        clf.backbone_.save(folder / "backbone")
     write_json(folder / LABELS, [c.item() if hasattr(c, "item") else c for c in clf.classes_])
     config = {
         "format": FORMAT,
@@ -63,6 +66,7 @@ def save_run(
         "n_features": clf.n_features_in_,
         "n_train": clf.n_train_,
         "chosen": {"C": clf.C_, "val_scores": {str(k): v for k, v in clf.val_scores_.items()}},
+        "training": {"history": getattr(clf, "history_", []), "best_epoch": getattr(clf, "best_epoch_", None)},
         "timings": clf.timings_,
         "data": data or {},
         "versions": versions(),
@@ -116,6 +120,8 @@ def load_run(folder: str | Path) -> Any:
     clf.columns_ = config.get("columns", {})
     clf.n_features_in_ = config["n_features"]
     clf.n_train_ = config.get("n_train", 0)
+    clf.fine_tuned_ = (folder / "backbone").is_dir()
+    clf.history_ = config.get("training", {}).get("history", [])
     clf.C_ = config["chosen"]["C"]
     clf.val_scores_ = config["chosen"]["val_scores"]
     clf.timings_ = {}

@@ -89,13 +89,13 @@ class HFTextBackbone(Backbone):
     def max_length(self) -> int:
         return self.pretrained_config["max_length"]
 
-    def prepare(self, raw: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+    def prepare(self, raw: Sequence[str], max_length: int | None = None) -> tuple[list[list[int]], np.ndarray]:
         """Tokenize every text once (the fast tokenizer runs them in parallel),
         truncated but unpadded; returns (token ids per text, their lengths)."""
         ids = self.tokenizer(
             list(raw),
             truncation=True,
-            max_length=self.max_length,
+            max_length=min(max_length or self.max_length, self.max_length),
             padding=False,
             return_attention_mask=False,
             return_token_type_ids=False,

@@ -39,7 +39,9 @@ def wrap_timm(model: Any, spec: str, source: str = "timm") -> TimmBackbone:
     cfg = _config(model)
     transform = timm.data.create_transform(**cfg, is_training=False)
     config = {"architecture": model.pretrained_cfg.get("architecture", ""), **cfg}
-    return TimmBackbone(model, transform, model.num_features, spec, source, config)
+    backbone = TimmBackbone(model, transform, model.num_features, spec, source, config)
+    backbone.train_transform = timm.data.create_transform(**cfg, is_training=True)
+    return backbone
 
 
 @register_source("timm", needs="timm; pretrained weights in the Hugging Face cache (or network)")

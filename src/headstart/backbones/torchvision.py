@@ -87,6 +87,22 @@ def _build(name: str, pretrained: bool) -> tuple[nn.Module, dict[str, Any]]:
     return model, config
 
 
+def _train_transform(config: dict[str, Any]) -> Any:
+    """Training augmentation: random resized crop and horizontal flip, then the weights' normalisation."""
+    import torch
+    from torchvision.transforms import v2
+
+    return v2.Compose(
+        [
+            v2.PILToTensor(),
+            v2.RandomResizedCrop(config["input_size"][1:], antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(config["mean"], config["std"]),
+        ]
+    )
+
+
 def _transform(config: dict[str, Any]) -> Any:
     """Eval preprocessing from the weights' recipe: resize, center crop, normalise."""
     import torch
@@ -108,7 +124,9 @@ def load(name: str, pretrained: bool = True) -> TorchvisionBackbone:
     model, config = _build(name, pretrained)
     dim = _strip_classifier(model)
     config = {"architecture": name, **config}
-    return TorchvisionBackbone(model.eval(), _transform(config), dim, f"torchvision:{name}", "torchvision", config)
+    backbone = TorchvisionBackbone(model.eval(), _transform(config), dim, f"torchvision:{name}", "torchvision", config)
+    backbone.train_transform = _train_transform(config)
+    return backbone
 
 
 def from_folder(folder: Path, meta: dict[str, Any]) -> TorchvisionBackbone:
@@ -118,4 +136,6 @@ def from_folder(folder: Path, meta: dict[str, Any]) -> TorchvisionBackbone:
     model, _ = _build(config["architecture"], pretrained=False)
     dim = _strip_classifier(model)
     model.load_state_dict(load_tensors(folder / WEIGHTS_FILE))
-    return TorchvisionBackbone(model.eval(), _transform(config), dim, meta["spec"], "torchvision", config)
+    backbone = TorchvisionBackbone(model.eval(), _transform(config), dim, meta["spec"], "torchvision", config)
+    backbone.train_transform = _train_transform(config)
+    return backbone

@@ -64,6 +64,8 @@ class ImageBackbone(Backbone):
         self.spec = spec
         self.source = source
         self.pretrained_config = dict(pretrained_config)
+        # Training-time augmentation (random crops, flips ...); None = eval transform.
+        self.train_transform: Callable[[Any], torch.Tensor] | None = None
 
     def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
         return torch.stack([self.transform(to_pil(x)) for x in raw])

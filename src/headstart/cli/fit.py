@@ -34,6 +34,22 @@ def choose_splits(
     return train, test, f"reported on a stratified {test_size:.0%} hold-out (seed {seed})"
 
 
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """``["k=2", "lr_decay=0.8"]`` -> ``{"k": 2, "lr_decay": 0.8}`` (numbers parsed)."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise HeadstartError(f"--option takes KEY=VALUE, got '{item}'")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
+
+
 def default_run_dir(data_path: Path, backbone: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{data_path.stem}-{backbone}").strip("-")
@@ -71,6 +87,19 @@ def fit(
     feature_cols: str = c.FeatureCols,
     group_col: str = c.GroupCol,
     domain_col: str = c.DomainCol,
+    epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning epochs."),
+    lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning learning rate of the top backbone group (head: 10x)."),
+    train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Fine-tuning batch size."),
+    max_length: int = typer.Option(None, "--max-length", min=1, help="Token limit for text (default: the backbone's)."),
+    patience: int = typer.Option(0, "--patience", min=0, help="Early stopping: epochs without a better val score."),
+    val_size: float = typer.Option(
+        0.1, "--val-size", min=0.0, max=0.5, help="Training rows held out to pick the best epoch."
+    ),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on a capable GPU), no, bf16, fp16."),
+    option: list[str] = typer.Option(
+        None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     strict: bool = c.Strict,
     batch_size: int = c.BatchSize,
     device: str = c.Device,
@@ -107,6 +136,9 @@ def fit(
         f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
         f"{len(counts)} classes; {how}"
     )
+    if resume and out is None:
+        raise HeadstartError("--resume needs --out: the run folder to continue")
+    run_dir = out or default_run_dir(data, backbone)
     clf = TransferClassifier(
         backbone=backbone,
         strategy=strategy,
@@ -118,17 +150,31 @@ def fit(
         device=device,
         cache=not no_cache,
         cache_dir=cache_dir,
-    ).fit(train)
+        strategy_options=parse_options(option),
+        epochs=epochs,
+        lr=lr,
+        train_batch_size=train_batch_size,
+        max_length=max_length,
+        patience=patience,
+        precision=precision,
+        val_size=val_size,
+    ).fit(train, run_dir=run_dir, resume=resume)
     t = clf.timings_
-    state = "from cache" if t["fit_features_cached"] else "computed"
-    console.print(
-        f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); features {state} "
-        f"in {t['fit_features_seconds']:.2f} s; head ({strategy}) in {t['head_seconds']:.2f} s, C={clf.C_:g}"
-    )
+    if "train_seconds" in t:
+        best = f", best epoch {clf.best_epoch_}" if clf.best_epoch_ and clf.best_epoch_ > 0 else ""
+        console.print(
+            f"[bold]backbone[/bold] {clf.backbone_.spec}; {strategy} fine-tuning, {len(clf.history_)} epochs "
+            f"in {t['train_seconds']:.1f} s{best}"
+        )
+    else:
+        state = "from cache" if t["fit_features_cached"] else "computed"
+        console.print(
+            f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); features {state} "
+            f"in {t['fit_features_seconds']:.2f} s; head (linear-probe) in {t['head_seconds']:.2f} s, C={clf.C_:g}"
+        )
     metrics = clf.evaluate(test)
     metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
     metrics["evaluated_on"] = how
-    run_dir = out or default_run_dir(data, backbone if backbone != "auto" else clf.backbone_.spec)
     summary = {
         "source": str(data),
         "train_rows": len(train),

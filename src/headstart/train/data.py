@@ -1,0 +1,109 @@
+"""Inputs for training: a torch Dataset over a headstart Dataset, batches that
+reproduce exactly for a (seed, epoch), and collation per modality.
+
+Text is tokenized once; training batches are length-bucketed (rows shuffled,
+then sorted by length inside windows of 50 batches, then the batches shuffled),
+so padding stays small without giving up randomness. Images are decoded in
+DataLoader workers, with the backbone's training augmentation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import Sampler
+
+from headstart.data import Dataset
+
+BUCKET_WINDOW = 50  # batches per length-sorting window
+
+
+class Rows(TorchDataset):
+    """Row ``i`` -> (model input, label code) for one modality."""
+
+    def __init__(
+        self, data: Dataset, backbone: Any, codes: np.ndarray, train: bool, augment: bool, max_length: int | None
+    ) -> None:
+        self.modality = data.modality
+        self.backbone = backbone
+        self.codes = torch.as_tensor(codes, dtype=torch.long)
+        self.lengths: np.ndarray | None = None
+        if data.modality == "text":
+            self.items, self.lengths = backbone.prepare(list(data.inputs), max_length=max_length)
+        elif data.modality == "image":
+            self.items = list(data.inputs)
+            transform = getattr(backbone, "train_transform", None) if (train and augment) else None
+            self.transform = transform or backbone.transform
+        else:
+            self.items = torch.as_tensor(np.asarray(data.inputs, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: int) -> tuple[Any, torch.Tensor]:
+        if self.modality == "image":
+            from headstart.backbones.vision import to_pil
+
+            return self.transform(to_pil(self.items[i])), self.codes[i]
+        return self.items[i], self.codes[i]
+
+    def collate(self, rows: Sequence[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
+        inputs = [r[0] for r in rows]
+        labels = torch.stack([r[1] for r in rows])
+        if self.modality == "text":
+            return self.backbone.collate(inputs), labels
+        return torch.stack(inputs), labels
+
+
+class EpochBatches(Sampler[list[int]]):
+    """Batches of row indices, a pure function of (seed, epoch): a resumed run
+    replays the interrupted epoch's order and skips what it had done."""
+
+    def __init__(
+        self, n: int, batch_size: int, seed: int, shuffle: bool = True, lengths: np.ndarray | None = None
+    ) -> None:
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.lengths = lengths
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if not self.shuffle:
+            order = np.argsort(-self.lengths, kind="stable") if self.lengths is not None else np.arange(self.n)
+            yield from (order[i : i + self.batch_size].tolist() for i in range(0, self.n, self.batch_size))
+            return
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(self.n)
+        if self.lengths is not None:
+            window = self.batch_size * BUCKET_WINDOW
+            chunks = [order[i : i + window] for i in range(0, self.n, window)]
+            order = np.concatenate([c[np.argsort(-self.lengths[c], kind="stable")] for c in chunks])
+        batches = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)]
+        for k in rng.permutation(len(batches)):
+            yield batches[k].tolist()
+
+
+def loader(rows: Rows, batch_size: int, seed: int, shuffle: bool, num_workers: int | None) -> tuple[Any, EpochBatches]:
+    from torch.utils.data import DataLoader
+
+    sampler = EpochBatches(len(rows), batch_size, seed, shuffle=shuffle, lengths=rows.lengths)
+    if num_workers is None:
+        num_workers = min(4, torch.get_num_threads()) if rows.modality == "image" else 0
+    dl = DataLoader(
+        rows,
+        batch_sampler=sampler,
+        collate_fn=rows.collate,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+    return dl, sampler

@@ -1,0 +1,285 @@
+"""The one training loop: plain PyTorch, driven by HF Accelerate.
+
+Every method that trains (fine-tuning strategies now; domain adaptation,
+distillation, imbalance, few-shot and debiasing later) goes through
+:func:`train`, and changes it only through the strategy's hooks:
+``optimizer_groups`` (which parameters, which learning rates), ``apply`` (what
+trains at each epoch), ``extra_loss`` (a term added at each step) and
+``finalize``.
+
+Per step: forward, cross-entropy (+ extra loss), ``accelerator.backward``,
+gradient clipping, AdamW (fused on GPU), warm-up + cosine schedule. Mixed
+precision and gradient accumulation come from ``accelerator``; the same code
+runs on one CPU, one GPU, or many processes under ``accelerate launch``.
+After each epoch the validation rows are scored; the best epoch's weights are
+kept (early stopping after ``patience`` epochs without improvement), and a
+checkpoint is written (also every ``checkpoint_every`` steps) from which
+``resume=True`` continues exactly where the run stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from headstart.errors import HeadstartError
+from headstart.io import load_tensors, save_tensors, write_json
+from headstart.progress import bar, stderr
+from headstart.train import checkpoint
+from headstart.train.config import TrainConfig
+from headstart.train.data import Rows, loader
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_score: float = -math.inf
+    stopped_early: bool = False
+    seconds: float = 0.0
+    resumed_from: str | None = None
+
+
+def _precision(setting: str) -> str:
+    if setting == "auto":
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    if setting not in ("no", "bf16", "fp16"):
+        raise HeadstartError(f"precision must be auto, no, bf16 or fp16, got '{setting}'")
+    return setting
+
+
+def _schedule(total: int, warmup: float) -> Any:
+    warm = max(1, int(round(total * warmup))) if warmup > 0 else 0
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = (step - warm) / max(1, total - warm)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _trackers(run_dir: Path | None) -> list[str]:
+    import importlib.util
+
+    if run_dir is None:
+        return []
+    return [name for name in ("tensorboard", "mlflow") if importlib.util.find_spec(name) is not None]
+
+
+def train(
+    model: torch.nn.Module,
+    strategy: Any,
+    train_rows: Rows,
+    val_rows: Rows | None,
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    identity: dict[str, Any] | None = None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
+
+    ``identity`` (backbone, strategy, data fingerprints) is stored beside the
+    config; resuming refuses a run whose config or identity changed. On return
+    the model holds the best epoch's weights (the last epoch's without
+    validation rows).
+    """
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+    from accelerate.utils import set_seed
+
+    start = time.perf_counter()
+    run_dir = Path(run_dir) if run_dir is not None else None
+    trackers = _trackers(run_dir)
+    accelerator = Accelerator(
+        mixed_precision=_precision(config.precision),
+        gradient_accumulation_steps=config.grad_accum,
+        # Gradual unfreezing changes which parameters get gradients between epochs.
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        log_with=trackers or None,
+        project_dir=str(run_dir) if run_dir is not None else None,
+    )
+    main = accelerator.is_main_process
+    set_seed(config.seed)
+    stamp = {"config": config.to_dict(), "identity": identity or {}, "fingerprint": config.fingerprint(identity)}
+    if run_dir is not None:
+        _check_resume(run_dir, stamp, resume)
+        if main:
+            write_json(run_dir / "train_config.json", stamp)
+
+    head_lr = config.head_lr if config.head_lr is not None else 10 * config.lr
+    groups = strategy.optimizer_groups(model, config.lr, head_lr, config.weight_decay)
+    strategy.apply(model, 0)
+    n_groups = len(model.backbone.param_groups())
+    if main:
+        stderr.print(f"[bold]strategy[/bold] {strategy.describe(n_groups)}", highlight=False, soft_wrap=True)
+    fused = torch.cuda.is_available() and accelerator.device.type == "cuda"
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=fused or None)
+    train_loader, sampler = loader(train_rows, config.batch_size, config.seed, True, config.num_workers)
+    val_loader = None
+    if val_rows is not None and len(val_rows):
+        val_loader, _ = loader(val_rows, config.batch_size, config.seed, False, config.num_workers)
+    steps_per_epoch = math.ceil(len(train_loader) / accelerator.num_processes / config.grad_accum)
+    total = max(1, steps_per_epoch * config.epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total, config.warmup))
+    prepared = accelerator.prepare(model, optimizer, train_loader, scheduler)
+    pmodel, optimizer, train_loader, scheduler = prepared
+    if val_loader is not None:
+        val_loader = accelerator.prepare(val_loader)
+    if trackers:
+        accelerator.init_trackers("headstart", config={k: v for k, v in config.to_dict().items() if v is not None})
+
+    result = TrainResult()
+    state = {"epoch": 0, "batches_done": 0, "step": 0, "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0}
+    if resume and run_dir is not None:
+        path = checkpoint.latest(run_dir)
+        if path is None:
+            raise HeadstartError(f"nothing to resume in {run_dir}: no checkpoint yet")
+        training = checkpoint.load(path, accelerator.unwrap_model(pmodel), accelerator.process_index)
+        optimizer.load_state_dict(training["optimizer"])
+        scheduler.load_state_dict(training["scheduler"])
+        state.update(training["state"])
+        result.history = list(training["history"])
+        result.resumed_from = path.name
+        if main:
+            stderr.print(f"resuming from {path} (epoch {state['epoch'] + 1}, batch {state['batches_done']})")
+
+    def save_checkpoint() -> None:
+        if run_dir is None:
+            return
+        training = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "state": dict(state),
+            "history": result.history,
+        }
+        checkpoint.save(
+            run_dir, state["step"], accelerator.unwrap_model(pmodel), training, accelerator.process_index, main
+        )
+
+    best_weights: dict[str, torch.Tensor] | None = None
+    unwrapped = accelerator.unwrap_model(pmodel)
+    for epoch in range(state["epoch"], config.epochs):
+        strategy.apply(unwrapped, epoch)
+        sampler.set_epoch(epoch)
+        pmodel.train()
+        skip = state["batches_done"]
+        batches = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        losses: list[float] = []
+        with bar(
+            f"epoch {epoch + 1}/{config.epochs}", len(train_loader) - skip, progress if main else False
+        ) as advance:
+            for inputs, labels in batches:
+                with accelerator.accumulate(pmodel):
+                    logits = pmodel(inputs)
+                    loss = F.cross_entropy(logits.float(), labels)
+                    extra = strategy.extra_loss(unwrapped)
+                    total_loss = loss if extra is None else loss + extra
+                    accelerator.backward(total_loss)
+                    if accelerator.sync_gradients:
+                        if config.max_grad_norm > 0:
+                            accelerator.clip_grad_norm_(pmodel.parameters(), config.max_grad_norm)
+                        state["step"] += 1
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                state["batches_done"] += 1
+                advance(1)
+                if (
+                    config.checkpoint_every
+                    and accelerator.sync_gradients
+                    and state["step"] % config.checkpoint_every == 0
+                ):
+                    save_checkpoint()
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)) if losses else float("nan"),
+            "lr": scheduler.get_last_lr()[-1],
+        }
+        if val_loader is not None:
+            record.update(_evaluate(accelerator, pmodel, val_loader))
+            score = record["val_accuracy"]
+            if score > state["best_score"]:
+                state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
+                best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
+                if run_dir is not None and main:
+                    save_tensors(run_dir / "checkpoints" / "best.safetensors", best_weights)
+            else:
+                state["bad_epochs"] += 1
+        result.history.append(record)
+        if main:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
+            stderr.print(f"epoch {epoch + 1}: {shown}", highlight=False, soft_wrap=True)
+            if run_dir is not None:
+                write_json(run_dir / "history.json", result.history)
+        if trackers:
+            accelerator.log({k: v for k, v in record.items() if k != "epoch"}, step=epoch + 1)
+        state.update(epoch=epoch + 1, batches_done=0)
+        save_checkpoint()
+        if config.patience and state["bad_epochs"] >= config.patience:
+            result.stopped_early = True
+            break
+
+    if best_weights is None and val_loader is not None and run_dir is not None:
+        best_file = run_dir / "checkpoints" / "best.safetensors"
+        if best_file.is_file():  # resumed after the best epoch: its weights are on disk
+            best_weights = load_tensors(best_file)
+    if best_weights is not None:
+        unwrapped.load_state_dict(best_weights)
+    if trackers:
+        accelerator.end_training()
+    strategy.finalize(unwrapped)
+    result.best_epoch, result.best_score = state["best_epoch"], state["best_score"]
+    result.seconds = time.perf_counter() - start
+    accelerator.free_memory()
+    return result
+
+
+@torch.no_grad()
+def _evaluate(accelerator: Any, model: torch.nn.Module, val_loader: Any) -> dict[str, float]:
+    model.eval()
+    logits_all, labels_all = [], []
+    for inputs, labels in val_loader:
+        logits = model(inputs)
+        logits, labels = accelerator.gather_for_metrics((logits.float(), labels))
+        logits_all.append(logits.cpu())
+        labels_all.append(labels.cpu())
+    logits = torch.cat(logits_all)
+    labels = torch.cat(labels_all)
+    pred = logits.argmax(1)
+    recalls = [(pred[labels == k] == k).float().mean().item() for k in labels.unique()]
+    return {
+        "val_loss": F.cross_entropy(logits, labels).item(),
+        "val_accuracy": (pred == labels).float().mean().item(),
+        "val_balanced_accuracy": float(np.mean(recalls)),
+    }
+
+
+def _check_resume(run_dir: Path, stamp: dict[str, Any], resume: bool) -> None:
+    saved_file = run_dir / "train_config.json"
+    if not resume or not saved_file.is_file():
+        if resume:
+            raise HeadstartError(f"nothing to resume in {run_dir}: no train_config.json")
+        return
+    saved = json.loads(saved_file.read_text())
+    if saved.get("fingerprint") != stamp["fingerprint"]:
+        changed = [
+            f"{k}: {saved['config'].get(k)!r} -> {v!r}"
+            for k, v in stamp["config"].items()
+            if saved["config"].get(k) != v
+        ]
+        changed += [f"{k} changed" for k, v in stamp["identity"].items() if saved.get("identity", {}).get(k) != v]
+        raise HeadstartError(
+            f"cannot resume {run_dir}: the configuration changed ({'; '.join(changed) or 'identity'}); "
+            f"use the same options or a new --out"
+        )

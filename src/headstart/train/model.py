@@ -1,0 +1,30 @@
+"""The model that is trained: a backbone and a classification head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class TransferModel(nn.Module):
+    """``head(backbone.forward_features(x))``; the backbone runs without autograd
+    when none of its parameters is trainable (the ``head`` strategy)."""
+
+    def __init__(self, backbone: nn.Module, n_classes: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.head = nn.Linear(backbone.feature_dim, n_classes)
+
+    def backbone_trainable(self) -> bool:
+        return any(p.requires_grad for p in self.backbone.parameters())
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        if self.backbone_trainable():
+            features = self.backbone.forward_features(batch)
+        else:
+            with torch.no_grad():
+                features = self.backbone.forward_features(batch)
+        return self.head(self.dropout(features.float()))
