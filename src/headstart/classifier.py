@@ -171,6 +171,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             patience=self.patience,
             precision=self.precision,
             seed=self.seed,
+            # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
+            head_lr_factor=1.0 if self.head_init == "probe" else 10.0,
         )
         counts = np.bincount(codes, minlength=len(self.classes_))
         if self.val_size and counts.min() >= 2 and len(data) >= 10:

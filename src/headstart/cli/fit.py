@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,8 @@ def fit(
         precision=precision,
         val_size=val_size,
     ).fit(train, run_dir=run_dir, resume=resume)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under `accelerate launch`, the main process evaluates and writes the run
     t = clf.timings_
     if "train_seconds" in t:
         best = f", best epoch {clf.best_epoch_}" if clf.best_epoch_ and clf.best_epoch_ > 0 else ""

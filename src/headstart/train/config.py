@@ -15,7 +15,8 @@ class TrainConfig:
     Attributes:
         epochs: passes over the training rows.
         lr: peak learning rate of the backbone's top group (the head's is
-            ``head_lr``, default 10x ``lr``).
+            ``head_lr``, default ``head_lr_factor`` x ``lr``: 10 for a random
+            head, 1 for a head started from the linear probe).
         batch_size: rows per optimiser step (before accumulation).
         grad_accum: batches accumulated per optimiser step.
         weight_decay: AdamW's decoupled weight decay (not on biases / norms).
@@ -46,6 +47,7 @@ class TrainConfig:
     augment: bool = True
     num_workers: int | None = None
     seed: int = 0
+    head_lr_factor: float = 10.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -116,7 +116,7 @@ def train(
         if main:
             write_json(run_dir / "train_config.json", stamp)
 
-    head_lr = config.head_lr if config.head_lr is not None else 10 * config.lr
+    head_lr = config.head_lr if config.head_lr is not None else config.lr * config.head_lr_factor
     groups = strategy.optimizer_groups(model, config.lr, head_lr, config.weight_decay)
     strategy.apply(model, 0)
     n_groups = len(model.backbone.param_groups())
@@ -208,7 +208,9 @@ def train(
         }
         if val_loader is not None:
             record.update(_evaluate(accelerator, pmodel, val_loader))
-            score = record["val_accuracy"]
+            # Accuracy first; on a tie (a few dozen validation rows often tie)
+            # the lower validation loss wins.
+            score = record["val_accuracy"] - 1e-6 * min(record["val_loss"], 1e3)
             if score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
                 best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}

@@ -12,11 +12,23 @@ class TransferModel(nn.Module):
     """``head(backbone.forward_features(x))``; the backbone runs without autograd
     when none of its parameters is trainable (the ``head`` strategy)."""
 
-    def __init__(self, backbone: nn.Module, n_classes: int, dropout: float = 0.0) -> None:
+    def __init__(self, backbone: nn.Module, n_classes: int, dropout: float = 0.0, freeze_bn: bool = True) -> None:
         super().__init__()
+        self.freeze_bn = freeze_bn
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.head = nn.Linear(backbone.feature_dim, n_classes)
+
+    def train(self, mode: bool = True) -> TransferModel:
+        """Batch-norm layers keep their pretrained statistics when ``freeze_bn``:
+        small fine-tuning batches give noisy estimates that drift the network
+        away from what its later layers expect (standard for small-data transfer)."""
+        super().train(mode)
+        if mode and self.freeze_bn:
+            for m in self.backbone.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
     def backbone_trainable(self) -> bool:
         return any(p.requires_grad for p in self.backbone.parameters())
