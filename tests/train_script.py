@@ -1,11 +1,13 @@
 """Train a tiny-BERT TransferModel through ``headstart.train.train`` in a fresh process.
 
 Run by tests/test_train.py in subprocesses (SIGKILL + ``--resume``, and under
-``accelerate launch``). The data are built here, deterministically: short texts
-labelled "pos" / "neg" by their sentiment words.
+``accelerate launch``); ``main(argv)`` also runs in-process (the baselines). The
+data are built here, deterministically: short texts labelled "pos" / "neg" by
+their sentiment words.
 
     python train_script.py BERT_DIR RUN_DIR OUT_FILE [--resume] [--slow SECONDS]
-        [--epochs N] [--rows N] [--val-rows N] [--batch-size N] [--lr LR] [--metrics FILE]
+        [--epochs N] [--rows N] [--val-rows N] [--batch-size N] [--lr LR]
+        [--checkpoint-every N] [--metrics FILE]
 
 On success the main process writes the final model's state_dict to OUT_FILE
 (safetensors) and, with ``--metrics``, a JSON file with the history, the final
@@ -28,8 +30,6 @@ os.environ["HEADSTART_PROGRESS"] = "0"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-torch.set_num_threads(1)
 
 from headstart.backbones import load_backbone  # noqa: E402
 from headstart.data import from_arrays  # noqa: E402
@@ -70,12 +70,12 @@ class SlowFull(Full):
         return None
 
 
-def rows(backbone: Any, n: int, seed: int) -> Rows | None:
+def rows(backbone: Any, n: int, seed: int, train: bool) -> Rows | None:
     if n <= 0:
         return None
     texts, labels = make_texts(n, seed)
     codes = np.array([0 if label == "neg" else 1 for label in labels])
-    return Rows(from_arrays(texts, labels), backbone, codes, train=seed == 1, augment=False, max_length=None)
+    return Rows(from_arrays(texts, labels), backbone, codes, train=train, augment=False, max_length=None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=1)
     parser.add_argument("--metrics", default=None)
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # tiny model: one thread is as fast, and the same sums in every run
 
     backbone = load_backbone(f"hf:{args.bert_dir}")
     torch.manual_seed(0)
@@ -109,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     result = train(
         model,
         SlowFull(sleep=args.slow),
-        rows(backbone, args.rows, seed=1),
-        rows(backbone, args.val_rows, seed=2),
+        rows(backbone, args.rows, seed=1, train=True),
+        rows(backbone, args.val_rows, seed=2, train=False),
         config,
         run_dir=args.run_dir,
         resume=args.resume,

@@ -148,6 +148,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_strategy(self, data: Dataset) -> Any:
         options = dict(self.strategy_options or {})
+        if self.strategy != "linear-probe":
+            make_strategy(self.strategy, **options)  # unknown names and options fail first
         if self.strategy == "linear-probe" or (self.strategy == "auto" and data.modality == "tabular"):
             # Tabular features have no backbone to fine-tune: auto means the probe.
             return make_strategy(

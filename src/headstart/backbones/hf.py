@@ -74,6 +74,10 @@ class HFTextBackbone(Backbone):
         super().__init__()
         if pooling not in POOLINGS:
             raise HeadstartError(f"pooling must be one of {POOLINGS}, got '{pooling}'")
+        if getattr(model, "pooler", None) is not None:
+            # We pool the token states ourselves; BERT's pooler would be a block of
+            # weights that never gets a gradient (a dead top group, DDP's unused params).
+            model.pooler = None
         self.model = model
         self.tokenizer = tokenizer
         self.spec = spec

@@ -105,5 +105,8 @@ def loader(rows: Rows, batch_size: int, seed: int, shuffle: bool, num_workers: i
         collate_fn=rows.collate,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
+        # Its own generator: a new iterator (each epoch, and after a resume) must not
+        # draw from the global RNG that dropout uses, or a resumed run diverges.
+        generator=torch.Generator().manual_seed(seed),
     )
     return dl, sampler

@@ -113,11 +113,11 @@ def train(
     stamp = {"config": config.to_dict(), "identity": identity or {}, "fingerprint": config.fingerprint(identity)}
     if run_dir is not None:
         _check_resume(run_dir, stamp, resume)
-        if main:
-            write_json(run_dir / "train_config.json", stamp)
 
     head_lr = config.head_lr if config.head_lr is not None else config.lr * config.head_lr_factor
     groups = strategy.optimizer_groups(model, config.lr, head_lr, config.weight_decay)
+    if run_dir is not None and main:  # after the strategy accepted the model
+        write_json(run_dir / "train_config.json", stamp)
     strategy.apply(model, 0)
     n_groups = len(model.backbone.param_groups())
     if main:
@@ -128,7 +128,10 @@ def train(
     val_loader = None
     if val_rows is not None and len(val_rows):
         val_loader, _ = loader(val_rows, config.batch_size, config.seed, False, config.num_workers)
-    steps_per_epoch = math.ceil(len(train_loader) / accelerator.num_processes / config.grad_accum)
+    # Accelerate steps the scheduler once per process per optimiser step, so the
+    # schedule counts optimiser steps of one process times the number of processes
+    # (= batches of the unsharded loader / grad_accum).
+    steps_per_epoch = math.ceil(len(train_loader) / config.grad_accum)
     total = max(1, steps_per_epoch * config.epochs)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total, config.warmup))
     prepared = accelerator.prepare(model, optimizer, train_loader, scheduler)
@@ -139,7 +142,15 @@ def train(
         accelerator.init_trackers("headstart", config={k: v for k, v in config.to_dict().items() if v is not None})
 
     result = TrainResult()
-    state = {"epoch": 0, "batches_done": 0, "step": 0, "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0}
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "batches_done": 0,
+        "step": 0,
+        "best_score": -math.inf,
+        "best_epoch": -1,
+        "bad_epochs": 0,
+        "losses": [],
+    }
     if resume and run_dir is not None:
         path = checkpoint.latest(run_dir)
         if path is None:
@@ -151,7 +162,8 @@ def train(
         result.history = list(training["history"])
         result.resumed_from = path.name
         if main:
-            stderr.print(f"resuming from {path} (epoch {state['epoch'] + 1}, batch {state['batches_done']})")
+            where = f"epoch {state['epoch'] + 1}, batch {state['batches_done']}"
+            stderr.print(f"resuming from {path} ({where})", highlight=False, soft_wrap=True)
 
     def save_checkpoint() -> None:
         if run_dir is None:
@@ -170,11 +182,15 @@ def train(
     unwrapped = accelerator.unwrap_model(pmodel)
     for epoch in range(state["epoch"], config.epochs):
         strategy.apply(unwrapped, epoch)
+        # Both: accelerate's loader re-sets its sampler's epoch from its own counter.
         sampler.set_epoch(epoch)
+        train_loader.set_epoch(epoch)
         pmodel.train()
         skip = state["batches_done"]
         batches = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
-        losses: list[float] = []
+        if not skip:
+            state["losses"] = []
+        losses: list[float] = state["losses"]  # kept in the checkpoint for a mid-epoch resume
         with bar(
             f"epoch {epoch + 1}/{config.epochs}", len(train_loader) - skip, progress if main else False
         ) as advance:
@@ -195,11 +211,9 @@ def train(
                 losses.append(loss.item())
                 state["batches_done"] += 1
                 advance(1)
-                if (
-                    config.checkpoint_every
-                    and accelerator.sync_gradients
-                    and state["step"] % config.checkpoint_every == 0
-                ):
+                last_batch = state["batches_done"] >= len(train_loader)  # the epoch end saves it
+                due = config.checkpoint_every and state["step"] % config.checkpoint_every == 0
+                if due and accelerator.sync_gradients and not last_batch:
                     save_checkpoint()
         record = {
             "epoch": epoch + 1,
@@ -226,7 +240,7 @@ def train(
                 write_json(run_dir / "history.json", result.history)
         if trackers:
             accelerator.log({k: v for k, v in record.items() if k != "epoch"}, step=epoch + 1)
-        state.update(epoch=epoch + 1, batches_done=0)
+        state.update(epoch=epoch + 1, batches_done=0, losses=[])
         save_checkpoint()
         if config.patience and state["bad_epochs"] >= config.patience:
             result.stopped_early = True
