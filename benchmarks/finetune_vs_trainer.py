@@ -6,7 +6,9 @@ precision on CPU, AdamW at lr 5e-5 with 10% warm-up, no evaluation and no
 checkpoints inside the timed epoch. headstart trains ``TransferModel`` (mean
 pooling + linear head) with the ``full`` strategy through ``headstart.train``;
 the Trainer trains ``AutoModelForSequenceClassification`` (BERT's pooler + a
-linear head) with dynamic padding. Rounds alternate between the two; medians.
+linear head) with dynamic padding, once as it comes and once with
+``train_sampling_strategy="group_by_length"`` (its length-grouped sampler, the closest to our
+length-bucketed batches). Rounds alternate between the three; medians.
 
     .venv/bin/python benchmarks/finetune_vs_trainer.py [--rounds 2]
 """
@@ -69,7 +71,7 @@ def main() -> None:
         rows = Rows(data, backbone, labels, train=True, augment=False, max_length=args.max_length)
         train(model, make_strategy("full"), rows, None, config, progress=False)
 
-    def trainer() -> None:
+    def trainer(group_by_length: bool = False) -> None:
         model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
         with tempfile.TemporaryDirectory() as out:
             targs = TrainingArguments(
@@ -77,7 +79,7 @@ def main() -> None:
                 per_device_train_batch_size=args.batch_size,
                 num_train_epochs=1,
                 learning_rate=5e-5,
-                warmup_ratio=0.1,
+                warmup_steps=max(1, round(0.1 * -(-args.rows // args.batch_size))),  # 10% of the steps
                 weight_decay=0.01,
                 lr_scheduler_type="cosine",
                 save_strategy="no",
@@ -88,19 +90,30 @@ def main() -> None:
                 dataloader_num_workers=0,
                 disable_tqdm=True,
                 seed=0,
+                train_sampling_strategy="group_by_length" if group_by_length else "random",
             )
             Trainer(
                 model=model, args=targs, train_dataset=hf_rows, data_collator=DataCollatorWithPadding(tokenizer)
             ).train()
 
-    times = interleaved({"headstart": ours, "trainer": trainer}, args.rounds, pause=1.0)
-    t_ours, t_hf = median(times["headstart"]), median(times["trainer"])
+    times = interleaved(
+        {"headstart": ours, "trainer": trainer, "trainer_grouped": lambda: trainer(group_by_length=True)},
+        args.rounds,
+        pause=1.0,
+    )
+    t_ours, t_hf, t_grouped = (median(times[k]) for k in ("headstart", "trainer", "trainer_grouped"))
     print(f"machine: {machine()}")
     print(f"one epoch, {args.rows} SST-2 rows, batch {args.batch_size}, max length {args.max_length}, fp32 CPU")
-    for name, key, t in (("headstart train()", "headstart", t_ours), ("HF Trainer", "trainer", t_hf)):
+    for name, key, t in (
+        ("headstart train()", "headstart", t_ours),
+        ("HF Trainer", "trainer", t_hf),
+        ("HF Trainer, grouped", "trainer_grouped", t_grouped),
+    ):
         runs = ", ".join(f"{x:.1f}" for x in times[key])
         print(f"{name:18s} median {t:6.1f} s  {args.rows / t:6.1f} rows/s  (runs: {runs})")
-    print(f"our time / Trainer time: {t_ours / t_hf:.2f}")
+    print(
+        f"our time / Trainer time: {t_ours / t_hf:.2f} (default Trainer), {t_ours / t_grouped:.2f} (group_by_length=True)"
+    )
 
 
 if __name__ == "__main__":
