@@ -227,3 +227,24 @@ def text_csv(tmp_path) -> Path:
     path = tmp_path / "reviews.csv"
     pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
     return path
+
+
+# ---- command-line helpers shared by test_cli.py and test_train.py
+def cli(capsys, *args) -> tuple[int, str, str]:
+    from headstart.cli import run
+
+    code = run([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_error_line(result: tuple[int, str, str], *fragments: str) -> str:
+    code, _, err = result
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    assert lines[0].startswith("error:"), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]

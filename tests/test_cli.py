@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_image_folder, make_texts
+from conftest import assert_one_error_line, cli, make_image_folder, make_texts
 
 from headstart.cli import run
 
@@ -17,24 +17,6 @@ from headstart.cli import run
 def _in_tmp(tmp_path, monkeypatch):
     """Commands that default to ./runs or ./predictions.csv write into the test's folder."""
     monkeypatch.chdir(tmp_path)
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_error_line(result: tuple[int, str, str], *fragments: str) -> str:
-    code, _, err = result
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-    assert lines[0].startswith("error:"), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def write_csv(path: Path, **columns) -> Path:

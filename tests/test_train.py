@@ -26,11 +26,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import make_image_folder, make_texts
+from conftest import assert_one_error_line, cli, make_image_folder, make_texts
 
 from headstart import TransferClassifier
 from headstart.backbones import load_backbone
-from headstart.cli import run
 from headstart.data import from_arrays, load_image_folder
 from headstart.errors import HeadstartError
 from headstart.strategies import L2SP, STRATEGIES, LoRA, list_strategies, make_strategy
@@ -95,24 +94,6 @@ def write_text_csv(path: Path, n: int = 30, seed: int = 1) -> Path:
     texts, labels = make_texts(n, seed=seed)
     pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
     return path
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_error_line(result: tuple[int, str, str], *fragments: str) -> str:
-    code, _, err = result
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-    assert lines[0].startswith("error:"), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def free_port() -> int:
