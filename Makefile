@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/linear_probe_speed.py
 	$(BIN)/python benchmarks/extraction_throughput.py
 	$(BIN)/python benchmarks/accuracy_and_cache.py
+	$(BIN)/python benchmarks/finetune_vs_trainer.py
+	$(BIN)/python benchmarks/hymenoptera_recipe_cv.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
