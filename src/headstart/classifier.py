@@ -20,7 +20,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from headstart.backbones import load_backbone
-from headstart.data import Dataset, from_arrays
+from headstart.data import Dataset, from_arrays, stratified_split
 from headstart.errors import HeadstartError
 from headstart.features import extract
 from headstart.metrics import classification_metrics
@@ -147,17 +147,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _make_strategy(self, data: Dataset) -> Any:
-        options = dict(self.strategy_options or {})
-        if self.strategy != "linear-probe":
-            make_strategy(self.strategy, **options)  # unknown names and options fail first
-        if self.strategy == "linear-probe" or (self.strategy == "auto" and data.modality == "tabular"):
-            # Tabular features have no backbone to fine-tune: auto means the probe.
-            return make_strategy(
-                "linear-probe", C=self.C, class_weight=self.class_weight, val_size=self.val_size, seed=self.seed
-            )
+        probe = {"C": self.C, "class_weight": self.class_weight, "val_size": self.val_size, "seed": self.seed}
+        if self.strategy == "linear-probe":
+            return make_strategy("linear-probe", **probe)
+        strategy = make_strategy(self.strategy, **(self.strategy_options or {}))  # unknown names fail here
         if data.modality == "tabular":
+            if self.strategy == "auto":  # no backbone to fine-tune: auto means the probe
+                return make_strategy("linear-probe", **probe)
             raise HeadstartError(f"strategy '{self.strategy}' fine-tunes a backbone; tabular data has none")
-        return make_strategy(self.strategy, **options)
+        return strategy
 
     def _fine_tune(
         self, data: Dataset, codes: np.ndarray, strategy: Any, run_dir: str | Path | None, resume: bool
@@ -178,8 +176,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         )
         counts = np.bincount(codes, minlength=len(self.classes_))
         if self.val_size and counts.min() >= 2 and len(data) >= 10:
-            tr, va = data.train_test_split(self.val_size, self.seed)
-            tr_codes, va_codes = self._encode(tr.labels, data.source), self._encode(va.labels, data.source)
+            tr_idx, va_idx = stratified_split(data.labels, self.val_size, self.seed)  # = data.train_test_split
+            tr, va, tr_codes, va_codes = data.subset(tr_idx), data.subset(va_idx), codes[tr_idx], codes[va_idx]
         else:
             tr, va, tr_codes, va_codes = data, None, codes, None
         with torch.random.fork_rng(devices=[]):

@@ -113,7 +113,8 @@ def fit(
     from headstart.metrics import majority_baseline, render_metrics
     from headstart.strategies import make_strategy
 
-    make_strategy(strategy)  # unknown names fail before any data is read
+    options = parse_options(option)
+    make_strategy(strategy, **(options if strategy != "linear-probe" else {}))  # fail before reading any data
     check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
@@ -151,7 +152,7 @@ def fit(
         device=device,
         cache=not no_cache,
         cache_dir=cache_dir,
-        strategy_options=parse_options(option),
+        strategy_options=options,
         epochs=epochs,
         lr=lr,
         train_batch_size=train_batch_size,

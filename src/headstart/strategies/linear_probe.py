@@ -236,6 +236,9 @@ class LinearProbe:
         balanced = self.class_weight is not None
         inits: list[Any] = [None] * len(folds)
         best, best_score, best_init, worse = None, (-np.inf, -np.inf), None, 0
+        # Sample weights per fold, computed once for the whole grid.
+        train_weights = [self._weights(y[tr], n_classes) for tr, _ in folds]
+        val_weights = [self._weights(y[va], n_classes) for _, va in folds]
         for C in sorted(self.Cs):
             accs: list[float] = []
             lls: list[float] = []
@@ -246,7 +249,7 @@ class LinearProbe:
                     ytr,
                     n_classes,
                     C,
-                    self._weights(ytr, n_classes),
+                    train_weights[f],
                     init=inits[f],
                     max_iter=self.max_iter,
                     tol=self.tol,
@@ -257,7 +260,7 @@ class LinearProbe:
                 # flat over whole stretches of the grid.
                 logits = torch.addmm(b, Z[va], W.T)
                 nll = F.cross_entropy(logits, yva, reduction="none")
-                weights = self._weights(yva, n_classes)
+                weights = val_weights[f]
                 pred = logits.argmax(1)
                 if balanced:
                     hits = [(pred[yva == k] == k).float().mean().item() for k in range(n_classes) if (yva == k).any()]
