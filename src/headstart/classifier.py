@@ -204,7 +204,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             "pretrained": self.pretrained,
         }
         result = train(model, strategy, train_rows, val_rows, config, run_dir, resume, identity, self.progress)
-        model.eval()
+        # Back to the CPU: the head scores features that extract() returns as
+        # numpy arrays, and extract() moves the backbone to its device itself.
+        model.cpu().eval()
         self.backbone_ = model.backbone.eval()
         self.head_ = model.head.requires_grad_(False)
         self.backbone_.requires_grad_(False)

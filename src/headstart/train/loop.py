@@ -171,7 +171,7 @@ def train(
         training = {
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "state": dict(state),
+            "state": {**state, "losses": [float(x) for x in state["losses"]]},
             "history": result.history,
         }
         checkpoint.save(
@@ -190,7 +190,7 @@ def train(
         batches = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
         if not skip:
             state["losses"] = []
-        losses: list[float] = state["losses"]  # kept in the checkpoint for a mid-epoch resume
+        losses: list[Any] = state["losses"]  # kept in the checkpoint for a mid-epoch resume
         with bar(
             f"epoch {epoch + 1}/{config.epochs}", len(train_loader) - skip, progress if main else False
         ) as advance:
@@ -208,7 +208,7 @@ def train(
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                losses.append(loss.detach())  # read at the epoch's end: no GPU sync per step
                 state["batches_done"] += 1
                 advance(1)
                 last_batch = state["batches_done"] >= len(train_loader)  # the epoch end saves it
@@ -217,7 +217,7 @@ def train(
                     save_checkpoint()
         record = {
             "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)) if losses else float("nan"),
+            "train_loss": float(np.mean([float(x) for x in losses])) if losses else float("nan"),
             "lr": scheduler.get_last_lr()[-1],
         }
         if val_loader is not None:
