@@ -46,7 +46,7 @@ def main() -> None:
             fits = []
             for attempt in ("first", "second"):
                 out = Path(tmp) / f"{backbone}-{attempt}"
-                code = run(["fit", *argv, "--backbone", backbone, "-o", str(out)])
+                code = run(["fit", *argv, "--backbone", backbone, "--strategy", "linear-probe", "-o", str(out)])
                 assert code == 0, f"headstart fit exited {code}"
                 config = json.loads((out / "config.json").read_text())
                 metrics = json.loads((out / "metrics.json").read_text())

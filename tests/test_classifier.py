@@ -31,7 +31,7 @@ def texts():
 @pytest.fixture
 def tabular_clf(digits, tmp_path):
     X, y = digits
-    return TransferClassifier(C=1.0, cache_dir=str(tmp_path / "cache")).fit(X, y)
+    return TransferClassifier(strategy="linear-probe", C=1.0, cache_dir=str(tmp_path / "cache")).fit(X, y)
 
 
 def test_constructor_only_stores_options():
@@ -43,9 +43,9 @@ def test_constructor_only_stores_options():
 
 
 def test_get_params_set_params_round_trip():
-    clf = TransferClassifier(backbone="identity", C=2.0)
+    clf = TransferClassifier(strategy="linear-probe", backbone="identity", C=2.0)
     params = clf.get_params()
-    other = TransferClassifier().set_params(**params)
+    other = TransferClassifier(strategy="linear-probe").set_params(**params)
     assert other.get_params() == params
     assert clf.set_params(C=5.0) is clf and clf.C == 5.0
 
@@ -58,7 +58,7 @@ def test_clone_copies_options_not_state(tabular_clf):
 
 def test_fit_returns_self_and_learned_state_ends_in_underscore(digits, tmp_path):
     X, y = digits
-    clf = TransferClassifier(C=1.0, cache_dir=str(tmp_path))
+    clf = TransferClassifier(strategy="linear-probe", C=1.0, cache_dir=str(tmp_path))
     assert clf.fit(X, y) is clf
     check_is_fitted(clf)
     params = clf.get_params()
@@ -89,7 +89,7 @@ def test_predict_shapes_probabilities_and_score(tabular_clf, digits):
 
 def test_string_labels_come_back_as_given(texts, hf_text_spec, tmp_path):
     X, y = texts
-    clf = TransferClassifier(backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
+    clf = TransferClassifier(strategy="linear-probe", backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
     assert clf.classes_.tolist() == ["neg", "pos"]
     assert set(clf.predict(X).tolist()) <= {"neg", "pos"}
     assert clf.transform(X[:3]).shape == (3, 32)
@@ -97,14 +97,14 @@ def test_string_labels_come_back_as_given(texts, hf_text_spec, tmp_path):
 
 def test_cross_val_score_on_tabular_data(digits):
     X, y = digits
-    scores = cross_val_score(TransferClassifier(backbone="auto", cache=False), X, y, cv=3)
+    scores = cross_val_score(TransferClassifier(strategy="linear-probe", backbone="auto", cache=False), X, y, cv=3)
     assert scores.shape == (3,)
     assert scores.mean() > 0.85
 
 
 def test_refit_reuses_the_cached_features(texts, hf_text_spec, tmp_path):
     X, y = texts
-    first = TransferClassifier(backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
+    first = TransferClassifier(strategy="linear-probe", backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
     assert first.timings_["fit_features_cached"] is False
     second = clone(first).fit(X, y)
     assert second.timings_["fit_features_cached"] is True
@@ -113,14 +113,14 @@ def test_refit_reuses_the_cached_features(texts, hf_text_spec, tmp_path):
 
 def test_refit_on_tabular_data_with_other_columns(digits):
     X, y = digits
-    clf = TransferClassifier(C=1.0).fit(X, y)
+    clf = TransferClassifier(strategy="linear-probe", C=1.0).fit(X, y)
     clf.fit(X[:, :10], y)
     assert clf.n_features_in_ == 10
 
 
 def test_save_and_load_text_model_predicts_identically(texts, hf_text_spec, tmp_path):
     X, y = texts
-    clf = TransferClassifier(backbone=hf_text_spec, cache=False).fit(X[:30], y[:30])
+    clf = TransferClassifier(strategy="linear-probe", backbone=hf_text_spec, cache=False).fit(X[:30], y[:30])
     folder = clf.save(tmp_path / "run")
     for name in ("config.json", "model.safetensors", "labels.json"):
         assert (folder / name).is_file()
@@ -139,7 +139,9 @@ def test_save_and_load_text_model_predicts_identically(texts, hf_text_spec, tmp_
 
 def test_save_and_load_from_scratch_model_rebuilds_the_same_random_backbone(texts, hf_text_spec, tmp_path):
     X, y = texts
-    clf = TransferClassifier(backbone=hf_text_spec, pretrained=False, seed=11, C=1.0, cache=False).fit(X, y)
+    clf = TransferClassifier(
+        strategy="linear-probe", backbone=hf_text_spec, pretrained=False, seed=11, C=1.0, cache=False
+    ).fit(X, y)
     loaded = load_run(clf.save(tmp_path / "run"))
     assert loaded.pretrained is False
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
@@ -170,7 +172,7 @@ def test_evaluate_returns_metrics(tabular_clf, digits):
 
 def test_evaluate_on_an_unseen_label_names_it(texts, hf_text_spec, tmp_path):
     X, y = texts
-    clf = TransferClassifier(backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
+    clf = TransferClassifier(strategy="linear-probe", backbone=hf_text_spec, C=1.0, cache_dir=str(tmp_path)).fit(X, y)
     labels = list(y[:6])
     labels[4] = "meh"
     with pytest.raises(HeadstartError, match=r"row 5 .*label 'meh' was not seen in training"):
@@ -189,7 +191,7 @@ def test_wrong_number_of_features_is_an_error(tabular_clf, digits):
 
 
 def test_not_fitted_before_fit(digits, tmp_path):
-    clf = TransferClassifier()
+    clf = TransferClassifier(strategy="linear-probe")
     X, _ = digits
     for call in (clf.predict_proba, clf.decision_function, clf.transform):
         with pytest.raises(NotFittedError):
@@ -202,25 +204,25 @@ def test_not_fitted_before_fit(digits, tmp_path):
 
 def test_predict_before_fit_raises_not_fitted(digits):
     with pytest.raises(NotFittedError):
-        TransferClassifier().predict(digits[0][:2])
+        TransferClassifier(strategy="linear-probe").predict(digits[0][:2])
 
 
 def test_one_class_is_an_error(digits):
     X, _ = digits
     with pytest.raises(HeadstartError, match="only 1 class"):
-        TransferClassifier().fit(X[:10], np.zeros(10, dtype=int))
+        TransferClassifier(strategy="linear-probe").fit(X[:10], np.zeros(10, dtype=int))
 
 
 def test_labels_in_the_dataset_and_as_y_is_an_error(texts):
     X, y = texts
     with pytest.raises(HeadstartError, match="not both"):
-        TransferClassifier().fit(from_arrays(X, y), y)
+        TransferClassifier(strategy="linear-probe").fit(from_arrays(X, y), y)
 
 
 def test_backbone_modality_must_match_the_data(digits, hf_text_spec):
     X, y = digits
     with pytest.raises(HeadstartError, match="takes text inputs but the data is tabular"):
-        TransferClassifier(backbone=hf_text_spec).fit(X, y)
+        TransferClassifier(strategy="linear-probe", backbone=hf_text_spec).fit(X, y)
 
 
 def test_unknown_strategy_is_an_error(digits):
@@ -234,3 +236,39 @@ def test_load_of_a_folder_that_is_not_a_run(tmp_path):
         TransferClassifier.load(tmp_path)
     with pytest.raises(HeadstartError, match="no such run folder"):
         TransferClassifier.load(tmp_path / "missing")
+
+
+def test_default_strategy_is_auto_which_is_the_probe_on_tables(digits):
+    assert TransferClassifier().strategy == "auto"
+    X, y = digits
+    clf = TransferClassifier(C=1.0).fit(X[:200], y[:200])
+    assert clf.C_ == 1.0 and not clf.fine_tuned_
+
+
+def test_tta_averages_each_image_with_its_mirror():
+    import torch
+
+    from headstart.backbones import load_backbone
+    from headstart.features import extract
+
+    rng = np.random.default_rng(0)
+    images = list(rng.integers(0, 256, size=(8, 32, 32, 3), dtype=np.uint8))  # not mirror-symmetric
+    data = from_arrays(images, ["a", "b"] * 4, modality="image")
+    bb = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    tta = extract(bb, data, cache=False, tta=True).features
+    plain = extract(bb, data, cache=False).features
+    x = bb.preprocess(images)
+    with torch.no_grad():
+        ref = 0.5 * (bb.forward_features(x) + bb.forward_features(x.flip(-1)))
+    assert np.allclose(tta, ref.numpy(), atol=1e-5)
+    assert np.abs(tta - plain).max() > 1e-4
+    clf = TransferClassifier(backbone=bb, strategy="linear-probe", tta=True, C=1.0, cache=False).fit(data)
+    assert clf.predict(data).shape == (len(data),)
+
+
+def test_tta_on_text_is_one_clear_error(hf_text_spec):
+    from headstart.backbones import load_backbone
+    from headstart.features import extract
+
+    with pytest.raises(HeadstartError, match="flips"):
+        extract(load_backbone(hf_text_spec), ["a text", "another"], cache=False, tta=True)

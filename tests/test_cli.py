@@ -59,7 +59,21 @@ def test_fit_on_a_csv_writes_a_run_folder(tmp_path, capsys, hf_text_spec):
 def test_fit_with_sample_and_seed(tmp_path, capsys, hf_text_spec):
     texts, labels = make_texts(40, seed=5)
     data = write_csv(tmp_path / "d.csv", text=texts, label=labels)
-    code, _, err = cli(capsys, "fit", data, "-b", hf_text_spec, "-o", tmp_path / "run", "--sample", "10", "--C", "1")
+    code, _, err = cli(
+        capsys,
+        "fit",
+        data,
+        "-b",
+        hf_text_spec,
+        "-o",
+        tmp_path / "run",
+        "--sample",
+        "10",
+        "--C",
+        "1",
+        "-s",
+        "linear-probe",
+    )
     assert code == 0, err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["data"]["train_rows"] == 10 and config["n_train"] == 10

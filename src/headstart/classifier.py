@@ -49,12 +49,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             ``"lora"`` and ``"auto"`` fine-tune through ``headstart.train``.
         strategy_options: options of a fine-tuning strategy (``{"k": 2}`` for
             ``partial``, ``{"lr_decay": 0.8}``, ``{"r": 8}`` for ``lora`` ...).
-        epochs, lr, train_batch_size, max_length, patience, precision: the
-            training loop's options (see ``headstart.train.TrainConfig``).
+        epochs, lr, train_batch_size, max_length, patience, precision,
+            num_workers: the training loop's options (see ``headstart.train.TrainConfig``).
+        tta: images: score each image and its mirror image and average
+            (test-time augmentation; the probe is fitted on the averaged
+            features too).
         head_init: ``"probe"`` starts fine-tuning from the linear probe's head
             (LP-FT), ``"random"`` from a random one.
-        C: inverse regularisation of the head; ``None`` chooses it on a
-            validation split cut from the training rows.
+        C: inverse regularisation of the probe's head (also the head that
+            fine-tuning starts from); ``None`` chooses it on a validation split
+            cut from the training rows.
         class_weight: ``None``, ``"balanced"`` or a dict class index -> weight.
         val_size: fraction of training rows held out to choose ``C`` (linear
             probe, single split) or the best epoch (fine-tuning).
@@ -67,7 +71,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         backbone: Any = "auto",
-        strategy: str = "linear-probe",
+        strategy: str = "auto",
         C: float | None = None,
         class_weight: Any = None,
         val_size: float = 0.2,
@@ -86,6 +90,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         patience: int = 0,
         precision: str = "auto",
         head_init: str = "probe",
+        num_workers: int | None = None,
+        tta: bool = False,
     ) -> None:
         self.backbone = backbone
         self.strategy = strategy
@@ -107,6 +113,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.precision = precision
         self.head_init = head_init
+        self.num_workers = num_workers
+        self.tta = tta
 
     # ------------------------------------------------------------------ fit
     def _load_backbone(self, data: Dataset) -> Any:
@@ -173,6 +181,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             seed=self.seed,
             # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
             head_lr_factor=1.0 if self.head_init == "probe" else 10.0,
+            num_workers=self.num_workers,
         )
         counts = np.bincount(codes, minlength=len(self.classes_))
         if self.val_size and counts.min() >= 2 and len(data) >= 10:
@@ -186,7 +195,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if self.head_init == "probe" and not resume:
             # LP-FT (Kumar et al. 2022): start from the linear probe's head, so the
             # backbone is not first pushed around by a random head's gradients.
-            probe = make_strategy("linear-probe", class_weight=self.class_weight, seed=self.seed)
+            probe = make_strategy("linear-probe", C=self.C, class_weight=self.class_weight, seed=self.seed)
             probe.fit(self._features(tr, "probe"), tr_codes, len(self.classes_))
             with torch.no_grad():
                 model.head.weight.copy_(probe.head_.weight)
@@ -228,6 +237,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             cache=self.cache,
             cache_dir=self.cache_dir,
             progress=self.progress,
+            tta=self.tta and data.modality == "image",
         )
         if not hasattr(self, "timings_"):
             self.timings_ = {}

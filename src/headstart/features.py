@@ -53,9 +53,10 @@ class Extraction:
     path: Path | None
 
 
-def cache_path(backbone: Any, data: Dataset, cache_dir: str | Path | None = None) -> Path:
+def cache_path(backbone: Any, data: Dataset, cache_dir: str | Path | None = None, tta: bool = False) -> Path:
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return root / "features" / backbone.cache_key() / f"{data.fingerprint()[:32]}.safetensors"
+    suffix = "-hflip" if tta else ""
+    return root / "features" / backbone.cache_key() / f"{data.fingerprint()[:32]}{suffix}.safetensors"
 
 
 def _prepared(backbone: Any, data: Dataset) -> tuple[Any, np.ndarray]:
@@ -79,7 +80,7 @@ def _autocast(device: torch.device) -> Any:
 
 
 def _run_backbone(
-    backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None
+    backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None, tta: bool = False
 ) -> np.ndarray:
     items, order = _prepared(backbone, data)
     collate = getattr(backbone, "collate", backbone.preprocess)
@@ -93,7 +94,10 @@ def _run_backbone(
                 idx = order[start : start + batch_size]
                 raw = items[idx] if isinstance(items, np.ndarray) else [items[i] for i in idx]
                 batch = backbone.batch_to(collate(raw), device)
-                feats = backbone.forward_features(batch).float().cpu().numpy()
+                feats = backbone.forward_features(batch).float()
+                if tta:  # the mirror image too; a linear head on the mean = the mean of its logits
+                    feats = 0.5 * (feats + backbone.forward_features(batch.flip(-1)).float())
+                feats = feats.cpu().numpy()
                 if out is None:
                     out = np.empty((len(data), feats.shape[1]), dtype=np.float32)
                 out[idx] = feats
@@ -112,8 +116,13 @@ def extract(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     progress: bool | None = None,
+    tta: bool = False,
 ) -> Extraction:
-    """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present."""
+    """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present.
+
+    ``tta=True`` (images only) averages the embeddings of each image and its
+    mirror image: test-time augmentation by horizontal flip.
+    """
     data = data if isinstance(data, Dataset) else from_arrays(data)
     if len(data) == 0:
         raise HeadstartError(f"{data.source} has no rows to extract features from")
@@ -123,10 +132,12 @@ def extract(
         )
     if batch_size < 1:
         raise HeadstartError(f"batch size must be at least 1, got {batch_size}")
+    if tta and data.modality != "image":
+        raise HeadstartError(f"test-time augmentation (flips) is for images; {data.source} is {data.modality}")
     device = torch.device(device) if device is not None else default_device()
     start = time.perf_counter()
     # Tabular features are already features: caching a copy buys nothing.
-    path = cache_path(backbone, data, cache_dir) if cache and data.modality != "tabular" else None
+    path = cache_path(backbone, data, cache_dir, tta) if cache and data.modality != "tabular" else None
     if path is not None and path.is_file():
         try:
             feats = load_tensors(path)["features"].numpy()
@@ -134,7 +145,7 @@ def extract(
                 return Extraction(feats, True, time.perf_counter() - start, path)
         except Exception:  # a damaged cache file is recomputed, never trusted
             pass
-    feats = _run_backbone(backbone, data, batch_size, device, progress)
+    feats = _run_backbone(backbone, data, batch_size, device, progress, tta)
     if path is not None:
         save_tensors(path, {"features": torch.from_numpy(feats)}, {"backbone": backbone.spec, "rows": str(len(data))})
     return Extraction(feats, False, time.perf_counter() - start, path)

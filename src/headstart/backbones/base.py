@@ -56,15 +56,8 @@ def group_parameters(model: nn.Module) -> list[ParamGroup]:
     which holds for the model families we load.
     """
     named = [(n, p) for n, p in model.named_parameters()]
-    total = sum(p.numel() for _, p in named) or 1
-    best, best_size = None, 0
-    for name, mod in model.named_modules():
-        if isinstance(mod, (nn.ModuleList, nn.Sequential)) and len(mod) >= 2:
-            size = sum(p.numel() for p in mod.parameters())
-            # A container with under 30% of the weights is not "the blocks" (BERT's
-            # vocabulary embedding alone is half of MiniLM; its layers hold 47%).
-            if size > best_size and size >= 0.3 * total and name:
-                best, best_size = name, size
+    found = find_blocks(model)
+    best = found[0] if found is not None else None
     groups: list[ParamGroup] = []
 
     def add(group_name: str, p: nn.Parameter) -> None:
@@ -86,6 +79,22 @@ def group_parameters(model: nn.Module) -> list[ParamGroup]:
         else:
             add("top" if seen_block else "stem", p)
     return groups
+
+
+def find_blocks(model: nn.Module) -> tuple[str, nn.Module] | None:
+    """The block container: the ``ModuleList``/``Sequential`` of 2+ children
+    holding the most parameters, among those holding 30%+ of the weights
+    (BERT's ``encoder.layer``, timm's ``blocks``); None when there is none."""
+    total = sum(p.numel() for p in model.parameters()) or 1
+    best, best_size = None, 0
+    for name, mod in model.named_modules():
+        if isinstance(mod, (nn.ModuleList, nn.Sequential)) and len(mod) >= 2:
+            size = sum(p.numel() for p in mod.parameters())
+            # A container with under 30% of the weights is not "the blocks" (BERT's
+            # vocabulary embedding alone is half of MiniLM; its layers hold 47%).
+            if size > best_size and size >= 0.3 * total and name:
+                best, best_size = (name, mod), size
+    return best
 
 
 def weights_fingerprint(module: nn.Module) -> str:

@@ -44,4 +44,8 @@ def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
     else:
         raise HeadstartError(f"{meta_file}: unknown loader '{loader}'")
     backbone.source = meta.get("source", backbone.source)
+    if meta.get("layer"):
+        from headstart.backbones.layers import LayerBackbone
+
+        return LayerBackbone(backbone, int(meta["layer"]))
     return backbone

@@ -68,6 +68,12 @@ def check_spec(spec: str) -> str:
     Lets a command fail on a misspelt backbone before it reads any data.
     """
     spec = spec.strip()
+    if "@" in spec:
+        from headstart.backbones.layers import split_layer
+
+        base, _ = split_layer(spec)
+        check_spec(base)
+        return spec
     if spec == "auto" or spec in _EMBEDDED:
         return spec
     if ":" in spec and spec.split(":", 1)[0] in _SOURCES:
@@ -86,7 +92,8 @@ def check_spec(spec: str) -> str:
 
 def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> Any:
     """``"minilm"``, ``"timm:resnet18"``, ``"hf:org/model"``, ``"local:runs/x/backbone"``,
-    ``"auto"`` (with ``modality``), or a Backbone (returned as is).
+    ``"auto"`` (with ``modality``), or a Backbone (returned as is). ``SPEC@blockK``
+    cuts any of them after block K (see :mod:`headstart.backbones.layers`).
 
     ``pretrained=False`` gives the same architecture with random weights (the
     "from scratch" baseline); ``seed`` makes that initialisation reproducible.
@@ -98,6 +105,11 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
     if not isinstance(spec, str) or not spec.strip():
         raise HeadstartError(f"a backbone is a name like 'minilm' or 'timm:resnet18', got {spec!r}")
     spec = check_spec(spec)
+    if "@" in spec:  # an intermediate layer of a backbone
+        from headstart.backbones.layers import LayerBackbone, split_layer
+
+        base, k = split_layer(spec)
+        return LayerBackbone(load_backbone(base, modality=modality, **kwargs), k).eval()
     seed = kwargs.pop("seed", None)
     if spec == "auto":
         if modality is None:

@@ -63,7 +63,7 @@ def fit(
     backbone: str = typer.Option(
         "auto", "--backbone", "-b", help="auto, an embedded name, or hf:/timm:/torchvision:/local: NAME."
     ),
-    strategy: str = typer.Option("linear-probe", "--strategy", "-s", help="How to transfer (see `headstart models`)."),
+    strategy: str = typer.Option("auto", "--strategy", "-s", help="How to transfer (see `headstart models`)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/<data>-<backbone>-<time>)."),
     eval_path: Path = typer.Option(
         None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out)."
@@ -101,6 +101,10 @@ def fit(
         None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    tta: bool = typer.Option(False, "--tta", help="Images: also score each mirror image and average (TTA)."),
+    num_workers: int = typer.Option(
+        None, "--num-workers", min=0, help="Fine-tuning data-loading processes (default: up to 4 for images)."
+    ),
     strict: bool = c.Strict,
     batch_size: int = c.BatchSize,
     device: str = c.Device,
@@ -160,6 +164,8 @@ def fit(
         patience=patience,
         precision=precision,
         val_size=val_size,
+        tta=tta,
+        num_workers=num_workers,
     ).fit(train, run_dir=run_dir, resume=resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, the main process evaluates and writes the run

@@ -1,6 +1,7 @@
-"""Data in: one :class:`Dataset` type, loaders for folders, tables and arrays, splits."""
+"""Data in: one :class:`Dataset` type, loaders for folders, tables, arrays and digit sets, splits."""
 
 from headstart.data.dataset import MODALITIES, Dataset
+from headstart.data.digits import load_digits_mat, load_idx_folder
 from headstart.data.loaders import (
     from_arrays,
     from_dataframe,
@@ -17,6 +18,8 @@ __all__ = [
     "from_arrays",
     "from_dataframe",
     "load",
+    "load_digits_mat",
+    "load_idx_folder",
     "load_image_folder",
     "load_table",
     "read_table",

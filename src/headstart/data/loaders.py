@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from headstart.data.dataset import Dataset
+from headstart.data.digits import idx_files, load_digits_mat, load_idx_folder
 from headstart.errors import HeadstartError, did_you_mean, warn
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
@@ -355,7 +356,8 @@ def from_arrays(
 
 
 def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
-    """Load a folder of images or a table file, whichever ``path`` is.
+    """Load a folder of images, a table file, MNIST-style IDX files (a folder) or a
+    digits ``.mat`` file (see :mod:`headstart.data.digits`), whichever ``path`` is.
 
     Table options (``label_col``, ``text_col`` ...) set to ``None`` are ignored;
     set on an image folder they are an error.
@@ -363,10 +365,14 @@ def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
     p = Path(path)
     if not p.exists():
         raise HeadstartError(f"no such file or folder: {p}")
-    if p.is_dir():
+    is_mat = p.is_file() and p.suffix.lower() == ".mat"
+    if p.is_dir() or is_mat:
         columns = sorted(k for k, v in kwargs.items() if k.endswith(("_col", "_cols")) and v is not None)
         if columns:
             names = ", ".join("--" + c.replace("_", "-") for c in columns)
-            raise HeadstartError(f"{p} is an image folder; {names} apply to tables only")
-        return load_image_folder(p)
+            what = "a .mat file" if is_mat else "an image folder"
+            raise HeadstartError(f"{p} is {what}; {names} apply to tables only")
+        if is_mat:
+            return load_digits_mat(p)
+        return load_idx_folder(p) if idx_files(p) else load_image_folder(p)
     return load_table(p, **{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,139 @@
+"""Features from an intermediate block: ``SPEC@blockK``.
+
+``efficientnet-lite0@block4`` or ``minilm@block3`` is the same network cut after
+its K-th block (1-based, counted in the block container that
+:func:`~headstart.backbones.base.find_blocks` finds: timm's ``blocks``, BERT's
+``encoder.layer``), its output pooled to one vector per input:
+
+- ``(B, C, H, W)`` feature maps: global average pooling;
+- ``(B, T, D)`` token states: the mean over the tokens the attention mask keeps
+  (L2-normalised when the full backbone normalises, as sentence encoders do);
+- ``(B, D)``: as is.
+
+Lower layers are more generic, higher ones more specific to the source task
+(Yosinski et al. 2014), so ranking the layers of one backbone is part of
+choosing what to transfer. The forward pass stops after block K (a hook raises
+once block K's output is captured), so a low layer is also cheaper.
+
+    >>> bb = load_backbone("efficientnet-lite0@block4")
+    >>> bb.feature_dim
+    80
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from headstart.backbones.base import Backbone, find_blocks
+from headstart.errors import HeadstartError
+
+LAYER_RE = re.compile(r"^(?P<base>.+)@block(?P<k>\d+)$")
+
+
+def split_layer(spec: str) -> tuple[str, int | None]:
+    """``"minilm@block3"`` -> ``("minilm", 3)``; a spec without a layer -> ``(spec, None)``."""
+    if "@" not in spec:
+        return spec, None
+    m = LAYER_RE.match(spec)
+    if m is None:
+        raise HeadstartError(f"backbone '{spec}': a layer is written NAME@blockK, K = 1, 2, ... (e.g. minilm@block3)")
+    return m["base"], int(m["k"])
+
+
+class _Captured(Exception):
+    """Raised by the hook once block K has run: nothing above it is needed."""
+
+    def __init__(self, output: Any) -> None:
+        super().__init__()
+        self.output = output
+
+
+class LayerBackbone(Backbone):
+    """``inner`` cut after its ``k``-th block; the same preprocessing as ``inner``."""
+
+    source = "layer"
+
+    def __init__(self, inner: Backbone, k: int) -> None:
+        super().__init__()
+        found = find_blocks(inner)
+        if found is None:
+            raise HeadstartError(f"backbone '{inner.spec}' has no block container to cut: use it whole")
+        name, blocks = found
+        if not 1 <= k <= len(blocks):
+            raise HeadstartError(
+                f"backbone '{inner.spec}' has {len(blocks)} blocks: use @block1 .. @block{len(blocks)}"
+            )
+        self.inner = inner
+        self.k = k
+        self.block_path = f"{name}.{k - 1}"
+        self.spec = f"{inner.spec}@block{k}"
+        self.modality = inner.modality
+        self.pretrained = getattr(inner, "pretrained", True)
+        self.pretrained_config = {**inner.pretrained_config, "layer": f"block{k}"}
+        self._hook = blocks[k - 1].register_forward_hook(self._capture)
+        for attr in ("transform", "train_transform", "tokenizer", "max_length"):
+            if hasattr(inner, attr):
+                setattr(self, attr, getattr(inner, attr))
+        self.feature_dim = self._probe_dim()
+
+    @staticmethod
+    def _capture(module: nn.Module, args: Any, output: Any) -> None:
+        raise _Captured(output[0] if isinstance(output, tuple) else output)
+
+    def _probe_dim(self) -> int:
+        from PIL import Image
+
+        if self.modality not in ("text", "image"):
+            raise HeadstartError(f"backbone '{self.inner.spec}' ({self.modality}) has no layers to choose from")
+        sample: list[Any] = ["a"] if self.modality == "text" else [Image.new("RGB", (32, 32))]
+        with torch.no_grad():
+            return int(self.forward_features(self.preprocess(sample)).shape[1])
+
+    # -- the surface, delegated ----------------------------------------------
+    def preprocess(self, raw: Sequence[Any]) -> Any:
+        return self.inner.preprocess(raw)
+
+    def prepare(self, raw: Sequence[str], max_length: int | None = None) -> Any:
+        return self.inner.prepare(raw, max_length=max_length)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        return self.inner.collate(items)
+
+    def forward_features(self, batch: Any) -> torch.Tensor:
+        try:
+            self.inner.forward_features(batch)
+        except _Captured as c:
+            h = c.output
+        else:  # pragma: no cover - the hook always fires
+            raise HeadstartError(f"block {self.block_path} of '{self.inner.spec}' did not run")
+        if h.ndim == 4:
+            return h.mean(dim=(2, 3))
+        if h.ndim == 3:
+            mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+            if mask is None:
+                return h.mean(dim=1)
+            m = mask.unsqueeze(-1).to(h.dtype)
+            pooled = (h * m).sum(1) / m.sum(1).clamp(min=1)
+            if self.inner.pretrained_config.get("normalize"):
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            return pooled
+        return h
+
+    def source_logits(self, features: torch.Tensor) -> None:
+        return None  # an intermediate layer has no source-task head
+
+    def save(self, folder: str | Path) -> Path:
+        from headstart.io import write_json
+
+        out = self.inner.save(folder)
+        meta_file = Path(folder) / "backbone.json"
+        meta = json.loads(meta_file.read_text())
+        write_json(meta_file, {**meta, "layer": self.k})
+        return out
