@@ -78,7 +78,9 @@ class LayerBackbone(Backbone):
         self.pretrained = getattr(inner, "pretrained", True)
         self.pretrained_config = {**inner.pretrained_config, "layer": f"block{k}"}
         self._hook = blocks[k - 1].register_forward_hook(self._capture)
-        for attr in ("transform", "train_transform", "tokenizer", "max_length"):
+        # What the inner backbone has of the optional surface (text: prepare /
+        # collate / tokenizer; images: transforms), and nothing it lacks.
+        for attr in ("prepare", "collate", "transform", "train_transform", "tokenizer", "max_length"):
             if hasattr(inner, attr):
                 setattr(self, attr, getattr(inner, attr))
         self.feature_dim = self._probe_dim()
@@ -99,12 +101,6 @@ class LayerBackbone(Backbone):
     # -- the surface, delegated ----------------------------------------------
     def preprocess(self, raw: Sequence[Any]) -> Any:
         return self.inner.preprocess(raw)
-
-    def prepare(self, raw: Sequence[str], max_length: int | None = None) -> Any:
-        return self.inner.prepare(raw, max_length=max_length)
-
-    def collate(self, items: Sequence[Any]) -> Any:
-        return self.inner.collate(items)
 
     def forward_features(self, batch: Any) -> torch.Tensor:
         try:
