@@ -6,7 +6,7 @@
     null the permutation p-value is uniform, so a correct test meets this with
     probability 0.95^10 + 10 * 0.05 * 0.95^9 = 0.91.
 
-EfficientNet-Lite0 at 224 px extracts about 11 images/s on 2 busy CPU cores, so
+EfficientNet-Lite0 at 224 px extracts 6-11 images/s on 2 busy CPU cores, so
 all 19,298 images would take half an hour: the benchmark draws 2,000 random rows
 per data set (default_rng(0) for MNIST, (1) for USPS, without replacement) and extracts those;
 the USPS halves of (b) are 1,000 + 1,000 of USPS's 2,000. Features are cached

@@ -1,0 +1,142 @@
+"""``headstart compare DATA --backbone B``: did transfer beat training from scratch, at which label budgets?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from headstart.cli import common as c
+from headstart.cli.app import app, console, err
+from headstart.errors import HeadstartError
+
+
+def parse_numbers(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in c.split_list(text) or []]
+    except ValueError:
+        raise HeadstartError(f"{what} takes comma-separated numbers, got '{text}'") from None
+    if not values:
+        raise HeadstartError(f"{what} needs at least one value")
+    return sorted(set(values))
+
+
+def render_comparison(result: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"held-out accuracy ({result.n_test} rows), mean ± 95% CI over {len(result.seeds)} seeds")
+    table.add_column("budget")
+    table.add_column("rows", justify="right")
+    for arm in result.arms:
+        table.add_column(arm, justify="right")
+    table.add_column("transfer - scratch", justify="right")
+    table.add_column("verdict")
+    for b in result.budgets:
+        cells = []
+        for arm in result.arms:
+            m, ci = b.summary(arm)
+            cells.append(f"{m:.3f} ± {ci:.3f}")
+        diff = b.summary("transfer")[0] - b.summary("scratch")[0]
+        colour = {"transfer helps": "green", "negative transfer": "red"}.get(b.verdict, "yellow")
+        stat = f"{diff:+.3f} (t={b.t:+.2f}, p={b.p:.2g})"
+        table.add_row(b.label, str(b.n_rows), *cells, stat, f"[{colour}]{b.verdict}[/{colour}]")
+    return table
+
+
+@app.command()
+def compare(
+    data: Path = typer.Argument(..., help="Labelled data: image folder, or a CSV/TSV/Parquet/JSONL table."),
+    backbone: str = typer.Option("auto", "--backbone", "-b", help="The pretrained backbone to test."),
+    strategy: str = typer.Option(
+        "linear-probe", "--strategy", "-s", help="How both arms train (linear-probe, full, auto, ...)."
+    ),
+    budgets: str = typer.Option("0.05,0.1,0.25,0.5,1", "--budgets", help="Fractions of the training rows to train on."),
+    shots: str = typer.Option(None, "--shots", help="Rows per class instead of fractions, e.g. 1,5,10."),
+    seeds: int = typer.Option(3, "--seeds", min=2, help="Draws of the training rows per budget."),
+    mitigate: str = typer.Option(
+        None, "--mitigate", help="Remedy arms for negative transfer: layers (lower blocks only), l2sp."
+    ),
+    no_classic: bool = typer.Option(False, "--no-classic", help="Leave out the classic baseline."),
+    target: float = typer.Option(None, "--target", help="Accuracy for time-to-target (default: 95% of the best)."),
+    eval_path: Path = typer.Option(None, "--eval", help="Held-out data (default: the val/ split, else a hold-out)."),
+    test_size: float = typer.Option(0.3, "--test-size", min=0.01, max=0.9, help="Hold-out fraction, if needed."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the hold-out split."),
+    epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning arms: epochs."),
+    lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning arms: learning rate."),
+    train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Fine-tuning arms: batch size."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png."),
+    label_col: str = c.LabelCol,
+    text_col: str = c.TextCol,
+    image_col: str = c.ImageCol,
+    feature_cols: str = c.FeatureCols,
+    strict: bool = c.Strict,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+    no_cache: bool = c.NoCache,
+    cache_dir: str = c.CacheDir,
+) -> None:
+    """Transfer vs the same network from scratch (and a classic baseline), at several label budgets.
+
+    Reports mean ± 95% CI per budget, a paired t-test per budget, time to reach
+    a target accuracy, a learning-curve plot, and a verdict: transfer helps /
+    no significant difference / negative transfer.
+    """
+    from rich.markup import escape
+
+    from headstart.backbones.registry import check_spec
+    from headstart.cli.fit import choose_splits
+    from headstart.io import write_json
+    from headstart.select.compare import compare as run_compare
+    from headstart.select.compare import plot_learning_curves
+    from headstart.strategies import make_strategy
+
+    check_spec(backbone)
+    make_strategy(strategy)
+    per_class = shots is not None
+    values = parse_numbers(shots, "--shots") if per_class else parse_numbers(budgets, "--budgets")
+    remedies = c.split_list(mitigate) or []
+    cols: dict[str, Any] = dict(
+        label_col=label_col, text_col=text_col, image_col=image_col, feature_cols=feature_cols, strict=strict
+    )
+    dataset = c.load_data(data, **cols)
+    held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    train, test, how = choose_splits(dataset, held, test_size, seed)
+    train.require_labels()
+    console.print(
+        f"[bold]data[/bold] {escape(dataset.source)}: {len(train)} training rows ({dataset.modality}), "
+        f"{len(train.class_counts())} classes; {how}",
+        highlight=False,
+    )
+    result = run_compare(
+        train,
+        test,
+        backbone,
+        budgets=values,
+        per_class=per_class,
+        seeds=seeds,
+        strategy=strategy,
+        classic=not no_classic,
+        mitigations=remedies,
+        target=target,
+        fit_options={"epochs": epochs, "lr": lr, "train_batch_size": train_batch_size},
+        progress=lambda msg: err.print(msg, highlight=False),
+        batch_size=batch_size,
+        device=device,
+        cache=not no_cache,
+        cache_dir=cache_dir,
+    )
+    console.print(render_comparison(result))
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    reached = []
+    for arm, hit in result.time_to_target.items():
+        reached.append(f"{arm}: " + ("never" if hit is None else f"{hit['rows']} rows ({hit['seconds']:.1f} s)"))
+    console.print(f"to reach {result.target:.3f}: " + "; ".join(reached), highlight=False)
+    colour = "green" if result.verdict == "transfer helps" else "red" if "negative" in result.verdict else "yellow"
+    console.print(f"[bold {colour}]verdict: {result.verdict}[/bold {colour}]", highlight=False)
+    console.print(result.reading, highlight=False, style="dim")
+    if out is not None:
+        write_json(Path(out) / "compare.json", {"data": dataset.source, "split": how, **result.to_dict()})
+        plot = plot_learning_curves(result, Path(out) / "learning_curve.png")
+        console.print(f"[green]saved[/green] {escape(str(Path(out) / 'compare.json'))}, {escape(str(plot))}")

@@ -1,0 +1,420 @@
+"""Scratch vs transfer: did the pretrained weights help, at which label budgets?
+
+At each label budget (a fraction of the training rows, or k rows per class)
+and for each seed (a different stratified draw of those rows), every arm is
+trained on the same rows and scored on the same held-out rows:
+
+- ``transfer``: the pretrained backbone with the chosen strategy;
+- ``scratch``: the same architecture from random weights, with the same
+  strategy and training budget (epochs, learning rate, rows);
+- ``classic``: where cheap, a baseline without any network (TF-IDF + logistic
+  regression for text, raw 32x32 pixels + logistic regression for images);
+- mitigation arms, when asked for (negative transfer's remedies):
+  ``layers`` transfers only the lower blocks (``SPEC@blockK``, K chosen by
+  LogME on the training rows: no held-out label is read), ``l2sp`` fine-tunes
+  with the L2-SP penalty (fine-tuning strategies only).
+
+Per budget: each arm's mean accuracy with a 95% confidence interval
+(Student t over the seeds), and a paired t-test of transfer minus scratch
+(pairs share their training rows). The verdict at a budget is "transfer
+helps" / "negative transfer" only when that test rejects equality at 5%
+(two-sided); otherwise "no significant difference". A gain inside the noise
+is never called a win. The overall verdict is "transfer helps" when it helps
+at every budget, "negative transfer" when it hurts at every budget, and says
+which budgets otherwise.
+
+    >>> result = compare(train, test, "efficientnet-lite0", budgets=[0.1, 0.5, 1.0], seeds=3)
+    >>> result.verdict
+    'transfer helps'
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from headstart.backbones import load_backbone
+from headstart.data import Dataset, stratified_sample
+from headstart.errors import HeadstartError
+from headstart.features import extract
+from headstart.strategies.linear_probe import LinearProbe
+
+ALPHA = 0.05
+
+
+def t_crit(df: int) -> float:
+    """Two-sided 95% critical value of Student's t."""
+    from scipy.stats import t
+
+    return float(t.ppf(1 - ALPHA / 2, df)) if df > 0 else math.inf
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (Student t)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return float(x.mean()), math.inf
+    return float(x.mean()), t_crit(len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))
+
+
+def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Paired t statistic of ``a - b`` and its two-sided p-value (0 differences -> t = 0, p = 1)."""
+    from scipy.stats import t as student
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    if sd <= 1e-12 * max(1.0, abs(float(d.mean()))):  # a constant difference (rounding aside)
+        if np.allclose(d, 0):
+            return 0.0, 1.0
+        return math.copysign(math.inf, float(d.mean())), 0.0
+    t = float(d.mean()) / (sd / math.sqrt(len(d)))
+    return t, float(2 * student.sf(abs(t), len(d) - 1))
+
+
+@dataclass
+class Budget:
+    """One training-set size: its label, and the rows drawn for each seed."""
+
+    label: str
+    rows: list[np.ndarray]  # row indices into the training data, one array per seed
+
+
+@dataclass
+class BudgetResult:
+    label: str
+    n_rows: int
+    accuracy: dict[str, list[float]]  # arm -> accuracy per seed
+    seconds: dict[str, list[float]]  # arm -> training seconds per seed
+    t: float = 0.0
+    p: float = 1.0
+    verdict: str = ""
+
+    def summary(self, arm: str) -> tuple[float, float]:
+        return mean_ci(self.accuracy[arm])
+
+
+@dataclass
+class CompareResult:
+    backbone: str
+    strategy: str
+    arms: list[str]
+    budgets: list[BudgetResult]
+    seeds: list[int]
+    n_test: int
+    verdict: str = ""
+    reading: str = ""
+    target: float | None = None
+    time_to_target: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "backbone": self.backbone,
+            "strategy": self.strategy,
+            "arms": self.arms,
+            "seeds": self.seeds,
+            "n_test": self.n_test,
+            "verdict": self.verdict,
+            "reading": self.reading,
+            "target": self.target,
+            "time_to_target": self.time_to_target,
+            "notes": self.notes,
+            "budgets": [],
+        }
+        for b in self.budgets:
+            row = {"label": b.label, "rows": b.n_rows, "t": b.t, "p": b.p, "verdict": b.verdict, "arms": {}}
+            for arm in self.arms:
+                m, ci = b.summary(arm)
+                row["arms"][arm] = {"mean": m, "ci95": ci, "accuracy": b.accuracy[arm], "seconds": b.seconds[arm]}
+            out["budgets"].append(row)
+        return out
+
+
+def make_budgets(
+    labels: np.ndarray, budgets: Sequence[float], seeds: Sequence[int], per_class: bool = False
+) -> list[Budget]:
+    """Stratified training subsets: ``budgets`` are fractions of the rows (0 < f <= 1)
+    or, with ``per_class``, rows per class (each class keeps at least one row)."""
+    out = []
+    classes, counts = np.unique(labels.astype(str), return_counts=True)
+    n = len(labels)
+    for b in budgets:
+        if per_class:
+            k = int(b)
+            if k < 1:
+                raise HeadstartError(f"a per-class budget is a whole number of rows >= 1, got {b}")
+            size = int(sum(min(k, c) for c in counts))
+            label = f"{k}/class"
+        else:
+            if not 0 < b <= 1:
+                raise HeadstartError(f"a budget is a fraction of the training rows in (0, 1], got {b}")
+            size = max(len(classes), int(round(b * n)))
+            label = f"{b:.0%}"
+        rows = []
+        for s in seeds:
+            if per_class:
+                rng = np.random.default_rng([s, size])
+                idx = np.concatenate(
+                    [rng.permutation(np.flatnonzero(labels.astype(str) == c))[: int(b)] for c in classes]
+                )
+                rows.append(np.sort(idx))
+            elif size >= n:
+                rows.append(np.arange(n))
+            else:
+                rows.append(np.sort(stratified_sample(labels, size, s)))
+        out.append(Budget(label, rows))
+    return out
+
+
+# ------------------------------------------------------------------ the arms
+def _probe_accuracy(
+    Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray, seed: int, n_classes: int
+) -> float:
+    head = LinearProbe(seed=seed).fit(Xtr, ytr, n_classes).head_
+    with torch.no_grad():
+        pred = head(torch.from_numpy(np.ascontiguousarray(Xte, dtype=np.float32))).argmax(1).numpy()
+    return float(np.mean(pred == yte))
+
+
+def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
+    """(train, test) inputs of the classic baseline, or None where there is none.
+
+    Text: TF-IDF (vocabulary from the training rows only). Images: pixels of a
+    32x32 RGB thumbnail, scaled to [0, 1]. Tables: the columns as they are.
+    """
+    if train.modality == "text":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(min_df=1, sublinear_tf=True).fit(list(train.inputs))
+        return (
+            vec.transform(list(train.inputs)).toarray().astype(np.float32),
+            vec.transform(list(test.inputs)).toarray().astype(np.float32),
+        )
+    if train.modality == "image":
+        from headstart.backbones.vision import to_pil
+
+        def pixels(data: Dataset) -> np.ndarray:
+            return np.stack(
+                [
+                    np.asarray(to_pil(x).convert("RGB").resize((32, 32)), dtype=np.float32).ravel() / 255
+                    for x in data.inputs
+                ]
+            )
+
+        return pixels(train), pixels(test)
+    if train.modality == "tabular":
+        return np.asarray(train.inputs, dtype=np.float32), np.asarray(test.inputs, dtype=np.float32)
+    return None
+
+
+def best_layer_by_logme(spec: str, data: Dataset, codes: np.ndarray, seed: int, **extract_kw: Any) -> str:
+    """The block K whose features LogME rates highest on the training rows (labels of training rows only)."""
+    from headstart.backbones.base import find_blocks
+    from headstart.select.logme import logme
+
+    full = load_backbone(spec, modality=data.modality)
+    found = find_blocks(full)
+    if found is None:
+        raise HeadstartError(f"backbone '{spec}' has no blocks to choose from: the 'layers' remedy does not apply")
+    n_blocks = len(found[1])
+    scores = {}
+    for k in range(1, n_blocks):  # the last block is (almost) the whole network
+        bb = load_backbone(f"{spec}@block{k}", modality=data.modality)
+        scores[k] = logme(extract(bb, data, **extract_kw).features.astype(np.float64), codes)
+    best = max(scores, key=scores.get)
+    return f"{spec}@block{best}"
+
+
+def compare(
+    train: Dataset,
+    test: Dataset,
+    backbone: str,
+    *,
+    budgets: Sequence[float] = (0.05, 0.1, 0.25, 0.5, 1.0),
+    per_class: bool = False,
+    seeds: int | Sequence[int] = 3,
+    strategy: str = "linear-probe",
+    classic: bool = True,
+    mitigations: Sequence[str] = (),
+    target: float | None = None,
+    fit_options: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+    **extract_kw: Any,
+) -> CompareResult:
+    """Train every arm at every budget and seed; see the module docstring.
+
+    ``fit_options`` go to :class:`headstart.TransferClassifier` for the
+    fine-tuning arms (epochs, lr, train_batch_size, ...); ``extract_kw`` to
+    :func:`headstart.features.extract` (batch_size, device, cache, cache_dir).
+    """
+    from headstart.classifier import TransferClassifier
+
+    train.require_labels()
+    test.require_labels()
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if len(seed_list) < 2:
+        raise HeadstartError("compare needs at least 2 seeds for a confidence interval and a test")
+    unknown = [m for m in mitigations if m not in ("layers", "l2sp")]
+    if unknown:
+        raise HeadstartError(f"unknown remedy '{unknown[0]}' (valid: layers, l2sp)")
+    probe = strategy == "linear-probe"
+    if "l2sp" in mitigations and probe:
+        raise HeadstartError("the l2sp remedy fine-tunes: use it with a fine-tuning --strategy (e.g. full)")
+    say = progress or (lambda _msg: None)
+    classes = np.unique(np.concatenate([train.labels.astype(str), test.labels.astype(str)]))
+    index = {c: i for i, c in enumerate(classes)}
+    ytr = np.array([index[v] for v in train.labels.astype(str)])
+    yte = np.array([index[v] for v in test.labels.astype(str)])
+    unseen = sorted(set(test.labels.astype(str)) - set(train.labels.astype(str)))
+    if unseen:
+        raise HeadstartError(f"held-out labels never seen in training: {', '.join(unseen[:5])}")
+    plan = make_budgets(train.labels, budgets, seed_list, per_class)
+    result = CompareResult(backbone, strategy, [], [], seed_list, len(test))
+
+    # What each arm needs, computed once (probe arms: features of every row).
+    arms: dict[str, dict[str, Any]] = {
+        "transfer": {"spec": backbone, "pretrained": True, "strategy": strategy},
+        "scratch": {"spec": backbone, "pretrained": False, "strategy": strategy},
+    }
+    if "layers" in mitigations:
+        say("choosing the layer to transfer by LogME on the training rows")
+        layer = best_layer_by_logme(backbone, train, ytr, seed_list[0], **extract_kw)
+        arms[f"remedy: {layer.split('@')[-1]} only"] = {"spec": layer, "pretrained": True, "strategy": strategy}
+        result.notes.append(f"the 'layers' remedy transfers {layer} (highest LogME on the training rows)")
+    if "l2sp" in mitigations:
+        arms["remedy: l2sp"] = {"spec": backbone, "pretrained": True, "strategy": "l2sp"}
+    features: dict[tuple[str, bool, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def probe_features(spec: str, pretrained: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (spec, pretrained, seed if not pretrained else 0)
+        if key not in features:
+            bb = load_backbone(spec, modality=train.modality, pretrained=pretrained, seed=key[2])
+            features[key] = (extract(bb, train, **extract_kw).features, extract(bb, test, **extract_kw).features)
+        return features[key]
+
+    baseline = classic_features(train, test) if classic else None
+    arm_names = list(arms) + (["classic"] if baseline is not None else [])
+    result.arms = arm_names
+    for budget in plan:
+        br = BudgetResult(
+            budget.label, int(len(budget.rows[0])), {a: [] for a in arm_names}, {a: [] for a in arm_names}
+        )
+        for seed, rows in zip(seed_list, budget.rows, strict=True):
+            for name, arm in arms.items():
+                start = time.perf_counter()
+                if arm["strategy"] == "linear-probe":
+                    # Random weights are drawn per seed: the scratch arm's spread includes its initialisation.
+                    Xtr, Xte = probe_features(arm["spec"], arm["pretrained"], seed)
+                    acc = _probe_accuracy(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes))
+                else:
+                    clf = TransferClassifier(
+                        backbone=arm["spec"],
+                        pretrained=arm["pretrained"],
+                        strategy=arm["strategy"],
+                        seed=seed,
+                        progress=False,
+                        **(fit_options or {}),
+                        **{k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")},
+                    )
+                    acc = float(clf.fit(train.subset(rows)).evaluate(test)["accuracy"])
+                br.accuracy[name].append(acc)
+                br.seconds[name].append(time.perf_counter() - start)
+            if baseline is not None:
+                start = time.perf_counter()
+                acc = _probe_accuracy(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes))
+                br.accuracy["classic"].append(acc)
+                br.seconds["classic"].append(time.perf_counter() - start)
+        br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])
+        if br.p < ALPHA:
+            br.verdict = "transfer helps" if br.t > 0 else "negative transfer"
+        else:
+            br.verdict = "no significant difference"
+        result.budgets.append(br)
+        m_t, ci_t = br.summary("transfer")
+        m_s, ci_s = br.summary("scratch")
+        say(f"{budget.label:>8s} ({br.n_rows} rows): transfer {m_t:.3f}±{ci_t:.3f}, scratch {m_s:.3f}±{ci_s:.3f}")
+    result.verdict, result.reading = overall_verdict(result.budgets)
+    result.target = target if target is not None else default_target(result)
+    result.time_to_target = {a: time_to_target(result, a, result.target) for a in arm_names}
+    return result
+
+
+def overall_verdict(budgets: list[BudgetResult]) -> tuple[str, str]:
+    helps = [b.label for b in budgets if b.verdict == "transfer helps"]
+    hurts = [b.label for b in budgets if b.verdict == "negative transfer"]
+    stats = "; ".join(f"{b.label}: t={b.t:+.2f}, p={b.p:.3g}" for b in budgets)
+    df = len(budgets[0].accuracy["transfer"]) - 1
+    if len(helps) == len(budgets):
+        verdict = "transfer helps"
+    elif len(hurts) == len(budgets):
+        verdict = "negative transfer"
+    elif helps and not hurts:
+        verdict = f"transfer helps at {', '.join(helps)}; no significant difference elsewhere"
+    elif hurts and not helps:
+        verdict = f"negative transfer at {', '.join(hurts)}; no significant difference elsewhere"
+    elif helps and hurts:
+        verdict = f"mixed: transfer helps at {', '.join(helps)}, hurts at {', '.join(hurts)}"
+    else:
+        verdict = "no significant difference"
+    return verdict, f"paired t-test of transfer - scratch per budget (df={df}, two-sided 5%): {stats}"
+
+
+def default_target(result: CompareResult) -> float:
+    """95% of the best mean accuracy any arm reached."""
+    best = max(b.summary(a)[0] for b in result.budgets for a in result.arms)
+    return round(0.95 * best, 4)
+
+
+def time_to_target(result: CompareResult, arm: str, target: float) -> dict[str, Any] | None:
+    """The smallest budget at which ``arm``'s mean accuracy reaches ``target``: rows and training seconds."""
+    for b in sorted(result.budgets, key=lambda b: b.n_rows):
+        if b.summary(arm)[0] >= target:
+            return {"budget": b.label, "rows": b.n_rows, "seconds": float(np.mean(b.seconds[arm]))}
+    return None
+
+
+def plot_learning_curves(result: CompareResult, path: str | Path, title: str = "") -> Path:
+    """Accuracy vs training rows per arm (mean with its 95% CI), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from headstart.io import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    xs = [b.n_rows for b in result.budgets]
+    for arm in result.arms:
+        means = np.array([b.summary(arm)[0] for b in result.budgets])
+        cis = np.array([b.summary(arm)[1] for b in result.budgets])
+        cis = np.where(np.isfinite(cis), cis, 0.0)
+        ax.plot(xs, means, marker="o", label=arm)
+        ax.fill_between(xs, means - cis, means + cis, alpha=0.2)
+    if result.target is not None:
+        ax.axhline(result.target, color="grey", linestyle=":", linewidth=1, label=f"target {result.target:.3f}")
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [f"{b.n_rows}\n{b.label}" for b in result.budgets])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training rows (log scale)")
+    ax.set_ylabel(f"held-out accuracy ({result.n_test} rows)")
+    import textwrap
+
+    heading = title or f"scratch vs transfer: {result.backbone} ({result.strategy})\nverdict: {result.verdict}"
+    ax.set_title("\n".join(textwrap.fill(line, 80) for line in heading.splitlines()), fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
