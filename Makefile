@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo test test-fast browser lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,25 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/headstart demo
 
-test: $(STAMP)
+# tests/test_report.py opens the HTML reports in headless Chromium (Debian's chromium package):
+# installed here when missing and we are root; HEADSTART_SKIP_BROWSER=1 skips both.
+browser:
+	@if [ "$$HEADSTART_SKIP_BROWSER" = 1 ] || [ -n "$$HEADSTART_CHROMIUM" ] || \
+	    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	    command -v google-chrome >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (for the report test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	    echo "chromium is missing: install it as root (apt-get install chromium), set HEADSTART_CHROMIUM," \
+	        "or HEADSTART_SKIP_BROWSER=1 to skip the browser test" >&2; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 # Unit tests only: no real models, no ../shared/data.
-test-fast: $(STAMP)
+test-fast: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not real"
 
 lint: $(STAMP)

@@ -44,6 +44,13 @@ SWEEPS = {
         "auto lr=1e-4 +tta": {"strategy": "auto", "lr": 1e-4, "tta": True},
         "l2sp lr=1e-4 +tta": {"strategy": "l2sp", "lr": 1e-4, "tta": True},
     },
+    # Less of the backbone moves: a head trained with augmentation, or the top groups only.
+    "frozen": {
+        "head lr=1e-3 10ep": {"strategy": "head", "lr": 1e-3, "epochs": 10},
+        "head lr=1e-3 10ep +tta": {"strategy": "head", "lr": 1e-3, "epochs": 10, "tta": True},
+        "partial k=2 lr=1e-4": {"strategy": "partial", "lr": 1e-4, "strategy_options": {"k": 2}},
+        "full lr=1e-4 batch 32": {"strategy": "full", "lr": 1e-4, "train_batch_size": 32},
+    },
 }
 COMMON = {"backbone": "efficientnet-lite0", "epochs": 5, "train_batch_size": 16, "val_size": 0.0, "seed": 0}
 

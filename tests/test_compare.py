@@ -111,7 +111,7 @@ def test_compare_command(tmp_path, capsys, hf_text_spec):
         capsys, "compare", path, "-b", hf_text_spec, "--budgets", "0.5,1", "--seeds", "2", "-o", tmp_path / "run"
     )
     assert code == 0, err
-    assert "verdict:" in out and "transfer - scratch" in out
+    assert "verdict:" in out and "transfer - scratch" in out and "Δ" in out
     saved = json.loads((tmp_path / "run" / "compare.json").read_text())
     assert [b["label"] for b in saved["budgets"]] == ["50%", "100%"]
     assert (tmp_path / "run" / "learning_curve.png").is_file()

@@ -9,6 +9,7 @@ import typer
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console, err
+from headstart.cli.report import ReportFlag, require_out, write_report
 from headstart.errors import HeadstartError
 
 
@@ -22,25 +23,32 @@ def parse_numbers(text: str, what: str) -> list[float]:
     return sorted(set(values))
 
 
+SHORT = {"transfer helps": "helps", "negative transfer": "hurts", "no significant difference": "n.s."}
+
+
 def render_comparison(result: Any) -> Any:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"held-out accuracy ({result.n_test} rows), mean ± 95% CI over {len(result.seeds)} seeds")
-    table.add_column("budget")
-    table.add_column("rows", justify="right")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"held-out accuracy ({result.n_test} rows), mean±95% CI over {len(result.seeds)} seeds",
+        caption="Δ = transfer - scratch; p: paired t-test; helps / hurts at 5%, else n.s.",
+    )
+    table.add_column("budget", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
     for arm in result.arms:
-        table.add_column(arm, justify="right")
-    table.add_column("transfer - scratch", justify="right")
-    table.add_column("verdict")
+        table.add_column(arm, justify="right", min_width=11, no_wrap=True)
+    table.add_column("Δ", justify="right", min_width=6, no_wrap=True)
+    table.add_column("p", no_wrap=True)
     for b in result.budgets:
-        cells = []
-        for arm in result.arms:
-            m, ci = b.summary(arm)
-            cells.append(f"{m:.3f} ± {ci:.3f}")
+        cells = ["{:.3f}±{:.3f}".format(*b.summary(arm)) for arm in result.arms]
         diff = b.summary("transfer")[0] - b.summary("scratch")[0]
         colour = {"transfer helps": "green", "negative transfer": "red"}.get(b.verdict, "yellow")
-        stat = f"{diff:+.3f} (t={b.t:+.2f}, p={b.p:.2g})"
-        table.add_row(b.label, str(b.n_rows), *cells, stat, f"[{colour}]{b.verdict}[/{colour}]")
+        word = SHORT.get(b.verdict, b.verdict)
+        pval = "<0.001" if b.p < 0.001 else f"{b.p:.3f}"
+        table.add_row(b.label, str(b.n_rows), *cells, f"{diff:+.3f}", f"{pval} [{colour}]{word}[/{colour}]")
     return table
 
 
@@ -75,6 +83,7 @@ def compare(
     device: str = c.Device,
     no_cache: bool = c.NoCache,
     cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Transfer vs the same network from scratch (and a classic baseline), at several label budgets.
 
@@ -93,6 +102,7 @@ def compare(
 
     check_spec(backbone)
     make_strategy(strategy)
+    require_out(make_report, out)
     per_class = shots is not None
     values = parse_numbers(shots, "--shots") if per_class else parse_numbers(budgets, "--budgets")
     remedies = c.split_list(mitigate) or []
@@ -140,3 +150,5 @@ def compare(
         write_json(Path(out) / "compare.json", {"data": dataset.source, "split": how, **result.to_dict()})
         plot = plot_learning_curves(result, Path(out) / "learning_curve.png")
         console.print(f"[green]saved[/green] {escape(str(Path(out) / 'compare.json'))}, {escape(str(plot))}")
+        if make_report:
+            write_report(Path(out))

@@ -9,6 +9,7 @@ import typer
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, require_out, write_report
 
 
 def render_ranking(rows: list[Any], scores: list[str]) -> Any:
@@ -58,6 +59,7 @@ def rank(
     device: str = c.Device,
     no_cache: bool = c.NoCache,
     cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Rank candidate backbones for DATA by LogME, LEEP, NCE, H-score and k-NN accuracy, with timings.
 
@@ -70,6 +72,7 @@ def rank(
     from headstart.select.rank import rank as run_rank
     from headstart.select.scores import list_scores, needs_source_probs
 
+    require_out(make_report, out)
     names = c.split_list(scores) or list_scores()
     for name in names:
         needs_source_probs(name)  # unknown score names fail before any data is read
@@ -104,3 +107,5 @@ def rank(
         meta = {"data": dataset.source, "rows": len(train), "scores": names, "seed": seed, "sample": sample}
         path = write_json(Path(out) / "rank.json", {**meta, "ranking": [r.to_dict() for r in rows]})
         console.print(f"[green]saved[/green] {escape(str(path))}")
+        if make_report:
+            write_report(Path(out))

@@ -9,6 +9,7 @@ import typer
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, require_out, write_report
 
 
 def render_shift(report: Any) -> Any:
@@ -55,6 +56,7 @@ def shift(
     device: str = c.Device,
     no_cache: bool = c.NoCache,
     cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Is TARGET shifted from SOURCE? MMD test, proxy A-distance and CORAL distance on backbone features."""
     from rich.markup import escape
@@ -65,6 +67,7 @@ def shift(
     from headstart.select.shift import shift_between
 
     check_spec(backbone)  # a misspelt backbone fails before any data is read
+    require_out(make_report, out)
     if not 0.0 < alpha < 1.0:
         raise HeadstartError(f"--alpha must be between 0 and 1, got {alpha}")
     if 0 < max_rows < 5:
@@ -98,3 +101,5 @@ def shift(
     if out is not None:
         path = write_json(Path(out) / "shift.json", report.to_dict())
         console.print(f"[green]saved[/green] {escape(str(path))}")
+        if make_report:
+            write_report(Path(out))

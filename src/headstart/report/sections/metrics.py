@@ -1,0 +1,121 @@
+"""Headline held-out metrics with their 95% bootstrap CI and the baselines (metrics.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from headstart.report.html import esc, md_table, num
+from headstart.report.plots import figure, img
+from headstart.report.section import Section, finite, read_run_json, register
+
+HEADLINE = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("macro_f1", "macro-F1"))
+
+
+def bootstrap_ci(cm: np.ndarray, resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals of accuracy, balanced accuracy and macro-F1 over the held-out rows.
+
+    A resample draws N rows with replacement; a row is a (true, predicted) pair,
+    so a resample is a multinomial draw over the confusion matrix's cells. As in
+    :func:`headstart.metrics.classification_metrics`, balanced accuracy averages
+    the recall of the classes present in the resample, macro-F1 the F1 of the
+    classes present in the held-out rows.
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    n = int(cm.sum())
+    k = cm.shape[0]
+    present = cm.sum(1) > 0
+    rng = np.random.default_rng(seed)
+    acc, bal, f1 = [], [], []
+    chunk = max(1, 2_000_000 // max(1, k * k))  # keeps each draw under ~16 MB for 100+ classes
+    for start in range(0, resamples, chunk):
+        m = min(chunk, resamples - start)
+        draws = rng.multinomial(n, cm.ravel() / n, size=m).reshape(m, k, k)
+        tp = np.einsum("bii->bi", draws).astype(float)
+        support = draws.sum(2)
+        predicted = draws.sum(1)
+        acc.append(tp.sum(1) / n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall = np.where(support > 0, tp / support, np.nan)
+            denom = support + predicted
+            f1_c = np.where(denom > 0, 2 * tp / denom, 0.0)
+        bal.append(np.nanmean(recall, axis=1))
+        f1.append(f1_c[:, present].mean(1))
+    out = {}
+    for key, values in (("accuracy", acc), ("balanced_accuracy", bal), ("macro_f1", f1)):
+        lo, hi = np.percentile(np.concatenate(values), [2.5, 97.5])
+        out[key] = (float(lo), float(hi))
+    return out
+
+
+def headline_chart(values: dict, cis: dict, majority: float | None, chance: float | None, n: int) -> str:
+    keys = [k for k, _ in HEADLINE if finite(values.get(k)) is not None]
+    names = [dict(HEADLINE)[k] for k in keys]
+    with figure(8.2, 1.1 + 0.45 * len(keys)) as (fig, ax):
+        ys = np.arange(len(keys))
+        vals = [values[k] for k in keys]
+        err = np.array([[vals[i] - cis[k][0], cis[k][1] - vals[i]] for i, k in enumerate(keys)]).T if cis else None
+        ax.barh(ys, vals, xerr=err, color="#2f5fb3", height=0.55, capsize=4, error_kw={"elinewidth": 1.2})
+        for y, v in zip(ys, vals, strict=True):
+            ax.text(0.01, y, f"{v:.3f}", va="center", ha="left", color="white", fontsize=9, fontweight="bold")
+        if majority is not None:
+            ax.axvline(majority, color="#d1603d", linestyle="--", linewidth=1.2, label=f"majority class {majority:.3f}")
+        if chance is not None:
+            ax.axvline(chance, color="#6b6b6b", linestyle=":", linewidth=1.2, label=f"chance 1/K = {chance:.3f}")
+        ax.set_yticks(ys, names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(f"score on {n} held-out rows (bars: 95% bootstrap CI)")
+        ax.set_title("held-out metrics vs baselines")
+        ax.grid(axis="y", visible=False)
+        if majority is not None or chance is not None:
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+        return img(fig, "held-out metrics with confidence intervals and baselines")
+
+
+@register("metrics", order=40)
+def build(run_dir: Path) -> Section | None:
+    metrics = read_run_json(run_dir, "metrics.json")
+    if not isinstance(metrics, dict) or "accuracy" not in metrics:
+        return None
+    cm = np.asarray(metrics.get("confusion_matrix") or [[0]])
+    n = int(metrics.get("n") or cm.sum())
+    cis = bootstrap_ci(cm) if cm.sum() > 0 and cm.ndim == 2 and cm.shape[0] == cm.shape[1] else {}
+    majority = finite(metrics.get("majority_baseline"))
+    n_classes = len(metrics.get("classes") or metrics.get("per_class") or [])
+    chance = 1.0 / n_classes if n_classes else None
+    cards, md_rows = [], []
+    for key, name in HEADLINE:
+        v = finite(metrics.get(key))
+        ci = cis.get(key)
+        ci_text = f"95% CI {ci[0]:.3f}–{ci[1]:.3f}" if ci else "no CI"
+        cards.append(
+            f'<div class="stat"><div class="v">{num(v)}</div><div class="l">{esc(name)}<br>{esc(ci_text)}</div></div>'
+        )
+        md_rows.append([name, num(v), f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "n/a"])
+    pr_auc = finite(metrics.get("pr_auc"))
+    if pr_auc is not None:  # two classes scored: threshold-free, not flattered by a rare class
+        positive = metrics.get("positive_class", "positive")
+        cards.append(
+            f'<div class="stat"><div class="v">{num(pr_auc)}</div><div class="l">PR-AUC of {esc(positive)}'
+            "<br>average precision</div></div>"
+        )
+        md_rows.append([f"PR-AUC ({positive})", num(pr_auc), ""])
+    if majority is not None:
+        gain = finite(metrics.get("accuracy"))
+        delta = f"accuracy {gain - majority:+.3f} over it" if gain is not None else ""
+        cards.append(
+            f'<div class="stat"><div class="v">{num(majority)}</div><div class="l">majority-class baseline'
+            f"<br>{esc(delta)}</div></div>"
+        )
+        md_rows.append(["majority-class baseline", num(majority), ""])
+    where = metrics.get("evaluated_on") or "held-out rows"
+    body = (
+        f'<p class="muted">{esc(n)} rows, {esc(where)}. Intervals: 95% percentile bootstrap over the '
+        "held-out rows (1,000 resamples). Chance for balanced accuracy is 1/K.</p>"
+        f'<div class="headline">{"".join(cards)}</div>'
+    )
+    body += headline_chart(metrics, cis, majority, chance, n)
+    md = md_table(["metric", "value", "95% CI"], md_rows) + f"\n\n{n} held-out rows; {where}."
+    return Section("Held-out metrics", body, md)
