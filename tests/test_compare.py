@@ -123,3 +123,23 @@ def test_compare_errors_are_one_line(tmp_path, capsys, hf_text_spec, text_csv):
     assert_one_error_line(cli(capsys, "compare", text_csv, "-b", hf_text_spec, "--mitigate", "prayer"), "layers, l2sp")
     assert_one_error_line(cli(capsys, "compare", text_csv, "-b", hf_text_spec, "--mitigate", "l2sp"), "fine-tun")
     assert_one_error_line(cli(capsys, "compare", text_csv, "-s", "linear-prob"), "linear-probe")
+
+
+def test_compare_fine_tuning_arms_with_the_l2sp_remedy(hf_text_spec):
+    texts, labels = make_texts(40, seed=6)
+    test_texts, test_labels = make_texts(20, seed=7)
+    result = compare(
+        from_arrays(texts, labels),
+        from_arrays(test_texts, test_labels),
+        hf_text_spec,
+        budgets=[1.0],
+        seeds=2,
+        strategy="full",
+        classic=False,
+        mitigations=["l2sp"],
+        fit_options={"epochs": 1, "lr": 1e-3, "val_size": 0.0},
+    )
+    assert result.arms == ["transfer", "scratch", "remedy: l2sp"]
+    accs = result.budgets[0].accuracy
+    assert all(len(v) == 2 and all(0.0 <= a <= 1.0 for a in v) for v in accs.values())
+    assert result.budgets[0].seconds["remedy: l2sp"][0] > 0

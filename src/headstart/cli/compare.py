@@ -146,6 +146,12 @@ def compare(
     colour = "green" if result.verdict == "transfer helps" else "red" if "negative" in result.verdict else "yellow"
     console.print(f"[bold {colour}]verdict: {result.verdict}[/bold {colour}]", highlight=False)
     console.print(result.reading, highlight=False, style="dim")
+    if "negative" in result.verdict and not remedies:
+        console.print(
+            "remedies to test: --mitigate layers (transfer only the lower blocks), --mitigate l2sp with a "
+            "fine-tuning --strategy, or train from scratch (headstart fit --scratch)",
+            highlight=False,
+        )
     if out is not None:
         write_json(Path(out) / "compare.json", {"data": dataset.source, "split": how, **result.to_dict()})
         plot = plot_learning_curves(result, Path(out) / "learning_curve.png")
