@@ -10,14 +10,52 @@ training from scratch.
     >>> clf.evaluate(test)["accuracy"]
 """
 
-from headstart.backbones import Backbone, list_embedded, list_sources, load_backbone
-from headstart.classifier import TransferClassifier
-from headstart.data import Dataset, from_arrays, load
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from headstart.errors import HeadstartError
-from headstart.features import extract, extract_features
-from headstart.metrics import classification_metrics
-from headstart.run import load_run
-from headstart.strategies import list_strategies
+
+if TYPE_CHECKING:
+    from headstart.backbones import Backbone, list_embedded, list_sources, load_backbone
+    from headstart.classifier import TransferClassifier
+    from headstart.data import Dataset, from_arrays, load
+    from headstart.features import extract, extract_features
+    from headstart.metrics import classification_metrics
+    from headstart.run import load_run
+    from headstart.strategies import list_strategies
+
+# The public names, imported on first use (PEP 562): `import headstart.runtime`
+# must work where torch is not installed, and everything below imports torch.
+_LAZY = {
+    "Backbone": "headstart.backbones",
+    "list_embedded": "headstart.backbones",
+    "list_sources": "headstart.backbones",
+    "load_backbone": "headstart.backbones",
+    "TransferClassifier": "headstart.classifier",
+    "Dataset": "headstart.data",
+    "from_arrays": "headstart.data",
+    "load": "headstart.data",
+    "extract": "headstart.features",
+    "extract_features": "headstart.features",
+    "classification_metrics": "headstart.metrics",
+    "load_run": "headstart.run",
+    "list_strategies": "headstart.strategies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'headstart' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

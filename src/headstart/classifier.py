@@ -24,6 +24,7 @@ from headstart.data import Dataset, from_arrays, stratified_split
 from headstart.errors import HeadstartError
 from headstart.features import extract
 from headstart.metrics import classification_metrics
+from headstart.progress import stderr
 from headstart.strategies import make_strategy
 
 
@@ -54,6 +55,23 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         tta: images: score each image and its mirror image and average
             (test-time augmentation; the probe is fitted on the averaged
             features too).
+        imbalance: ``None`` (plain training) or a method of
+            ``headstart.imbalance`` for imbalanced classes: ``"auto"``,
+            ``"weighted"``, ``"effective"``, ``"focal"``, ``"la-loss"``,
+            ``"balanced-sampling"``, ``"sqrt-sampling"``, ``"oversample"``,
+            ``"undersample"``, ``"smote"``, ``"borderline-smote"``,
+            ``"adasyn"`` (the last three: linear probe only),
+            ``"logit-adjust"``, ``"threshold"`` (two classes),
+            ``"two-stage"``. What was done is in ``imbalance_``.
+        imbalance_options: the method's options (``{"gamma": 1.0}`` for
+            focal, ``{"tau": 1.5}`` for logit adjustment ...).
+        debias: ``None`` or a method of ``headstart.fairness`` that trains
+            against a group gap: ``"adversarial"``, ``"penalty"``,
+            ``"group-sampling"`` (fine-tuning strategies; the training rows
+            need a group: ``Dataset.group``, ``--group-col``). What was done
+            is in ``fairness_``; the training groups in ``groups_``.
+        debias_options: the method's options (``{"coeff": 1.0}``,
+            ``{"weight": 2.0, "target": "equalized_odds"}`` ...).
         head_init: ``"probe"`` starts fine-tuning from the linear probe's head
             (LP-FT), ``"random"`` from a random one.
         C: inverse regularisation of the probe's head (also the head that
@@ -92,6 +110,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         head_init: str = "probe",
         num_workers: int | None = None,
         tta: bool = False,
+        imbalance: str | None = None,
+        imbalance_options: dict[str, Any] | None = None,
+        debias: str | None = None,
+        debias_options: dict[str, Any] | None = None,
     ) -> None:
         self.backbone = backbone
         self.strategy = strategy
@@ -115,6 +137,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.head_init = head_init
         self.num_workers = num_workers
         self.tta = tta
+        self.imbalance = imbalance
+        self.imbalance_options = imbalance_options
+        self.debias = debias
+        self.debias_options = debias_options
 
     # ------------------------------------------------------------------ fit
     def _load_backbone(self, data: Dataset) -> Any:
@@ -132,7 +158,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         codes = self._encode(data.labels, data.source)
         self.modality_ = data.modality
         self.columns_ = dict(data.columns)
+        self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
         strategy = self._make_strategy(data)
+        method = self._make_imbalance(not strategy.uses_cached_features)
+        mitigation = self._make_debias(data, strategy)
+        self.imbalance_: dict[str, Any] | None = None
         # Refitting with the same backbone options reuses the loaded model, unless
         # the last fit changed its weights (fine-tuning).
         width = int(np.asarray(data.inputs).shape[1]) if data.modality == "tabular" else None
@@ -141,12 +171,26 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             self.backbone_ = self._load_backbone(data)
             self._backbone_key = key
         self.n_train_ = len(data)
+        self.fairness_: dict[str, Any] | None = None
+        self.groups_: dict[str, list[str]] | None = None
+        if data.group is not None:  # the audit refuses a group the model never saw in training
+            from headstart.fairness.audit import group_labels
+
+            labels, present = group_labels(data.group)
+            self.groups_ = {data.columns.get("group", "group"): sorted(set(labels[present].tolist()))}
         self.fine_tuned_ = False
         if not strategy.uses_cached_features:
-            return self._fine_tune(data, codes, strategy, run_dir, resume)
+            return self._fine_tune(data, codes, strategy, run_dir, resume, method, mitigation)
         features = self._features(data, "fit")
         start = time.perf_counter()
-        strategy.fit(features, codes, len(self.classes_))
+        if method is None:
+            strategy.fit(features, codes, len(self.classes_))
+        else:
+            from headstart.imbalance import fit_probe
+
+            method = self._resolve_auto(method, features, codes, fine_tuning=False)
+            strategy, note = fit_probe(method, features, codes, len(self.classes_), self._probe_options())
+            self._record_imbalance(method, note)
         self.timings_["head_seconds"] = time.perf_counter() - start
         self.head_ = strategy.head_
         self.C_ = strategy.C_
@@ -154,8 +198,79 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = int(features.shape[1])
         return self
 
+    def _probe_options(self) -> dict[str, Any]:
+        return {"C": self.C, "class_weight": self.class_weight, "val_size": self.val_size, "seed": self.seed}
+
+    def _make_imbalance(self, fine_tuning: bool) -> Any:
+        """The imbalance method (``None`` for plain training), checked against the
+        training classes: one clear line when it cannot apply."""
+        from headstart.imbalance import Auto, check_method, make_method, warn_rare_classes
+
+        if self.imbalance is None:
+            if self.imbalance_options:
+                raise HeadstartError("imbalance_options given without an imbalance method")
+            return None
+        method = make_method(self.imbalance, **(self.imbalance_options or {}))
+        if self.class_weight is not None:
+            raise HeadstartError(
+                "class_weight and imbalance both re-weight the classes: use imbalance='weighted' alone"
+            )
+        names = [self._key(c) for c in self.classes_]
+        if not isinstance(method, Auto):
+            check_method(method, self.class_counts_, names, fine_tuning)
+        warn_rare_classes(self.class_counts_, names)
+        return method
+
+    def _resolve_auto(self, method: Any, features: np.ndarray | None, codes: np.ndarray, fine_tuning: bool) -> Any:
+        """``auto``: the method its rule picks for these training rows (printed)."""
+        from headstart.imbalance import Auto, check_method
+
+        if not isinstance(method, Auto):
+            return method
+        names = [self._key(c) for c in self.classes_]
+        chosen, why = method.choose(features, codes, len(self.classes_), self._probe_options(), names, fine_tuning)
+        stderr.print(f"[bold]imbalance[/bold] auto: {why}", highlight=False, soft_wrap=True)
+        check_method(chosen, np.bincount(codes, minlength=len(self.classes_)), names, fine_tuning)
+        self._auto_why = why
+        return chosen
+
+    def _record_imbalance(self, method: Any, note: str) -> None:
+        import dataclasses
+
+        self.imbalance_ = {
+            "requested": self.imbalance,
+            "method": method.name,
+            "options": dataclasses.asdict(method),
+            "what": method.describe(),
+            "note": note,
+            "why": getattr(self, "_auto_why", None) if self.imbalance == "auto" else None,
+            "class_counts": {self._key(c): int(n) for c, n in zip(self.classes_, self.class_counts_, strict=True)},
+        }
+
+    def _make_debias(self, data: Dataset, strategy: Any) -> Any:
+        """The debiasing method (``None`` without one), checked against the data and strategy."""
+        if self.debias is None:
+            if self.debias_options:
+                raise HeadstartError("debias_options given without a debias method")
+            return None
+        from headstart.fairness import make_method
+
+        mitigation = make_method(self.debias, **(self.debias_options or {}))
+        if strategy.uses_cached_features:
+            raise HeadstartError(
+                f"debias '{self.debias}' trains through the fine-tuning loop: use a fine-tuning strategy "
+                f"(head, partial, full ...), not '{strategy.name}'"
+            )
+        if data.group is None:
+            raise HeadstartError(
+                f"debias '{self.debias}' needs each training row's group: pass a group column (--group-col) "
+                f"or Dataset.group"
+            )
+        mitigation.check(strategy)
+        return mitigation
+
     def _make_strategy(self, data: Dataset) -> Any:
-        probe = {"C": self.C, "class_weight": self.class_weight, "val_size": self.val_size, "seed": self.seed}
+        probe = self._probe_options()
         if self.strategy == "linear-probe":
             return make_strategy("linear-probe", **probe)
         strategy = make_strategy(self.strategy, **(self.strategy_options or {}))  # unknown names fail here
@@ -166,7 +281,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return strategy
 
     def _fine_tune(
-        self, data: Dataset, codes: np.ndarray, strategy: Any, run_dir: str | Path | None, resume: bool
+        self,
+        data: Dataset,
+        codes: np.ndarray,
+        strategy: Any,
+        run_dir: str | Path | None,
+        resume: bool,
+        method: Any = None,
+        mitigation: Any = None,
     ) -> TransferClassifier:
         from headstart.train import TrainConfig, TransferModel, train
         from headstart.train.data import Rows
@@ -182,6 +304,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
             head_lr_factor=1.0 if self.head_init == "probe" else 10.0,
             num_workers=self.num_workers,
+            # Imbalanced classes: the best epoch is the one with the best balanced accuracy.
+            monitor="accuracy" if method is None else "balanced_accuracy",
         )
         counts = np.bincount(codes, minlength=len(self.classes_))
         if self.val_size and counts.min() >= 2 and len(data) >= 10:
@@ -189,20 +313,47 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             tr, va, tr_codes, va_codes = data.subset(tr_idx), data.subset(va_idx), codes[tr_idx], codes[va_idx]
         else:
             tr, va, tr_codes, va_codes = data, None, codes, None
+        n_classes = len(self.classes_)
+        tr_counts = np.bincount(tr_codes, minlength=n_classes)
+        lp_ft = self.head_init == "probe" and not resume
+        tr_features = self._features(tr, "probe") if lp_ft else None
+        init_method = method
+        if method is not None:
+            method = self._resolve_auto(method, tr_features, tr_codes, fine_tuning=True)
+            rows = method.resample_rows(tr_codes, self.seed)  # random over- / under-sampling
+            if rows is not None:
+                tr, tr_codes = tr.subset(rows), tr_codes[rows]
+                tr_features = tr_features[rows] if tr_features is not None else None
+            # The LP-FT head is trained like the fine-tuning run: resampled rows are
+            # its training rows already, two-stage's first stage samples naturally,
+            # and a post-hoc change waits for the end of fine-tuning.
+            plain = rows is not None or method.two_stage
+            init_method = None if plain else method
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            model = TransferModel(self.backbone_, len(self.classes_))
-        if self.head_init == "probe" and not resume:
+            model = TransferModel(self.backbone_, n_classes)
+        if lp_ft:
             # LP-FT (Kumar et al. 2022): start from the linear probe's head, so the
             # backbone is not first pushed around by a random head's gradients.
-            probe = make_strategy("linear-probe", C=self.C, class_weight=self.class_weight, seed=self.seed)
-            probe.fit(self._features(tr, "probe"), tr_codes, len(self.classes_))
+            probe_options = {"C": self.C, "class_weight": self.class_weight, "seed": self.seed}
+            if init_method is None:
+                probe = make_strategy("linear-probe", **probe_options)
+                probe.fit(tr_features, tr_codes, n_classes)
+            else:
+                from headstart.imbalance import fit_probe
+
+                probe = fit_probe(init_method, tr_features, tr_codes, n_classes, probe_options, post_hoc=False)[0]
             with torch.no_grad():
                 model.head.weight.copy_(probe.head_.weight)
                 model.head.bias.copy_(probe.head_.bias)
-        train_rows = Rows(
-            tr, self.backbone_, tr_codes, train=True, augment=config.augment, max_length=config.max_length
-        )
+        targets = tr_codes
+        if mitigation is not None:
+            # Debiasing: each training row carries (class code, group code); see headstart.fairness.base.
+            from headstart.fairness.base import encode_groups, with_groups
+
+            group_codes, group_names = encode_groups(tr.group, tr.source, data.columns.get("group", "group"))
+            targets = with_groups(tr_codes, group_codes)
+        train_rows = Rows(tr, self.backbone_, targets, train=True, augment=config.augment, max_length=config.max_length)
         val_rows = None
         if va is not None:
             val_rows = Rows(va, self.backbone_, va_codes, train=False, augment=False, max_length=config.max_length)
@@ -212,7 +363,31 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             "data": data.fingerprint(),
             "pretrained": self.pretrained,
         }
-        result = train(model, strategy, train_rows, val_rows, config, run_dir, resume, identity, self.progress)
+        hooks: dict[str, Any] = {}
+        if method is not None:
+            identity["imbalance"] = f"{self.imbalance} {self.imbalance_options or {}}"
+            hooks = {"loss_fn": method.loss(tr_counts), "batch_sampler": method.batch_sampler(tr_counts)}
+            if method.needs_validation and va is None:
+                raise HeadstartError(
+                    f"imbalance '{method.name}' tunes on validation rows cut from the training rows: "
+                    f"set val_size > 0 (--val-size) with at least 2 rows of every class"
+                )
+        net, run_strategy = model, strategy
+        if mitigation is not None:
+            identity["debias"] = f"{self.debias} {self.debias_options or {}}"
+            if hooks.get("batch_sampler") is not None:  # it reads plain class codes
+                raise HeadstartError(
+                    f"imbalance '{method.name}' chooses the training batches by class: it cannot run with "
+                    f"debias '{mitigation.name}'; use one of them (or a loss-based imbalance method)"
+                )
+            sampler = mitigation.batch_sampler(tr_codes, group_codes)
+            hooks["loss_fn"] = mitigation.loss(hooks.get("loss_fn"), n_classes, len(group_names))
+            if sampler is not None:
+                hooks["batch_sampler"] = sampler
+            net, run_strategy = mitigation.wrap(model, strategy, n_classes, len(group_names))
+        result = train(
+            net, run_strategy, train_rows, val_rows, config, run_dir, resume, identity, self.progress, **hooks
+        )
         # Back to the CPU: the head scores features that extract() returns as
         # numpy arrays, and extract() moves the backbone to its device itself.
         model.cpu().eval()
@@ -226,7 +401,43 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.val_scores_ = {}
         self.n_features_in_ = int(self.backbone_.feature_dim)
         self.timings_ = {**getattr(self, "timings_", {}), "train_seconds": result.seconds}
+        if method is not None:
+            self._finish_imbalance(method, data, codes, va, va_codes, tr_counts)
+        if mitigation is not None:
+            self.fairness_ = {
+                "method": mitigation.name,
+                "options": mitigation.options(),
+                "what": mitigation.describe(),
+                "column": data.columns.get("group", "group"),
+                "groups": group_names,
+                "group_counts": {n: int(c) for n, c in zip(group_names, np.bincount(group_codes), strict=True)},
+            }
         return self
+
+    def _finish_imbalance(
+        self,
+        method: Any,
+        data: Dataset,
+        codes: np.ndarray,
+        va: Dataset | None,
+        va_codes: np.ndarray | None,
+        counts: np.ndarray,
+    ) -> None:
+        """After fine-tuning: two-stage's second stage, or a post-hoc change of the head."""
+        note = ""
+        if method.two_stage:
+            # Stage 2 (cRT): a class-balanced head on the fine-tuned backbone's features.
+            options = {"C": self.C, "val_size": self.val_size, "seed": self.seed}
+            stage2 = method.retrain(self._features(data, "stage2"), codes, len(self.classes_), options)
+            self.head_, self.C_ = stage2.head_, stage2.C_
+            note = f"stage 2: class-balanced linear head on the fine-tuned features of {len(data)} rows, C={self.C_:g}"
+        elif method.post_hoc:
+            val_logits = None
+            if method.needs_validation and va is not None:
+                with torch.no_grad():
+                    val_logits = self.head_(torch.from_numpy(self._features(va, "validation"))).numpy()
+            note = method.adjust(self.head_, counts, val_logits, va_codes)
+        self._record_imbalance(method, note)
 
     def _features(self, data: Dataset, stage: str) -> np.ndarray:
         ext = extract(
@@ -298,9 +509,17 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if data.labels is None:
             raise HeadstartError(f"{data.source} has no labels to evaluate against")
         self._encode(data.labels, data.source)  # clear error for unseen labels
-        pred = self.predict(data)
+        self._check_fitted()
+        logits = self.decision_function(data)
+        pred = self.classes_[logits.argmax(1)]
         keys = [self._key(c) for c in self.classes_]
-        return classification_metrics([self._key(v) for v in data.labels], [self._key(v) for v in pred], keys)
+        scores, positive = None, None
+        if len(keys) == 2:  # PR-AUC of the rarer training class
+            counts = getattr(self, "class_counts_", None)
+            k = int(np.argmin(counts)) if counts is not None and len(counts) == 2 else 1
+            scores, positive = torch.softmax(torch.from_numpy(logits), 1)[:, k].numpy(), keys[k]
+        truth = [self._key(v) for v in data.labels]
+        return classification_metrics(truth, [self._key(v) for v in pred], keys, scores, positive)
 
     # ------------------------------------------------------------ persist
     def save(self, folder: str | Path, **extra: Any) -> Path:

@@ -65,6 +65,10 @@ def save_run(
         "columns": clf.columns_,
         "n_features": clf.n_features_in_,
         "n_train": clf.n_train_,
+        "class_counts": [int(n) for n in getattr(clf, "class_counts_", [])],
+        "imbalance": getattr(clf, "imbalance_", None),
+        "groups": getattr(clf, "groups_", None),
+        "fairness": getattr(clf, "fairness_", None),
         "chosen": {"C": clf.C_, "val_scores": {str(k): v for k, v in clf.val_scores_.items()}},
         "training": {"history": getattr(clf, "history_", []), "best_epoch": getattr(clf, "best_epoch_", None)},
         "timings": clf.timings_,
@@ -120,6 +124,11 @@ def load_run(folder: str | Path) -> Any:
     clf.columns_ = config.get("columns", {})
     clf.n_features_in_ = config["n_features"]
     clf.n_train_ = config.get("n_train", 0)
+    if config.get("class_counts"):
+        clf.class_counts_ = np.asarray(config["class_counts"])
+    clf.imbalance_ = config.get("imbalance")
+    clf.groups_ = config.get("groups")
+    clf.fairness_ = config.get("fairness")
     clf.fine_tuned_ = (folder / "backbone").is_dir()
     clf.history_ = config.get("training", {}).get("history", [])
     clf.C_ = config["chosen"]["C"]

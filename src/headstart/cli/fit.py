@@ -12,6 +12,7 @@ import typer
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, write_report
 from headstart.data import Dataset
 from headstart.errors import HeadstartError
 
@@ -33,6 +34,46 @@ def choose_splits(
         )
     train, test = data.train_test_split(test_size, seed)
     return train, test, f"reported on a stratified {test_size:.0%} hold-out (seed {seed})"
+
+
+def check_held_out_classes(train: Dataset, test: Dataset) -> None:
+    """A class in the held-out rows that training never sees: one clear line, before any training."""
+    if test.labels is None:
+        return
+    seen = {str(c) for c in train.classes}
+    unseen = [str(c) for c in test.classes if str(c) not in seen]
+    if unseen:
+        named = ", ".join(f"'{c}'" for c in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
+        raise HeadstartError(
+            f"class {named} of the held-out rows ({test.source}) never appears in the training rows: "
+            f"the model could not predict it; add training examples of it or drop those rows"
+        )
+
+
+def check_held_out_groups(train: Dataset, test: Dataset) -> None:
+    """A group of the held-out rows that training never sees: one clear line, before any training."""
+    if train.group is None or test.group is None:
+        return
+    from headstart.fairness import check_known_groups
+    from headstart.fairness.audit import group_labels
+
+    labels, present = group_labels(train.group)
+    column = train.columns.get("group", "group")
+    check_known_groups({column: test.group}, {column: sorted(set(labels[present].tolist()))}, test.source)
+
+
+def audit_held_out(clf: Any, test: Dataset, run_dir: Path) -> None:
+    """With a group column: the per-group audit of the held-out rows, in RUN/audit.json (and the report)."""
+    from rich.markup import escape
+
+    from headstart.fairness.render import render_audit
+    from headstart.fairness.run import AUDIT_FILE, audit_model
+    from headstart.io import write_json
+
+    result = audit_model(clf, test, {test.columns.get("group", "group"): test.group}, run=run_dir)
+    write_json(run_dir / AUDIT_FILE, result)
+    console.print(render_audit(result))
+    console.print(f"[green]audit[/green] {escape(str(run_dir / AUDIT_FILE))}", highlight=False)
 
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
@@ -79,6 +120,24 @@ def fit(
     class_weight: str = typer.Option(
         None, "--class-weight", help="'balanced' to weight classes inversely to frequency."
     ),
+    imbalance: str = typer.Option(
+        None,
+        "--imbalance",
+        help="Imbalanced classes: auto, weighted, effective, focal, la-loss, balanced-sampling, sqrt-sampling, "
+        "oversample, undersample, smote, borderline-smote, adasyn, logit-adjust, threshold, two-stage, none.",
+    ),
+    imbalance_option: list[str] = typer.Option(
+        None, "--imbalance-option", help="Imbalance method option KEY=VALUE, repeatable (gamma=1, tau=1.5)."
+    ),
+    debias: str = typer.Option(
+        None,
+        "--debias",
+        help="Train against a group gap (needs --group-col and a fine-tuning strategy): adversarial, penalty, "
+        "group-sampling.",
+    ),
+    debias_option: list[str] = typer.Option(
+        None, "--debias-option", help="Debiasing option KEY=VALUE, repeatable (coeff=1, weight=2, target=...)."
+    ),
     scratch: bool = typer.Option(
         False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline)."
     ),
@@ -110,6 +169,7 @@ def fit(
     device: str = c.Device,
     no_cache: bool = c.NoCache,
     cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
     from headstart.backbones.registry import check_spec
@@ -122,6 +182,24 @@ def fit(
     check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
+    imbalance_options = parse_options(imbalance_option)
+    debias_options = parse_options(debias_option)
+    if debias is not None:
+        from headstart.fairness import make_method as make_debias
+
+        make_debias(debias, **debias_options)  # fail before reading any data
+        if group_col is None:
+            raise HeadstartError("--debias needs --group-col: the column with each row's group")
+    elif debias_options:
+        raise HeadstartError("--debias-option needs --debias METHOD")
+    if imbalance is not None:
+        from headstart.imbalance import make_method
+
+        make_method(imbalance, **imbalance_options)  # fail before reading any data
+        if class_weight is not None:
+            raise HeadstartError("--class-weight and --imbalance both re-weight the classes: use --imbalance weighted")
+    elif imbalance_options:
+        raise HeadstartError("--imbalance-option needs --imbalance METHOD")
     cols: dict[str, Any] = dict(
         label_col=label_col,
         text_col=text_col,
@@ -137,6 +215,8 @@ def fit(
     if sample is not None:
         train = train.sample(sample, seed)
     train.require_labels()
+    check_held_out_classes(train, test)
+    check_held_out_groups(train, test)
     counts = train.class_counts()
     console.print(
         f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
@@ -166,6 +246,10 @@ def fit(
         val_size=val_size,
         tta=tta,
         num_workers=num_workers,
+        imbalance=imbalance,
+        imbalance_options=imbalance_options or None,
+        debias=debias,
+        debias_options=debias_options or None,
     ).fit(train, run_dir=run_dir, resume=resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, the main process evaluates and writes the run
@@ -182,6 +266,12 @@ def fit(
             f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); features {state} "
             f"in {t['fit_features_seconds']:.2f} s; head (linear-probe) in {t['head_seconds']:.2f} s, C={clf.C_:g}"
         )
+    if clf.fairness_:
+        console.print(f"[bold]debias[/bold] {clf.fairness_['what']}", highlight=False)
+    if clf.imbalance_:
+        done = clf.imbalance_
+        note = f"; {done['note']}" if done["note"] else ""
+        console.print(f"[bold]imbalance[/bold] {done['method']}: {done['what']}{note}", highlight=False)
     metrics = clf.evaluate(test)
     metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
     metrics["evaluated_on"] = how
@@ -196,4 +286,8 @@ def fit(
     }
     clf.save(run_dir, metrics=metrics, data=summary)
     console.print(render_metrics(metrics, title="held-out metrics"))
+    if test.group is not None:
+        audit_held_out(clf, test, run_dir)
     console.print(f"[green]run saved[/green] {run_dir}")
+    if make_report:
+        write_report(run_dir)

@@ -37,6 +37,7 @@ def cached_torchvision_weights() -> list[str]:
 def models() -> None:
     """List the backbones usable now (embedded, cached) and what the other sources need."""
     from headstart.backbones import DEFAULTS, list_embedded, list_sources
+    from headstart.imbalance import list_methods
     from headstart.strategies import list_strategies
 
     table = Table(title="embedded backbones (offline, no download)")
@@ -64,3 +65,7 @@ def models() -> None:
         + ("; torchvision weights: " + ", ".join(tv) if tv else "")
     )
     console.print(f"[bold]strategies:[/bold] {', '.join(list_strategies())}")
+    console.print(f"[bold]imbalance methods (--imbalance):[/bold] {', '.join(list_methods())}")
+    from headstart.fairness import list_methods as list_debias
+
+    console.print(f"[bold]debiasing methods (--debias, with --group-col):[/bold] {', '.join(list_debias())}")

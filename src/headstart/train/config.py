@@ -30,6 +30,8 @@ class TrainConfig:
         augment: training-time image augmentation from the backbone's config.
         num_workers: data-loading processes (None = 0 for text, up to 4 for images).
         seed: everything random: shuffling, initialisation, dropout, augmentation.
+        monitor: the validation figure that picks the best epoch: ``"accuracy"``
+            or ``"balanced_accuracy"`` (imbalanced classes).
     """
 
     epochs: int = 3
@@ -48,6 +50,7 @@ class TrainConfig:
     num_workers: int | None = None
     seed: int = 0
     head_lr_factor: float = 10.0
+    monitor: str = "accuracy"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -83,20 +83,34 @@ class EpochBatches(Sampler[list[int]]):
             yield from (order[i : i + self.batch_size].tolist() for i in range(0, self.n, self.batch_size))
             return
         rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(self.n)
+        yield from self.batches(rng.permutation(self.n), rng)
+
+    def batches(self, order: np.ndarray, rng: np.random.Generator) -> list[list[int]]:
+        """``order`` (the epoch's rows; repeats allowed) cut into length-bucketed
+        batches, returned in a random order. Samplers that choose the rows
+        differently (``headstart.imbalance.ClassBalancedBatches``) reuse it."""
         if self.lengths is not None:
             window = self.batch_size * BUCKET_WINDOW
-            chunks = [order[i : i + window] for i in range(0, self.n, window)]
+            chunks = [order[i : i + window] for i in range(0, len(order), window)]
             order = np.concatenate([c[np.argsort(-self.lengths[c], kind="stable")] for c in chunks])
-        batches = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)]
-        for k in rng.permutation(len(batches)):
-            yield batches[k].tolist()
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        return [batches[k].tolist() for k in rng.permutation(len(batches))]
 
 
-def loader(rows: Rows, batch_size: int, seed: int, shuffle: bool, num_workers: int | None) -> tuple[Any, EpochBatches]:
+def loader(
+    rows: Rows,
+    batch_size: int,
+    seed: int,
+    shuffle: bool,
+    num_workers: int | None,
+    sampler: EpochBatches | None = None,
+) -> tuple[Any, EpochBatches]:
+    """A DataLoader over ``rows`` and its batch sampler (``EpochBatches`` unless
+    ``sampler`` is given: any sampler of index lists with ``set_epoch``)."""
     from torch.utils.data import DataLoader
 
-    sampler = EpochBatches(len(rows), batch_size, seed, shuffle=shuffle, lengths=rows.lengths)
+    if sampler is None:
+        sampler = EpochBatches(len(rows), batch_size, seed, shuffle=shuffle, lengths=rows.lengths)
     if num_workers is None:
         num_workers = min(4, torch.get_num_threads()) if rows.modality == "image" else 0
     dl = DataLoader(

@@ -5,9 +5,12 @@ distillation, imbalance, few-shot and debiasing later) goes through
 :func:`train`, and changes it only through the strategy's hooks:
 ``optimizer_groups`` (which parameters, which learning rates), ``apply`` (what
 trains at each epoch), ``extra_loss`` (a term added at each step) and
-``finalize``.
+``finalize``; and through two arguments of :func:`train` that change what is
+learnt, not which weights learn it (``headstart.imbalance`` uses both):
+``loss_fn`` (the per-batch loss, cross-entropy by default) and
+``batch_sampler`` (which rows make up the batches).
 
-Per step: forward, cross-entropy (+ extra loss), ``accelerator.backward``,
+Per step: forward, loss (cross-entropy unless ``loss_fn``; + extra loss), ``accelerator.backward``,
 gradient clipping, AdamW (fused on GPU), warm-up + cosine schedule. Mixed
 precision and gradient accumulation come from ``accelerator``; the same code
 runs on one CPU, one GPU, or many processes under ``accelerate launch``.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,8 @@ def train(
     resume: bool = False,
     identity: dict[str, Any] | None = None,
     progress: bool | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    batch_sampler: Callable[[Rows, int, int, int], Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
 
@@ -93,11 +99,28 @@ def train(
     config; resuming refuses a run whose config or identity changed. On return
     the model holds the best epoch's weights (the last epoch's without
     validation rows).
+
+    Two hooks, both optional:
+
+    - ``loss_fn(logits, labels) -> scalar``: the training loss, given float32
+      logits ``(B, K)`` and class codes ``(B,)``; default
+      ``F.cross_entropy``. The validation loss stays plain cross-entropy.
+      The labels are whatever the training rows carry: debiasing
+      (``headstart.fairness``) gives them ``(B, 2)`` class and group codes,
+      which its ``loss_fn`` splits (the validation rows keep ``(B,)``).
+    - ``batch_sampler(rows, batch_size, seed, num_processes)``: returns the
+      training batch sampler (default ``EpochBatches``). It must yield lists of
+      row indices as a pure function of (seed, epoch) and have ``set_epoch``,
+      so that a resumed run replays the interrupted epoch. Under several
+      processes accelerate hands process ``r`` the batches ``r, r + P, ...``
+      of what it yields.
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
 
     start = time.perf_counter()
+    if config.monitor not in ("accuracy", "balanced_accuracy"):
+        raise HeadstartError(f"monitor must be accuracy or balanced_accuracy, got '{config.monitor}'")
     run_dir = Path(run_dir) if run_dir is not None else None
     trackers = _trackers(run_dir)
     accelerator = Accelerator(
@@ -124,7 +147,11 @@ def train(
         stderr.print(f"[bold]strategy[/bold] {strategy.describe(n_groups)}", highlight=False, soft_wrap=True)
     fused = torch.cuda.is_available() and accelerator.device.type == "cuda"
     optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=fused or None)
-    train_loader, sampler = loader(train_rows, config.batch_size, config.seed, True, config.num_workers)
+    custom = (
+        batch_sampler(train_rows, config.batch_size, config.seed, accelerator.num_processes) if batch_sampler else None
+    )
+    train_loader, sampler = loader(train_rows, config.batch_size, config.seed, True, config.num_workers, custom)
+    criterion = loss_fn or F.cross_entropy
     val_loader = None
     if val_rows is not None and len(val_rows):
         val_loader, _ = loader(val_rows, config.batch_size, config.seed, False, config.num_workers)
@@ -197,7 +224,7 @@ def train(
             for inputs, labels in batches:
                 with accelerator.accumulate(pmodel):
                     logits = pmodel(inputs)
-                    loss = F.cross_entropy(logits.float(), labels)
+                    loss = criterion(logits.float(), labels)
                     extra = strategy.extra_loss(unwrapped)
                     total_loss = loss if extra is None else loss + extra
                     accelerator.backward(total_loss)
@@ -222,9 +249,9 @@ def train(
         }
         if val_loader is not None:
             record.update(_evaluate(accelerator, pmodel, val_loader))
-            # Accuracy first; on a tie (a few dozen validation rows often tie)
-            # the lower validation loss wins.
-            score = record["val_accuracy"] - 1e-6 * min(record["val_loss"], 1e3)
+            # Accuracy (or balanced accuracy, config.monitor) first; on a tie (a
+            # few dozen validation rows often tie) the lower validation loss wins.
+            score = record[f"val_{config.monitor}"] - 1e-6 * min(record["val_loss"], 1e3)
             if score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
                 best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}

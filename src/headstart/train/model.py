@@ -33,10 +33,12 @@ class TransferModel(nn.Module):
     def backbone_trainable(self) -> bool:
         return any(p.requires_grad for p in self.backbone.parameters())
 
-    def forward(self, batch: Any) -> torch.Tensor:
+    def features(self, batch: Any) -> torch.Tensor:
+        """The backbone's ``(B, D)`` float features (without autograd when it is frozen)."""
         if self.backbone_trainable():
-            features = self.backbone.forward_features(batch)
-        else:
-            with torch.no_grad():
-                features = self.backbone.forward_features(batch)
-        return self.head(self.dropout(features.float()))
+            return self.backbone.forward_features(batch).float()
+        with torch.no_grad():
+            return self.backbone.forward_features(batch).float()
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        return self.head(self.dropout(self.features(batch)))

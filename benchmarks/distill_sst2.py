@@ -1,0 +1,150 @@
+"""Distillation on SST-2: a fine-tuned MiniLM teacher -> a 3-layer student from its layers.
+
+Data: a stratified sample of 2,000 rows of ``sst2/train.tsv`` (seed 0, as
+``hs.load(...).sample(2000, seed=0)``; 10% of it held out to pick the best
+epoch), reported on ``sst2/dev.tsv`` (872 rows).
+
+1. Teacher: ``headstart fit --backbone minilm --strategy full --epochs 3
+   --lr 5e-5 --max-length 64`` (6 layers, 22.7 M parameters).
+2. Distilled student: ``headstart distill TEACHER --student layers:0,1,2
+   --method logits --option temperature=2 --option alpha=0.7 --lr 1e-4``: the
+   teacher's embeddings and its first 3 blocks, fine-tuned weights copied; the
+   head starts as a linear probe on the student's own features (LP-FT; a copy
+   of the teacher's head scores chance on the cut network's features). Same
+   epochs / max length as the teacher. ``--student layers:3`` keeps blocks
+   0, 2, 4 instead (every other one, DistilBERT's choice; after pre-training
+   distillation on a large corpus): on 2,000 rows it starts lower (a probe on
+   its features scores 0.767 on dev, blocks 0-2 give 0.802).
+3. The same student on the labels alone: ``--method none`` (same
+   initialisation, same training; the only difference is the teacher's term).
+
+Inference speed: ``decision_function`` on the 872 dev sentences (tokenization,
+forward, head; feature cache off), teacher and student interleaved, repeated,
+medians; torch's default threads. Each stage's run folder is kept in
+``benchmarks/out/distill_sst2/``: a rerun reuses finished stages (delete the
+folder to start over).
+
+    .venv/bin/python benchmarks/distill_sst2.py                 # about 40-60 min on 2 busy CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, interleaved, machine, median, need_shared  # noqa: E402
+from _runtime import predict_csv, runtime_predictions  # noqa: E402
+
+os.environ.setdefault("HEADSTART_PROGRESS", "0")
+OUT = ROOT / "benchmarks" / "out" / "distill_sst2"
+BATCHES = ("batch 1", "batch 32")
+
+
+def cli(*args: object) -> None:
+    from headstart.cli import run
+
+    code = run([str(a) for a in args])
+    if code != 0:
+        sys.exit(f"headstart {args[0]} failed with status {code}")
+
+
+def stage(folder: Path, *args: object) -> dict:
+    """Run a command that writes ``folder`` unless it finished before; its metrics."""
+    if not (folder / "metrics.json").is_file():
+        cli(*args, "-o", folder)
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--student", default="layers:0,1,2")
+    parser.add_argument("--student-lr", type=float, default=1e-4)
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--alpha", type=float, default=0.7)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-export", action="store_true", help="skip the student's ONNX export")
+    args = parser.parse_args()
+
+    import headstart as hs
+
+    folder = need_shared("text", "sst2")
+    train, dev = folder / "train.tsv", folder / "dev.tsv"
+    OUT.mkdir(parents=True, exist_ok=True)
+    common = ["--sample", 2000, "--seed", 0, "--eval", dev, "--epochs", args.epochs, "--max-length", 64]
+    teacher_dir = OUT / "teacher"
+    tag = f"{args.student.replace(':', '').replace(',', '')}-lr{args.student_lr:g}"
+    kd_dir = OUT / f"student-kd-{tag}-T{args.temperature:g}-a{args.alpha:g}"
+    labels_dir = OUT / f"student-labels-{tag}"
+    teacher = stage(teacher_dir, "fit", train, "--backbone", "minilm", "--strategy", "full", "--lr", 5e-5, *common)
+    student = ["--student", args.student, "--lr", args.student_lr, *common]
+    options = ["--option", f"temperature={args.temperature}", "--option", f"alpha={args.alpha}"]
+    kd = stage(kd_dir, "distill", teacher_dir, train, *student, "--method", "logits", *options)
+    labels = stage(labels_dir, "distill", teacher_dir, train, *student, "--method", "none")
+
+    dev_data = hs.load(dev)
+    models = {
+        name: hs.load_run(d).set_params(cache=False) for name, d in [("teacher", teacher_dir), ("student", kd_dir)]
+    }
+    for clf in models.values():
+        clf.decision_function(dev_data)  # warm-up
+    times = interleaved({k: (lambda c=c: c.decision_function(dev_data)) for k, c in models.items()}, args.repeats)
+    info = json.loads((kd_dir / "distill.json").read_text())
+
+    t_acc, kd_acc, lab_acc = teacher["accuracy"], kd["accuracy"], labels["accuracy"]
+    speedup = median(times["teacher"]) / median(times["student"])
+    print(f"machine: {machine()}")
+    print(f"SST-2: 2,000 training rows (seed 0), dev {len(dev_data)} rows; epochs {args.epochs}, max length 64")
+    print(f"student: {info['student_description']}; {info['loss']}; lr {args.student_lr:g}")
+    print()
+    print("| model | layers | parameters | dev accuracy | of teacher's | dev inference, median s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    n_t, n_s = info["teacher_parameters"], info["student_parameters"]
+    t_time = median(times["teacher"])
+    print(f"| teacher (minilm, full fine-tune) | 6 | {n_t / 1e6:.1f} M | {t_acc:.4f} | 100% | {t_time:.2f} |")
+    print(
+        f"| student, distilled (KD) | 3 | {n_s / 1e6:.1f} M | {kd_acc:.4f} | {kd_acc / t_acc:.1%} | "
+        f"{median(times['student']):.2f} |"
+    )
+    print(f"| student, labels alone | 3 | {n_s / 1e6:.1f} M | {lab_acc:.4f} | {lab_acc / t_acc:.1%} | (same network) |")
+    print()
+    print(f"distilled - labels alone: {100 * (kd_acc - lab_acc):+.2f} points; retained {kd_acc / t_acc:.1%}")
+    print(f"inference speed-up (teacher / student, medians of {args.repeats} interleaved repeats): {speedup:.2f}x")
+    print(
+        f"checks: beats labels alone {kd_acc > lab_acc}; keeps >= 97% {kd_acc / t_acc >= 0.97}; "
+        f">= 1.8x faster {speedup >= 1.8}"
+    )
+
+    # Deployment of the student: ONNX fp32 + dynamic int8, and the torch-free runtime vs `headstart predict`.
+    if not args.no_export:
+        if not (kd_dir / "export" / "export.json").is_file():
+            cli("export", kd_dir, "--format", "onnx", "--quantize", "int8", "--eval", dev, "--repeats", args.repeats)
+        r = json.loads((kd_dir / "export" / "export.json").read_text())
+        print()
+        print(
+            f"student export ({r['threads']} threads, {r['repeats']} interleaved repeats, "
+            f"dev {r['eval']['rows']} rows):"
+        )
+        print("| model | size MB | batch 1 p50 / p95 ms | batch 32 p50 / p95 ms | dev accuracy |")
+        print("|---|---:|---:|---:|---:|")
+        for row in r["table"]:
+            lat = [f"{row['latency_ms'][b]['p50_ms']:.1f} / {row['latency_ms'][b]['p95_ms']:.1f}" for b in BATCHES]
+            print(f"| {row['model']} | {row['size_mb']:.2f} | {lat[0]} | {lat[1]} | {row['accuracy']:.4f} |")
+        p32 = r["parity"]["onnx-fp32"]
+        print(
+            f"onnx-fp32 vs PyTorch: max |diff| {p32['max_abs_diff']:.2e}, top-1 agreement {p32['top1_agreement']:.2%}"
+        )
+        expected = predict_csv(kd_dir, dev, OUT / "student-predictions.csv")
+        want = expected["prediction"].astype(str).tolist()
+        got = runtime_predictions(kd_dir / "export", expected["input"].tolist())
+        same = sum(a == b for a, b in zip(got, want, strict=True))
+        print(f"torch-free runtime (fp32) vs `headstart predict` on dev: {same}/{len(want)} identical predictions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""What every distillation method shares: the teacher-and-student model that the
+one training loop trains, the strategy wrapper that adds a loss's own
+parameters (FitNets' projection) to the optimiser, and the hard-label term.
+
+Distillation goes through :func:`headstart.train.train` unchanged:
+
+- the model is a :class:`DistillModel`: its forward returns the student's logits
+  (what the loop scores and validates), and in training mode it also runs the
+  frozen teacher on the same batch and keeps both sides' outputs for the loss;
+- ``loss_fn`` is :meth:`DistillModel.objective`: the method's loss on the
+  student's logits, the labels and the kept outputs;
+- the strategy is the student's fine-tuning strategy wrapped by
+  :class:`DistillStrategy` (same groups, same freezing, plus the loss's
+  parameters at the head's learning rate).
+
+Rows of an unlabelled transfer set carry the label code ``-1``: the hard-label
+term skips them, the teacher's targets cover every row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from headstart.strategies.base import _split_decay
+
+UNLABELLED = -1  # label code of transfer-set rows
+
+
+class Outputs(NamedTuple):
+    """One side's outputs on a batch: logits ``(B, K)`` and pooled features ``(B, D)``."""
+
+    logits: torch.Tensor
+    features: torch.Tensor
+
+
+def hard_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the labelled rows of the batch (0 when there are none)."""
+    labelled = labels != UNLABELLED
+    if not bool(labelled.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[labelled], labels[labelled])
+
+
+class DistillLoss(nn.Module):
+    """Base of the distillation losses: ``forward(student, teacher, labels) -> scalar``.
+
+    ``student`` and ``teacher`` are :class:`Outputs`; ``labels`` are class codes
+    with ``-1`` for unlabelled rows. ``project`` maps the student's pooled
+    features before they are kept (identity except for feature distillation).
+    """
+
+    name: ClassVar[str] = ""
+    default_student: ClassVar[str | None] = None  # what --student means when not given
+
+    def setup(self, student_dim: int, teacher_dim: int) -> None:
+        """Called once with the two feature sizes, before training."""
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+    def forward(self, student: Outputs, teacher: Outputs, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+class DistillModel(nn.Module):
+    """A student ``TransferModel`` trained against a frozen teacher.
+
+    The teacher (``backbone`` + ``head``) is kept outside the module's
+    parameters: it is never trained, checkpointed or handed to the optimiser;
+    it follows the batch to its device on first use. ``backbone`` and ``head``
+    are the student's, so strategies see the student as they would in ``fit``.
+    A batch is either one input for both networks (same preprocessing) or a
+    ``(student_input, teacher_input)`` pair (see :class:`PairRows`).
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, loss: DistillLoss) -> None:
+        super().__init__()
+        self.student = student
+        self.loss = loss
+        teacher.eval().requires_grad_(False)
+        object.__setattr__(self, "_teacher", teacher)  # not a submodule: see the docstring
+        self._kept: tuple[Outputs, Outputs] | None = None
+        loss.setup(int(student.backbone.feature_dim), int(teacher.backbone.feature_dim))
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.student.backbone
+
+    @property
+    def head(self) -> nn.Module:
+        return self.student.head
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self._teacher
+
+    def train(self, mode: bool = True) -> DistillModel:
+        super().train(mode)
+        self._teacher.eval()
+        return self
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        pair = isinstance(batch, tuple)
+        s_batch, t_batch = batch if pair else (batch, batch)
+        features = self.student.backbone.forward_features(s_batch).float()
+        logits = self.student.head(self.student.dropout(features))
+        if not self.training:
+            self._kept = None
+            return logits
+        teacher = self._teacher
+        if next(teacher.parameters()).device != logits.device:
+            teacher.to(logits.device)
+        with torch.no_grad():
+            t_features = teacher.backbone.forward_features(t_batch).float()
+            t_logits = teacher.head(t_features)
+        projected = self.loss.project(features)
+        if projected is not features:
+            # Keep the projection on the path to the output: DDP's unused-parameter
+            # search walks back from what forward returns.
+            logits = logits + 0.0 * projected.sum()
+        self._kept = (Outputs(logits, projected), Outputs(t_logits, t_features))
+        return logits
+
+    def objective(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The loop's ``loss_fn``: the distillation loss of the last training forward."""
+        if self._kept is None:
+            raise RuntimeError("objective() needs a training-mode forward first")
+        student, teacher = self._kept
+        self._kept = None
+        return self.loss(Outputs(logits, student.features), teacher, labels)
+
+
+class PairRows(torch.utils.data.Dataset):
+    """Training rows for a student and a teacher that preprocess differently:
+    row ``i`` -> ((student input, teacher input), label code).
+
+    The teacher sees its evaluation preprocessing (no augmentation); the student
+    its training one.
+    """
+
+    def __init__(self, student_rows: Any, teacher_rows: Any) -> None:
+        self.student_rows, self.teacher_rows = student_rows, teacher_rows
+        self.modality = student_rows.modality
+        self.lengths = student_rows.lengths
+        self.codes = student_rows.codes
+
+    def __len__(self) -> int:
+        return len(self.student_rows)
+
+    def __getitem__(self, i: int) -> tuple[Any, torch.Tensor]:
+        s, code = self.student_rows[i]
+        t, _ = self.teacher_rows[i]
+        return (s, t), code
+
+    def collate(self, rows: list[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
+        s_batch, labels = self.student_rows.collate([(r[0][0], r[1]) for r in rows])
+        t_batch, _ = self.teacher_rows.collate([(r[0][1], r[1]) for r in rows])
+        return (s_batch, t_batch), labels
+
+
+@dataclass
+class DistillStrategy:
+    """The student's fine-tuning strategy, plus the loss's parameters (at the head's LR)."""
+
+    base: Any
+
+    uses_cached_features: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    def optimizer_groups(self, model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
+        groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
+        extra = _split_decay(list(model.loss.parameters()), head_lr, weight_decay, "distill")
+        return groups + [g for g in extra if g["params"]]
+
+    def apply(self, model: Any, epoch: int) -> None:
+        self.base.apply(model, epoch)
+
+    def extra_loss(self, model: Any) -> torch.Tensor | None:
+        return self.base.extra_loss(model)
+
+    def finalize(self, model: Any) -> None:
+        self.base.finalize(model)
+
+    def describe(self, n_groups: int) -> str:
+        return f"{self.base.describe(n_groups)}; distilled from the teacher"

@@ -1,0 +1,281 @@
+"""Distillation: the losses' formulas, the students, and teacher -> student runs
+through the one training loop (tiny random BERT, a few dozen rows)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import assert_one_error_line, cli, make_texts
+
+from headstart import TransferClassifier
+from headstart.backbones import load_backbone
+from headstart.data import from_arrays
+from headstart.distill import FeatureKD, LogitKD, Outputs, SelfDistill, distill, list_methods, make_method
+from headstart.distill.base import UNLABELLED, hard_loss
+from headstart.distill.students import evenly_spaced, make_student, parse_layers, same_inputs
+from headstart.errors import HeadstartError
+from headstart.run import load_run
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory, hf_text_spec):
+    """A tiny BERT fine-tuned on the sentiment words: a teacher that knows something."""
+    texts, labels = make_texts(80, seed=11)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # module fixtures run before conftest's one-thread fixture
+    try:
+        clf = TransferClassifier(backbone=hf_text_spec, strategy="full", epochs=3, lr=2e-3, progress=False)
+        clf.fit(texts, labels)
+    finally:
+        torch.set_num_threads(threads)
+    folder = tmp_path_factory.mktemp("teacher") / "run"
+    clf.save(folder, data={"source": "memory"})
+    return folder
+
+
+@pytest.fixture
+def data():
+    texts, labels = make_texts(60, seed=3)
+    return from_arrays(texts, labels)
+
+
+def write_csv(path, n=60, seed=3):
+    texts, labels = make_texts(n, seed=seed)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+def mean_kl(teacher, student, texts) -> float:
+    """KL(teacher || student) of the class probabilities, averaged over texts."""
+    p = torch.from_numpy(teacher.predict_proba(texts)).double()
+    q = torch.from_numpy(student.predict_proba(texts)).double()
+    return float((p * (p.log() - q.log())).sum(1).mean())
+
+
+# --------------------------------------------------------------- the losses
+def test_logit_kd_is_hintons_formula():
+    torch.manual_seed(0)
+    zs, zt = torch.randn(6, 3), torch.randn(6, 3)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    f = torch.zeros(6, 4)
+    T, alpha = 3.0, 0.3
+    pt = F.softmax(zt / T, 1)
+    kl = (pt * (pt.log() - F.log_softmax(zs / T, 1))).sum(1).mean()
+    expected = (1 - alpha) * F.cross_entropy(zs, y) + alpha * T**2 * kl
+    got = LogitKD(temperature=T, alpha=alpha)(Outputs(zs, f), Outputs(zt, f), y)
+    assert torch.allclose(got, expected, atol=1e-6)
+    # alpha = 0: the labels alone; identical logits and alpha = 1: nothing to learn.
+    assert torch.allclose(LogitKD(alpha=0.0)(Outputs(zs, f), Outputs(zt, f), y), F.cross_entropy(zs, y))
+    assert LogitKD(alpha=1.0)(Outputs(zt, f), Outputs(zt, f), y).abs() < 1e-6
+
+
+def test_t_squared_keeps_the_soft_gradient_on_the_same_scale():
+    # Without T^2 the soft term's gradient shrinks like 1/T^2; with it, it stays of the same order.
+    torch.manual_seed(0)
+    zt, y, f = torch.randn(64, 5) * 0.5, torch.zeros(64, dtype=torch.long), torch.zeros(64, 2)
+    norms = []
+    for T in (2.0, 8.0):
+        zs = (torch.randn(64, 5) * 0.5).requires_grad_(True)
+        LogitKD(temperature=T, alpha=1.0)(Outputs(zs, f), Outputs(zt, f), y).backward()
+        norms.append(zs.grad.norm().item())
+    assert 0.5 < norms[1] / norms[0] < 2.0, norms
+
+
+def test_unlabelled_rows_only_feel_the_teacher():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]])
+    labels = torch.tensor([0, 1, UNLABELLED])
+    assert torch.allclose(hard_loss(logits, labels), F.cross_entropy(logits[:2], labels[:2]))
+    assert hard_loss(logits, torch.full((3,), UNLABELLED)).item() == 0.0
+
+
+def test_feature_kd_projection_starts_as_identity_and_learns_other_widths():
+    loss = FeatureKD(alpha=1.0, beta=2.0)
+    loss.setup(4, 4)
+    f = torch.randn(5, 4)
+    assert torch.allclose(loss.project(f), f)
+    z = torch.randn(5, 2)
+    assert loss(Outputs(z, loss.project(f)), Outputs(z, f), torch.zeros(5, dtype=torch.long)).abs() < 1e-6
+    wide = FeatureKD(beta=1.0)
+    wide.setup(4, 6)
+    assert wide.project(f).shape == (5, 6)
+    # The hint term is relative to the teacher features' energy: scale-free.
+    s, t = torch.randn(5, 6), torch.randn(5, 6)
+    a = FeatureKD(alpha=1.0)(Outputs(z, s), Outputs(z, t), torch.zeros(5, dtype=torch.long))
+    b = FeatureKD(alpha=1.0)(Outputs(z, 10 * s), Outputs(z, 10 * t), torch.zeros(5, dtype=torch.long))
+    assert torch.allclose(a, b, rtol=1e-5)
+
+
+def test_methods_and_their_options():
+    assert list_methods() == ["logits", "features", "self", "none"]
+    assert make_method("none") is None
+    assert isinstance(make_method("self"), SelfDistill) and make_method("self").temperature == 1.0
+    with pytest.raises(HeadstartError, match="unknown distillation method 'logit'; did you mean 'logits'"):
+        make_method("logit")
+    with pytest.raises(HeadstartError, match="method 'logits' has no option 'temp'"):
+        make_method("logits", temp=2)
+    with pytest.raises(HeadstartError, match="temperature must be > 0"):
+        make_method("logits", temperature=0)
+    with pytest.raises(HeadstartError, match=r"alpha must be in \[0, 1\]"):
+        make_method("features", alpha=2)
+
+
+# --------------------------------------------------------------- the students
+def test_layers_are_evenly_spaced_like_distilbert():
+    assert evenly_spaced(6, 3) == [0, 2, 4]
+    assert evenly_spaced(12, 6) == [0, 2, 4, 6, 8, 10]
+    assert parse_layers("half", 6) == [0, 2, 4]
+    assert parse_layers("1,3", 6) == [1, 3]
+    for bad in ("6", "0", "3,1", "0,9", "x"):
+        with pytest.raises(HeadstartError, match="layers"):
+            parse_layers(bad, 6)
+
+
+def test_truncated_student_starts_from_the_teachers_layers(teacher_run, tmp_path, data):
+    teacher = load_run(teacher_run)
+    student = make_student("layers:1", teacher)
+    assert student.layers == [0] and student.kind == "layers"
+    s_layers, t_layers = student.backbone.model.encoder.layer, teacher.backbone_.model.encoder.layer
+    assert len(s_layers) == 1 and len(t_layers) == 2  # the teacher is untouched
+    for (name, p), (_, q) in zip(s_layers[0].named_parameters(), t_layers[0].named_parameters(), strict=True):
+        assert torch.equal(p, q), name
+        assert p.data_ptr() != q.data_ptr()  # a copy, not shared
+    assert torch.equal(student.head.weight, teacher.head_.weight)
+    assert student.backbone.model.config.num_hidden_layers == 1
+    assert teacher.backbone_.model.config.num_hidden_layers == 2
+    assert same_inputs(student.backbone, teacher.backbone_)
+    trained = distill(teacher_run, data, student="layers:1", epochs=1, lr=1e-4, progress=False)
+    assert trained.distilled_["student_layers"] == [0]
+    assert trained.distilled_["student_parameters"] < trained.distilled_["teacher_parameters"]
+    # It saves and reloads like any backbone.
+    student.backbone.save(tmp_path / "bb")
+    again = load_backbone(f"local:{tmp_path / 'bb'}")
+    batch = again.preprocess(["good film", "awful day"])
+    with torch.no_grad():
+        assert torch.allclose(again.forward_features(batch), student.backbone.forward_features(batch), atol=1e-6)
+
+
+def test_self_student_is_the_teachers_architecture_from_pretrained_weights(teacher_run, hf_text_spec):
+    teacher = load_run(teacher_run)
+    student = make_student("self", teacher)
+    pretrained = load_backbone(hf_text_spec)
+    s, p, t = student.backbone.state_dict(), pretrained.state_dict(), teacher.backbone_.state_dict()
+    assert s.keys() == t.keys()
+    assert all(torch.equal(s[k], p[k]) for k in s)
+    assert any(not torch.equal(s[k], t[k]) for k in s)  # not the fine-tuned weights
+    assert student.head is None
+
+
+# -------------------------------------------------------- teacher -> student
+def test_distillation_pulls_the_student_towards_the_teacher(teacher_run, data):
+    # A born-again student (pretrained weights, fresh head) trained on the teacher's targets
+    # alone (alpha = 1) ends much closer to the teacher than where it started (lr = 0: the same
+    # code path, no update).
+    teacher = load_run(teacher_run)
+    texts = list(data.inputs)
+    unlabelled = from_arrays(make_texts(60, seed=21)[0])
+    kw = dict(student="self", method="logits", method_options={"alpha": 1.0, "temperature": 1.0}, val_size=0)
+    kw.update(progress=False, cache=False, transfer=unlabelled)
+    before = distill(teacher_run, data, epochs=1, lr=0.0, **kw)
+    after = distill(teacher_run, data, epochs=5, lr=2e-3, **kw)
+    assert mean_kl(teacher, after, texts) < 0.7 * mean_kl(teacher, before, texts)
+    info = after.distilled_
+    assert info["transfer_rows"] == 60 and info["labelled_rows"] == 60 and info["student_kind"] == "self"
+
+
+def test_where_the_students_head_starts(teacher_run, data):
+    teacher = load_run(teacher_run)
+    kw = dict(student="layers:1", epochs=1, lr=0.0, progress=False)
+    copied = distill(teacher_run, data, head_init="teacher", **kw)
+    assert torch.equal(copied.head_.weight, teacher.head_.weight)
+    probed = distill(teacher_run, data, **kw)  # default: a linear probe on the student's own features
+    assert probed.distilled_["head_init"] == "probe"
+    assert not torch.equal(probed.head_.weight, teacher.head_.weight)
+    assert probed.evaluate(data)["accuracy"] >= copied.evaluate(data)["accuracy"]
+    with pytest.raises(HeadstartError, match="only a layers:K student can"):
+        distill(teacher_run, data, student="self", head_init="teacher", epochs=1, progress=False)
+    with pytest.raises(HeadstartError, match="head_init must be one of"):
+        distill(teacher_run, data, student="self", head_init="zeros", epochs=1, progress=False)
+
+
+def test_features_method_trains_its_projection_through_the_loop(teacher_run, data, tmp_path):
+    student = distill(
+        teacher_run, data, student="layers:1", method="features", epochs=1, lr=1e-3, progress=False, run_dir=tmp_path
+    )
+    assert student.distilled_["loss"].startswith("features")
+    # The one loop wrote its history and checkpoint; the checkpoint holds the projection too.
+    assert json.loads((tmp_path / "history.json").read_text())[0]["epoch"] == 1
+    from safetensors.torch import load_file
+
+    ckpt = next((tmp_path / "checkpoints").glob("step-*"))
+    keys = load_file(str(ckpt / "model.safetensors")).keys()
+    assert "loss.projection.weight" in keys and any(k.startswith("student.backbone.") for k in keys)
+    assert not any(k.startswith(("_teacher", "teacher")) for k in keys)  # never checkpointed
+
+
+def test_a_student_with_other_preprocessing_gets_its_own_batches(teacher_run, data, tiny_st_dir):
+    # The sentence-transformers layout of the tiny BERT cuts texts at 16 tokens: another preprocessing.
+    teacher = load_run(teacher_run)
+    other = load_backbone(f"hf:{tiny_st_dir}")
+    assert not same_inputs(other, teacher.backbone_)
+    student = distill(teacher, data, student=f"hf:{tiny_st_dir}", epochs=1, lr=1e-3, progress=False)
+    assert student.distilled_["shared_batch"] is False and student.distilled_["student_kind"] == "spec"
+    assert student.predict(["good fun"]).shape == (1,)
+
+
+def test_self_distillation_default_student(teacher_run, data):
+    student = distill(teacher_run, data, method="self", epochs=1, lr=1e-3, progress=False)
+    assert student.distilled_["student"] == "self" and student.distilled_["student_kind"] == "self"
+    assert student.distilled_["student_parameters"] == student.distilled_["teacher_parameters"]
+
+
+# ----------------------------------------------------------------------- CLI
+def test_cli_distill_writes_a_normal_run_folder(tmp_path, capsys, teacher_run):
+    train, test = write_csv(tmp_path / "train.csv"), write_csv(tmp_path / "test.csv", n=30, seed=8)
+    extra = tmp_path / "extra.csv"
+    pd.DataFrame({"text": make_texts(20, seed=9)[0]}).to_csv(extra, index=False)
+    out = tmp_path / "student"
+    args = ["distill", teacher_run, train, "--student", "layers:1", "--eval", test, "--transfer", extra]
+    code, stdout, err = cli(capsys, *args, "--epochs", "1", "--option", "temperature=2", "-o", out)
+    assert code == 0, err
+    assert "of the teacher's" in stdout and "+ 20 unlabelled transfer rows" in stdout
+    info = json.loads((out / "distill.json").read_text())
+    assert info["method_options"] == {"temperature": 2.0, "alpha": 0.5}
+    assert {"teacher_accuracy", "student_accuracy", "retained"} <= info.keys()
+    assert (out / "backbone").is_dir() and (out / "metrics.json").is_file()
+    code, _, err = cli(capsys, "predict", out, test, "-o", tmp_path / "p.csv")
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 30
+    code, _, err = cli(capsys, "evaluate", out, test)
+    assert code == 0, err
+    assert load_run(out).backbone_.model.config.num_hidden_layers == 1
+
+
+def test_cli_distill_errors_are_one_line(tmp_path, capsys, teacher_run):
+    train = write_csv(tmp_path / "train.csv")
+    out = ["-o", tmp_path / "s"]
+    base = ["distill", teacher_run, train]
+    assert_one_error_line(cli(capsys, *base, "--student", "layers:1", "--method", "fitnet", *out), "unknown distil")
+    assert_one_error_line(cli(capsys, *base, "--student", "layers:2", *out), "the teacher has 2 blocks")
+    assert_one_error_line(cli(capsys, *base, *out), "choose a student")
+    assert_one_error_line(
+        cli(capsys, *base, "--student", "layers:1", "--method", "none", "--transfer", train, *out), "transfer set"
+    )
+    assert_one_error_line(cli(capsys, "distill", tmp_path / "nope", train, "--student", "self", *out), "no such run")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["good", "bad", "fine"], "label": ["pos", "neg", "meh"]}).to_csv(bad, index=False)
+    assert_one_error_line(cli(capsys, "distill", teacher_run, bad, "--student", "self", "--val-size", "0", *out), "meh")
+
+
+def test_layers_student_needs_a_hugging_face_teacher(tmp_path):
+    from conftest import make_image_folder
+
+    root = make_image_folder(tmp_path / "img", per_class=3)
+    clf = TransferClassifier(backbone="timm:test_efficientnet", pretrained=False, strategy="linear-probe")
+    clf.fit(from_arrays(sorted(str(p) for p in root.rglob("*.png")), ["blue"] * 3 + ["red"] * 3))
+    with pytest.raises(HeadstartError, match="a layers:K student copies a Hugging Face teacher"):
+        make_student("layers:1", clf)
