@@ -117,22 +117,27 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     summary(probe_only, "linear probe")
     summary(result, f"full FT ({args.epochs} ep)")
-    print("\n## Share predicted positive by group (bootstrap 95% CI of the gap), probe -> fine-tuned\n")
-    print("| groups | group | probe | fine-tuned | gap: probe | gap: fine-tuned | change [95% CI] | verdict |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n## Share predicted positive by group, probe -> fine-tuned (95% CIs: bootstrap; change: paired)\n")
+    header = "| groups | share positive: probe | fine-tuned | signed difference: probe | fine-tuned | change [95% CI] "
+    print(header + "| size of the gap: change [95% CI] |")
+    print("|---|---|---|---|---|---|---|")
     for group in GROUPS:
-        before = result["before"]["groups"][group]
-        after = result["groups"][group]
-        change = result["change"][group]["demographic_parity_difference"]
-        gap_b = before["gaps"]["demographic_parity_difference"]
-        gap_a = after["gaps"]["demographic_parity_difference"]
-        for rb, ra in zip(before["by_group"], after["by_group"], strict=True):
-            print(
-                f"| {group} | {ra['group']} ({ra['rows']} rows) | {rb['selection_rate']:.3f} "
-                f"| {ra['selection_rate']:.3f} | {gap_b['value']:.3f} [{gap_b['ci'][0]:+.3f}, {gap_b['ci'][1]:+.3f}] "
-                f"| {gap_a['value']:.3f} [{gap_a['ci'][0]:+.3f}, {gap_a['ci'][1]:+.3f}] "
-                f"| {change['delta']:+.3f} [{change['ci'][0]:+.3f}, {change['ci'][1]:+.3f}] | {change['verdict']} |"
-            )
+        cells = []
+        for audit in (result["before"], result):
+            g = audit["groups"][group]
+            rates = ", ".join(f"{r['group']} {r['selection_rate']:.3f}" for r in g["by_group"])
+            gap = g["gaps"]["demographic_parity_difference"]
+            sign = 1 if gap["between"][0] == min(gap["between"]) else -1  # as (first - second) in name order
+            lo, hi = sorted(sign * x for x in gap["ci"])
+            cells.append((rates, f"{sign * gap['value']:+.3f} [{lo:+.3f}, {hi:+.3f}]"))
+        signed = result["change"][group]["selection_rate_difference"]
+        size = result["change"][group]["demographic_parity_difference"]
+        turn = "; changed sides" if signed["reversed"] else ""
+        print(
+            f"| {group} ({signed['difference']}) | {cells[0][0]} | {cells[1][0]} | {cells[0][1]} | {cells[1][1]} "
+            f"| {signed['delta']:+.3f} [{signed['ci'][0]:+.3f}, {signed['ci'][1]:+.3f}]{turn} "
+            f"| {size['delta']:+.3f} [{size['ci'][0]:+.3f}, {size['ci'][1]:+.3f}]: {size['verdict']} |"
+        )
     missing = result["groups"]["Race"]["missing_rows"]
     print(f"\n(Race: {missing} noun-phrase sentences have no race and are left out.)")
     print(f"\ntotal {time.perf_counter() - start:.0f} s")

@@ -199,6 +199,17 @@ def test_before_after_says_whether_fine_tuning_amplified_or_reduced_a_gap():
     assert back["change"]["g"]["demographic_parity_difference"]["verdict"] == "amplified"
     same = audit_before_after(y, before, before, {"g": g}, ["0", "1"], resamples=100)
     assert same["change"]["g"]["demographic_parity_difference"]["verdict"] == "no detectable change"
+    # A gap of about the same size on the other side: the size barely changed, the signed difference did.
+    rng = np.random.default_rng(5)
+    base, coin = np.where(rng.random(len(y)) < 0.8, y, 1 - y), rng.random(len(y)) < 0.5
+    to_b, to_a = base.copy(), base.copy()
+    to_b[(g == "b") & (base == 0) & coin] = 1
+    to_a[(g == "a") & (base == 0) & coin] = 1
+    turned = audit_before_after(y, to_b, to_a, {"g": g}, ["0", "1"], resamples=300)["change"]["g"]
+    signed = turned["selection_rate_difference"]
+    assert signed["difference"] == "a - b" and signed["before"] < 0 < signed["after"]
+    assert signed["reversed"] and signed["verdict"] == "moved" and signed["ci"][0] > 0
+    assert not same["change"]["g"]["selection_rate_difference"]["reversed"]
 
 
 # ------------------------------------------------------------------ mitigation pieces
@@ -266,17 +277,38 @@ def test_unknown_method_option_and_target_are_clear_errors():
 
 
 # ------------------------------------------------------------------ debiasing works (through the loop)
-@pytest.mark.parametrize("method", ["adversarial", "penalty", "group-sampling"])
-def test_debiasing_shrinks_a_constructed_shortcut_gap_by_half(method):
+@pytest.fixture(scope="module")
+def shortcut():
+    """Training rows with a group shortcut, test rows without, and the plain head that learnt the shortcut."""
     X, y, g = shortcut_features(800, correlated=True, seed=0)
     Xt, yt, gt = shortcut_features(2000, correlated=False, seed=1)
-    plain = fit_head(X, y, g, None)
-    options = {"coeff": 2.0} if method == "adversarial" else {}
-    fair = fit_head(X, y, g, method, **options)
+    return X, y, g, Xt, yt, gt, fit_head(X, y, g, None)
+
+
+@pytest.mark.parametrize("method", ["adversarial", "penalty", "group-sampling"])
+def test_debiasing_shrinks_a_constructed_shortcut_gap_by_half(method, shortcut):
+    X, y, g, Xt, yt, gt, plain = shortcut
+    fair = fit_head(X, y, g, method)
     before, after = dp_gap(plain, Xt, gt), dp_gap(fair, Xt, gt)
     assert before > 0.3, before  # the shortcut was learnt
     assert after < 0.5 * before, (before, after)
     assert accuracy(fair, Xt, yt) > accuracy(plain, Xt, yt) - 0.02
+
+
+def test_audit_classifier_on_a_tabular_probe_detects_its_shortcut_and_refuses_unseen_groups():
+    from headstart.fairness import audit_classifier
+
+    X, y, g = shortcut_features(600, correlated=True, seed=0)
+    Xt, yt, gt = shortcut_features(600, correlated=False, seed=1)
+    names = np.where(g == 1, "b", "a")
+    clf = hs.TransferClassifier(backbone="identity", strategy="linear-probe").fit(hs.from_arrays(X, y, group=names))
+    assert clf.groups_ == {"group": ["a", "b"]}
+    test = hs.from_arrays(Xt, yt)
+    r = audit_classifier(clf, test, {"group": np.where(gt == 1, "b", "a")}, resamples=300)
+    gap = r["groups"]["group"]["gaps"]["demographic_parity_difference"]
+    assert gap["significant"] and gap["between"] == ["b", "a"]
+    with pytest.raises(HeadstartError, match="'c' of column 'group'.*never appears in the training rows"):
+        audit_classifier(clf, test, {"group": np.where(gt == 1, "b", "c")})
 
 
 # ------------------------------------------------------------------ TransferClassifier and the CLI
@@ -346,7 +378,7 @@ def test_cli_audit_writes_audit_json_and_the_report_shows_it(tmp_path, capsys, h
 def test_cli_audit_before_after_and_counterfactual_pairs(tmp_path, capsys, hf_text_spec):
     people = {"she": "f", "he": "m", "my sister": "f", "my brother": "m"}
     rows = []
-    for template, word in [(tp, w) for tp in ("{} feels {}", "{} is {}") for w in ("good", "bad")]:
+    for template, word in [(tp, w) for tp in ("{} feels {}", "{} is {}") for w in ("good", "bad")] + [("{} is {}", "")]:
         for person, gender in people.items():
             rows.append({"Sentence": template.format(person, word), "Template": template, "Word": word, "G": gender})
     frame = pd.DataFrame(rows)
@@ -363,9 +395,13 @@ def test_cli_audit_before_after_and_counterfactual_pairs(tmp_path, capsys, hf_te
     assert code == 0, err
     result = json.loads((tuned / "audit.json").read_text())
     assert not result["labelled"] and result["before"]["model"]["strategy"] == "linear-probe"
-    assert set(result["change"]["G"]) == {"demographic_parity_difference", "demographic_parity_ratio"}
+    assert set(result["change"]["G"]) == {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "selection_rate_difference",
+    }
     pair = result["counterfactual"]["by_class"]["pos"]["G"]["pairs"][0]
-    assert pair["sets"] == 4 and {"t_test", "wilcoxon", "ci"} <= set(pair)
+    assert pair["sets"] == 5 and {"t_test", "wilcoxon", "ci"} <= set(pair)  # a blank word is a set of its own
     flat = " ".join(out.split())
     assert "counterfactual pairs by G" in flat and "before -> after" in flat
 

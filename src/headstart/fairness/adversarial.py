@@ -95,7 +95,8 @@ class AdversaryStrategy:
         from headstart.strategies.base import _split_decay
 
         groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
-        # A fresh adversary needs a new head's pace even when an LP-FT head moves slowly.
+        # A fresh module's pace (10x the base rate, like a new head) even when an LP-FT head moves
+        # slowly: an adversary slower than the model it watches is fooled before it learns anything.
         rate = self.lr if self.lr is not None else max(head_lr, 10 * lr)
         extra = _split_decay(list(model.adversary.parameters()), rate, weight_decay, "adversary")
         return groups + [g for g in extra if g["params"]]
@@ -127,7 +128,8 @@ class Adversarial(Mitigation):
         target: ``"equalized_odds"`` (hide the group given the class) or
             ``"demographic_parity"`` (hide it outright).
         hidden: the adversary's hidden width (0: a linear adversary).
-        lr: the adversary's learning rate (default: max(head LR, 10 x LR)).
+        lr: the adversary's learning rate (default: 10 x the base LR, at least the head's).
+            Adversarial training is sensitive to it and to ``coeff``.
     """
 
     coeff: float = 1.0

@@ -50,7 +50,7 @@ from headstart.fairness.bootstrap import bootstrap_confusions, percentile_ci, ra
 MIN_ROWS = 30  # fewer rows than this: the group's estimates are flagged as unreliable
 RESAMPLES = 1000
 LEVEL = 0.95
-MISSING = ("", "nan", "none", "null", "na", "n/a")
+MISSING = ("", "nan")  # a blank cell (read as NaN; "nan" once turned into text)
 
 
 # ------------------------------------------------------------------ groups
@@ -301,8 +301,11 @@ def audit_grouping(
                 else {}
             ),
         }
+    if len(names) < 2:
+        gaps = {}  # one group: nothing to compare it with
     return {
         "column": name,
+        **({"note": f"only one group ('{names[0]}'): no gap to measure"} if len(names) < 2 else {}),
         "groups": len(names),
         "rows": int(present.sum()),
         "missing_rows": missing,

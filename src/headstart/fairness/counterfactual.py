@@ -53,7 +53,11 @@ def set_keys(table: Any, pair_on: Sequence[str], source: str) -> np.ndarray:
             )
     if not pair_on:
         raise HeadstartError("the counterfactual audit needs the columns that define a sentence set (--pair-on)")
-    return table[list(pair_on)].astype(str).agg(" | ".join, axis=1).to_numpy()
+    import pandas as pd
+
+    # Blank cells (NaN: the EEC's neutral sentences have no emotion word) are a value like any other.
+    columns = [[("" if pd.isna(v) else str(v)) for v in table[col]] for col in pair_on]
+    return np.asarray([" | ".join(values) for values in zip(*columns, strict=True)])
 
 
 def paired_stats(d: np.ndarray, level: float = 0.95) -> dict[str, Any]:

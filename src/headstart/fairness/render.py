@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 GAP_NAMES = {
+    "selection_rate_difference": "selection-rate difference (signed)",
     "demographic_parity_difference": "demographic-parity difference",
     "demographic_parity_ratio": "demographic-parity ratio",
     "equalized_odds_difference": "equalized-odds difference",
@@ -81,7 +82,9 @@ def change_table(name: str, change: dict[str, Any], level: float) -> Any:
         table.add_column(col, justify="left" if col in ("gap", "verdict") else "right")
     for key, c in change.items():
         delta = "-" if c.get("delta") is None else f"{c['delta']:+.3f}"
-        table.add_row(GAP_NAMES.get(key, key), fmt(c["before"]), fmt(c["after"]), delta, ci_text(c["ci"]), c["verdict"])
+        name = GAP_NAMES.get(key, key) + (f": {c['difference']}" if "difference" in c else "")
+        verdict = c["verdict"] + ("; changed sides" if c.get("reversed") else "")
+        table.add_row(name, fmt(c["before"]), fmt(c["after"]), delta, ci_text(c["ci"]), verdict)
     return table
 
 
@@ -123,7 +126,8 @@ def render_audit(result: dict[str, Any]) -> Any:
     if not result.get("labelled", True):
         parts.append(Text("no labels in the data: selection rates and demographic parity only", style="yellow"))
     for name, grouping in result.get("groups", {}).items():
-        parts += [group_table(name, grouping), gap_table(grouping, level)]
+        parts.append(group_table(name, grouping))
+        parts.append(gap_table(grouping, level) if grouping["gaps"] else Text(grouping.get("note", "no gaps")))
     for name, change in result.get("change", {}).items():
         parts.append(change_table(name, change, level))
     cf = result.get("counterfactual") or {}

@@ -12,7 +12,10 @@ the same rows for both models (:func:`~headstart.fairness.bootstrap.bootstrap_co
 over the joint cells (label, prediction before, prediction after)), so the
 noise both share cancels. ``delta > 0`` with an interval above 0 means
 fine-tuning *amplified* the gap; below 0, *reduced* it; an interval across 0,
-no detectable change. For the ratio (1 = parity) the sign is reversed.
+no detectable change. For the ratio (1 = parity) the sign is reversed. With
+two groups and two classes the signed selection-rate difference
+``SR_a - SR_b`` is compared too (``selection_rate_difference``): a gap can
+keep its size and change sides.
 
 Example:
     >>> import numpy as np
@@ -92,9 +95,10 @@ def compare_grouping(
     labelled = y is not None
     y_g = (y if labelled else np.zeros_like(before))[present]
     preds = [before[present], after[present]]
-    point = [gap_statistics(rates(c), report, labelled) for c in confusions(y_g, preds, codes, len(names), n_classes)]
-    boot = bootstrap_confusions(y_g, preds, codes, len(names), n_classes, resamples, seed)
-    reps = [gap_statistics(rates(c), report, labelled) for c in boot]
+    point_rates = [rates(c) for c in confusions(y_g, preds, codes, len(names), n_classes)]
+    boot_rates = [rates(c) for c in bootstrap_confusions(y_g, preds, codes, len(names), n_classes, resamples, seed)]
+    point = [gap_statistics(r, report, labelled) for r in point_rates]
+    reps = [gap_statistics(r, report, labelled) for r in boot_rates]
     out: dict[str, Any] = {}
     for gap in point[0]:
         b, a = float(point[0][gap]), float(point[1][gap])
@@ -114,6 +118,20 @@ def compare_grouping(
             else:
                 entry["verdict"] = "amplified" if worse else "reduced"
         out[gap] = entry
+    if len(names) == 2 and len(report) == 1:
+        # Two groups, two classes: the signed difference too, which shows a gap that changed sides.
+        k = report[0]
+        signed = [r["selection_rate"][..., 0, k] - r["selection_rate"][..., 1, k] for r in (*point_rates, *boot_rates)]
+        lo, hi = percentile_ci(signed[3] - signed[2], level)
+        out["selection_rate_difference"] = {
+            "difference": f"{names[0]} - {names[1]}",
+            "before": float(signed[0]),
+            "after": float(signed[1]),
+            "delta": float(signed[1] - signed[0]),
+            "ci": [lo, hi],
+            "verdict": "no detectable change" if lo is None or lo <= 0 <= hi else "moved",
+            "reversed": bool(signed[0] * signed[1] < 0),
+        }
     return out
 
 

@@ -10,6 +10,7 @@ from headstart.report.html import Raw, badge, esc, md_table, num, table
 from headstart.report.section import Section, read_run_json, register
 
 GAP_NAMES = {
+    "selection_rate_difference": "selection-rate difference (signed)",
     "demographic_parity_difference": "demographic-parity difference",
     "demographic_parity_ratio": "demographic-parity ratio",
     "equalized_odds_difference": "equalized-odds difference",
@@ -74,11 +75,13 @@ def grouping_html(name: str, grouping: dict[str, Any]) -> str:
         if small
         else ""
     )
+    gaps = (
+        table(["gap", "value", "95% CI", "reading"], gap_rows(grouping), [False, True, True, False])
+        if grouping.get("gaps")
+        else f'<p class="muted">{esc(grouping.get("note", "no gaps"))}</p>'
+    )
     return (
-        f"<h3>by {esc(name)}{esc(note)}</h3>"
-        + table(header, rows, [False] + [True] * (len(header) - 1))
-        + warn
-        + table(["gap", "value", "95% CI", "reading"], gap_rows(grouping), [False, True, True, False])
+        f"<h3>by {esc(name)}{esc(note)}</h3>" + table(header, rows, [False] + [True] * (len(header) - 1)) + warn + gaps
     )
 
 
@@ -87,14 +90,14 @@ def change_html(change: dict[str, Any]) -> str:
     for name, gaps in change.items():
         rows = []
         for key, c in gaps.items():
-            verdict = c.get("verdict", "")
+            verdict = c.get("verdict", "") + ("; changed sides" if c.get("reversed") else "")
             tone = {"amplified": "bad", "worsened": "bad", "reduced": "good", "improved": "good"}.get(
                 verdict, "neutral"
             )
             delta = c.get("delta")
             rows.append(
                 [
-                    GAP_NAMES.get(key, key),
+                    GAP_NAMES.get(key, key) + (f": {c['difference']}" if "difference" in c else ""),
                     num(c.get("before")),
                     num(c.get("after")),
                     "n/a" if delta is None else f"{delta:+.3f}",
