@@ -28,7 +28,7 @@ def test_sst2_minilm_linear_probe_reaches_077():
     train = hs.load(folder / "train.tsv").sample(2000, seed=0)
     dev = hs.load(folder / "dev.tsv")
     assert train.class_counts() == {0: 884, 1: 1116}  # stratified: the file's 44.2% / 55.8%
-    clf = hs.TransferClassifier(backbone="minilm").fit(train)
+    clf = hs.TransferClassifier(backbone="minilm", strategy="linear-probe").fit(train)
     acc = clf.evaluate(dev)["accuracy"]
     assert acc >= 0.77, acc
 
@@ -36,7 +36,7 @@ def test_sst2_minilm_linear_probe_reaches_077():
 def test_hymenoptera_efficientnet_linear_probe_reaches_094():
     data = hs.load(shared("images", "hymenoptera"))
     assert data.splits() == ["train", "val"]
-    clf = hs.TransferClassifier(backbone="efficientnet-lite0").fit(data.where_split("train"))
+    clf = hs.TransferClassifier(backbone="efficientnet-lite0", strategy="linear-probe").fit(data.where_split("train"))
     acc = clf.evaluate(data.where_split("val"))["accuracy"]
     assert acc >= 0.94, acc
 
