@@ -1,0 +1,38 @@
+"""Few-shot learning: episodes, an evaluator with 95% CIs, methods on
+embeddings (one file each), episodic training through the one loop, and
+:class:`FewShotClassifier`.
+
+Methods (``list_methods()``): ``protonet``, ``protonet-cosine``, ``matching``,
+``siamese``, ``nearest-neighbour``, ``logistic-regression``.
+"""
+
+from __future__ import annotations
+
+from headstart.fewshot.conv4 import Conv4
+from headstart.fewshot.episodes import Episode, EpisodeResult, EpisodeSampler, evaluate_episodes
+from headstart.fewshot.episodic import EmbeddingModel, EpisodeBatches, PrototypicalLoss, train_episodic
+from headstart.fewshot.logreg import SupportLogReg
+from headstart.fewshot.matching import MatchingNet
+from headstart.fewshot.nearest import NearestNeighbour
+from headstart.fewshot.protonet import ProtoNet
+from headstart.fewshot.registry import get_method, list_methods
+from headstart.fewshot.siamese import Siamese
+
+__all__ = [
+    "Conv4",
+    "EmbeddingModel",
+    "Episode",
+    "EpisodeBatches",
+    "EpisodeResult",
+    "EpisodeSampler",
+    "MatchingNet",
+    "NearestNeighbour",
+    "PrototypicalLoss",
+    "ProtoNet",
+    "Siamese",
+    "SupportLogReg",
+    "evaluate_episodes",
+    "get_method",
+    "list_methods",
+    "train_episodic",
+]
