@@ -1,12 +1,105 @@
-"""Domain adaptation building blocks (one loss or layer per file).
+"""Domain adaptation without target labels (transductive transfer): labelled
+source rows + unlabelled target rows of the same classes -> a model that works
+on the target. One loss per file, all through the one training loop
+(:mod:`headstart.adapt.base` says how):
 
-- ``grl``: the gradient reversal layer (Ganin & Lempitsky 2015), shared by
-  DANN-style domain adaptation and adversarial debiasing
-  (``headstart.fairness.adversarial``).
+- ``grl``: the gradient reversal layer and DANN's schedule (Ganin & Lempitsky
+  2015), shared with adversarial debiasing (``headstart.fairness.adversarial``);
+- ``source-only`` (``source_only.py``): the baseline, identical training minus the transfer loss;
+- ``dann``: a domain discriminator behind the reversal layer (Ganin et al. 2016);
+- ``dan``: multi-kernel MMD over one or more layers (Long et al. 2015);
+- ``coral``: Deep CORAL, covariance alignment (Sun & Saenko 2016);
+- ``cdan`` / ``cdan-e``: conditional adversarial, + entropy weighting (Long et al. 2018).
+
+:func:`~headstart.adapt.run.adapt` runs one (``headstart adapt SOURCE TARGET
+--method dann``); the CLI's choices are this registry's keys.
+
+Example:
+    >>> from headstart.adapt import list_methods, make_method
+    >>> list_methods()
+    ['source-only', 'dann', 'dan', 'coral', 'cdan', 'cdan-e']
+    >>> make_method("dann", coeff=0.5).coeff
+    0.5
 """
 
 from __future__ import annotations
 
-from headstart.adapt.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
+import inspect
+from typing import Any
 
-__all__ = ["GradientReversal", "ReverseGradient", "dann_schedule", "reverse_gradient"]
+from headstart.adapt.base import (
+    AdaptModel,
+    AdaptStrategy,
+    DomainBatches,
+    DomainLoss,
+    adapt_loss,
+    domain_batches,
+    domain_targets,
+)
+from headstart.adapt.cdan import CDAN, CDANE
+from headstart.adapt.coral import CORAL
+from headstart.adapt.dan import DAN
+from headstart.adapt.dann import DANN
+from headstart.adapt.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
+from headstart.adapt.source_only import SourceOnly
+from headstart.errors import HeadstartError, did_you_mean
+
+METHODS: dict[str, type[DomainLoss]] = {}
+
+
+def register_method(name: str, cls: type[DomainLoss]) -> None:
+    METHODS[name] = cls
+
+
+def list_methods() -> list[str]:
+    return list(METHODS)
+
+
+def method_options(name: str) -> list[str]:
+    """The options a method's constructor takes."""
+    return [p for p in inspect.signature(METHODS[name].__init__).parameters if p != "self"]
+
+
+def make_method(name: str, **options: Any) -> DomainLoss:
+    """An adaptation method by name; unknown names and options get one clear line."""
+    if name not in METHODS:
+        raise HeadstartError(
+            f"unknown adaptation method '{name}'{did_you_mean(name, METHODS)} (available: {', '.join(METHODS)})"
+        )
+    allowed = method_options(name)
+    for key in options:
+        if key not in allowed:
+            raise HeadstartError(
+                f"adaptation method '{name}' has no option '{key}'{did_you_mean(key, allowed)} "
+                f"(options: {', '.join(allowed)})"
+            )
+    return METHODS[name](**options)
+
+
+for _cls in (SourceOnly, DANN, DAN, CORAL, CDAN, CDANE):
+    register_method(_cls.name, _cls)
+
+__all__ = [
+    "CDAN",
+    "CDANE",
+    "CORAL",
+    "DAN",
+    "DANN",
+    "METHODS",
+    "AdaptModel",
+    "AdaptStrategy",
+    "DomainBatches",
+    "DomainLoss",
+    "GradientReversal",
+    "ReverseGradient",
+    "SourceOnly",
+    "adapt_loss",
+    "dann_schedule",
+    "domain_batches",
+    "domain_targets",
+    "list_methods",
+    "make_method",
+    "method_options",
+    "register_method",
+    "reverse_gradient",
+]

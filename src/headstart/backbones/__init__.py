@@ -7,7 +7,7 @@ torch.Size([1, 384])
 """
 
 # Importing each source module registers it.
-from headstart.backbones import embedded, hf, local, timm, torchvision  # noqa: F401
+from headstart.backbones import embedded, hf, local, scratch, timm, torchvision  # noqa: F401
 from headstart.backbones.base import Backbone, ParamGroup, group_parameters
 from headstart.backbones.registry import (
     DEFAULTS,

@@ -37,6 +37,10 @@ def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
         from headstart.backbones.torchvision import from_folder
 
         backbone = from_folder(folder, meta)
+    elif loader == "scratch":
+        from headstart.backbones.scratch import from_folder
+
+        backbone = from_folder(folder, meta)
     elif loader == "identity":
         from headstart.backbones.embedded import IdentityBackbone
 

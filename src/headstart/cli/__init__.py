@@ -9,7 +9,22 @@ import typer
 from rich.markup import escape
 
 # Importing a command module registers its commands on the app.
-from headstart.cli import audit, compare, demo, distill, export, fit, models, predict, rank, report, shift  # noqa: F401
+from headstart.cli import (  # noqa: F401
+    adapt,
+    audit,
+    compare,
+    demo,
+    distill,
+    export,
+    fewshot,
+    fit,
+    models,
+    predict,
+    rank,
+    report,
+    shift,
+    zeroshot,
+)
 from headstart.cli.app import app, err
 from headstart.errors import HeadstartError
 

@@ -1,0 +1,255 @@
+"""What every domain-adaptation method shares, and how it runs through the one
+training loop (:func:`headstart.train.train`) without a loop of its own.
+
+Unsupervised domain adaptation: labelled source rows, unlabelled target rows,
+the same classes. Each method is an ``nn.Module``
+
+    forward(f_s, f_t, logits_s, logits_t) -> scalar transfer loss
+
+(``f`` the backbone's ``(B, D)`` features, ``logits`` the head's ``(B, K)``
+outputs, ``_s`` source rows, ``_t`` target rows), and the training loss is
+
+    loss = CE(logits_s, y_s) + weight * transfer(f_s, f_t, logits_s, logits_t)
+
+How the rows travel (the pattern of :mod:`headstart.fairness.adversarial`):
+
+- the training rows are the source rows then the target rows, and each
+  carries two codes ``(class, domain)``, ``(N, 2)``: a target row's class code
+  is always ``-1`` (its label, if the file had one, is never read: see
+  :func:`domain_targets`), its domain code ``1``;
+- :class:`DomainBatches` (the loop's ``batch_sampler``) puts half source and
+  half target rows in every batch; an epoch is one pass over the source rows
+  (the target rows cycle);
+- :class:`AdaptModel` wraps the transfer model and the method: in training
+  mode it returns ``[class logits | features]`` ``(B, K + D)``, in evaluation
+  mode the class logits only (validation on source rows, prediction);
+- :func:`adapt_loss` (the loop's ``loss_fn``) splits both, and advances the
+  method's training progress (``step / total``, which DANN's and CDAN's
+  gradient-reversal coefficient ramps on; a buffer, so checkpoints keep it);
+- :class:`AdaptStrategy` adds the method's parameters (a domain
+  discriminator) to the optimiser.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from headstart.errors import HeadstartError
+from headstart.train.data import EpochBatches
+
+SOURCE, TARGET = 0, 1
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class DomainLoss(nn.Module):
+    """Base of the adaptation losses. The constructor stores options; :meth:`build`
+    makes the parameters once the feature size ``D`` and class count ``K`` are known.
+
+    ``weight`` multiplies the transfer loss; ``lr`` is the learning rate of the
+    method's own parameters (``None``: the head's)."""
+
+    name: ClassVar[str] = "base"
+    has_parameters: ClassVar[bool] = False
+
+    def __init__(self, weight: float = 1.0, lr: float | None = None) -> None:
+        super().__init__()
+        if weight < 0:
+            raise HeadstartError(f"{self.name}: weight must be >= 0, got {weight}")
+        self.weight = float(weight)
+        self.lr = lr
+        # Optimiser steps taken / planned: the training progress p in [0, 1].
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.total_steps = 1
+
+    def build(self, feature_dim: int, n_classes: int) -> DomainLoss:
+        return self
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, float(self.step) / max(1, self.total_steps))
+
+    def forward(
+        self, f_s: torch.Tensor, f_t: torch.Tensor, logits_s: torch.Tensor, logits_t: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def options(self) -> dict[str, Any]:
+        return {"weight": self.weight, "lr": self.lr}
+
+    def describe(self) -> str:
+        return self.name
+
+
+def discriminator(width: int, hidden: int) -> nn.Module:
+    """The domain discriminator of DANN / CDAN (TLlib's ``DomainDiscriminator``):
+    ``width -> hidden -> hidden -> 1`` with batch norm and ReLU; one logit per row
+    (source = 0, target = 1)."""
+    return nn.Sequential(
+        nn.Linear(width, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, 1),
+    )
+
+
+def domain_bce(logits_s: torch.Tensor, logits_t: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The discriminator's binary cross-entropy: source rows labelled 0, target rows 1."""
+    logits = torch.cat([logits_s, logits_t]).squeeze(1)
+    labels = torch.cat([torch.zeros(len(logits_s)), torch.ones(len(logits_t))]).to(logits)
+    return F.binary_cross_entropy_with_logits(logits, labels, weight=weights)
+
+
+def domain_accuracy(logits_s: torch.Tensor, logits_t: torch.Tensor) -> float:
+    """How often the discriminator tells the domains apart (0.5: it cannot)."""
+    right = (logits_s.squeeze(1) < 0).float().sum() + (logits_t.squeeze(1) >= 0).float().sum()
+    return float(right) / max(1, len(logits_s) + len(logits_t))
+
+
+def domain_targets(source_codes: np.ndarray, n_target: int) -> np.ndarray:
+    """``(N_s + N_t, 2)`` training targets: source rows ``(class, 0)``, target rows ``(-1, 1)``.
+
+    Takes the *number* of target rows, never their labels: a target file's label
+    column cannot reach the training loss."""
+    codes = np.asarray(source_codes, dtype=np.int64)
+    if codes.ndim != 1 or (len(codes) and codes.min() < 0):
+        raise HeadstartError("source class codes must be a 1-D array of codes >= 0")
+    source = np.stack([codes, np.full(len(codes), SOURCE)], axis=1)
+    target = np.stack([np.full(n_target, -1), np.full(n_target, TARGET)], axis=1)
+    return np.concatenate([source, target]).astype(np.int64)
+
+
+class AdaptModel(nn.Module):
+    """A transfer model plus an adaptation method (whose parameters, e.g. a domain
+    discriminator, train with it). ``backbone`` and ``head`` are the wrapped
+    model's, so strategies see it as they would the plain model."""
+
+    def __init__(self, model: nn.Module, method: DomainLoss) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.model.backbone
+
+    @property
+    def head(self) -> nn.Module:
+        return self.model.head
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        features = self.model.features(batch)
+        logits = self.model.head(self.model.dropout(features))
+        if not self.training:
+            return logits
+        return torch.cat([logits, features.to(logits.dtype)], dim=1)
+
+
+@dataclass
+class AdaptStrategy:
+    """A fine-tuning strategy, plus the method's parameters (at the method's ``lr``,
+    default the head's)."""
+
+    base: Any
+    method: DomainLoss
+
+    uses_cached_features: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    def optimizer_groups(self, model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
+        from headstart.strategies.base import _split_decay
+
+        groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
+        rate = self.method.lr if self.method.lr is not None else head_lr
+        extra = _split_decay([p for p in model.method.parameters()], rate, weight_decay, "adaptation")
+        return groups + [g for g in extra if g["params"]]
+
+    def apply(self, model: Any, epoch: int) -> None:
+        self.base.apply(model, epoch)
+        model.method.requires_grad_(True)
+
+    def extra_loss(self, model: Any) -> torch.Tensor | None:
+        return self.base.extra_loss(model)
+
+    def finalize(self, model: Any) -> None:
+        self.base.finalize(model)
+
+    def describe(self, n_groups: int) -> str:
+        return f"{self.base.describe(n_groups)}; domain adaptation: {self.method.describe()}"
+
+
+def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> Loss:
+    """The loop's ``loss_fn``: ``CE(source rows) + weight * method(...)`` on
+    ``[logits | features]`` outputs and ``(B, 2)`` (class, domain) targets.
+
+    Each call is one training step: it advances ``method.step``."""
+    base = base or F.cross_entropy
+
+    def loss(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if labels.ndim != 2:  # plain class codes: no domains (never happens in training)
+            return base(output[:, :n_classes], labels)
+        y, d = labels[:, 0], labels[:, 1]
+        logits, features = output[:, :n_classes], output[:, n_classes:]
+        src, tgt = d == SOURCE, d == TARGET
+        ce = base(logits[src], y[src])
+        with torch.no_grad():
+            method.step += 1
+        if method.weight == 0 or not bool(tgt.any()) or not bool(src.any()):
+            return ce
+        transfer = method(features[src], features[tgt], logits[src], logits[tgt])
+        return ce + method.weight * transfer
+
+    return loss
+
+
+class DomainBatches(EpochBatches):
+    """Batches of ``batch_size`` rows, ``ceil(batch_size / 2)`` source rows and the
+    rest target rows; rows ``0 .. n_source - 1`` are the source's, the rest the
+    target's. An epoch covers every source row once; target rows cycle through
+    fresh permutations. A pure function of (seed, epoch), like ``EpochBatches``."""
+
+    def __init__(self, n_source: int, n_target: int, batch_size: int, seed: int) -> None:
+        if n_source < 1 or n_target < 1:
+            raise HeadstartError(f"domain adaptation needs source and target rows, got {n_source} and {n_target}")
+        if batch_size < 2:
+            raise HeadstartError(f"domain adaptation needs batches of at least 2 rows, got {batch_size}")
+        super().__init__(n_source + n_target, batch_size, seed, shuffle=True)
+        self.n_source, self.n_target = n_source, n_target
+        self.per_source = math.ceil(batch_size / 2)
+        self.per_target = batch_size - self.per_source
+
+    def __len__(self) -> int:
+        return math.ceil(self.n_source / self.per_source)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        source = rng.permutation(self.n_source)
+        need = len(self) * self.per_target
+        reps = math.ceil(need / self.n_target)
+        target = self.n_source + np.concatenate([rng.permutation(self.n_target) for _ in range(reps)])[:need]
+        for b in range(len(self)):
+            s = source[b * self.per_source : (b + 1) * self.per_source]
+            t = target[b * self.per_target : (b + 1) * self.per_target]
+            yield s.tolist() + t.tolist()
+
+
+def domain_batches(n_source: int, n_target: int) -> Callable[..., DomainBatches]:
+    """The loop's ``batch_sampler`` hook for ``n_source`` then ``n_target`` training rows."""
+
+    def make(rows: Any, batch_size: int, seed: int, num_processes: int) -> DomainBatches:
+        return DomainBatches(n_source, n_target, batch_size, seed)
+
+    return make
