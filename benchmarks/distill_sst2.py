@@ -20,11 +20,15 @@ epoch), reported on ``sst2/dev.tsv`` (872 rows).
 
 Inference speed: ``decision_function`` on the 872 dev sentences (tokenization,
 forward, head; feature cache off), teacher and student interleaved, repeated,
-medians; torch's default threads. Each stage's run folder is kept in
+medians; torch's default threads. ``--seeds 0,1,2`` trains both students
+once per seed on the same 2,000 rows (the seed changes their 10% validation
+split, initialisation and batch order; the teacher stays seed 0) and reports
+mean ± std with a paired t-test: one seed's difference is inside the dev
+set's noise (872 rows: ±1.3 points of standard error). Each stage's run folder is kept in
 ``benchmarks/out/distill_sst2/``: a rerun reuses finished stages (delete the
 folder to start over).
 
-    .venv/bin/python benchmarks/distill_sst2.py                 # about 40-60 min on 2 busy CPU cores
+    .venv/bin/python benchmarks/distill_sst2.py --seeds 0,1,2   # about 40-60 min on 2 CPU cores
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -60,6 +65,37 @@ def stage(folder: Path, *args: object) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
 
+def transfer_file(train: Path, n: int) -> Path:
+    """``n`` sentences of train.tsv outside the labelled sample (seed 1), without their labels."""
+    import numpy as np
+    import pandas as pd
+
+    import headstart as hs
+    from headstart.data import stratified_sample
+
+    path = OUT / f"transfer-{n}.tsv"
+    if not path.is_file():
+        full = hs.load(train)
+        rest = np.setdiff1d(np.arange(len(full)), stratified_sample(full.labels, 2000, 0))  # = .sample(2000, seed=0)
+        rows = np.random.default_rng(1).choice(rest, size=n, replace=False)
+        pd.DataFrame({"sentence": [full.inputs[i] for i in sorted(rows)]}).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def sample_file(train: Path) -> Path:
+    """The 2,000 training rows (``hs.load(train).sample(2000, seed=0)``) as a file, so that
+    student seeds other than 0 train on the very rows the teacher saw."""
+    import pandas as pd
+
+    import headstart as hs
+
+    path = OUT / "sample-2000-seed0.tsv"
+    if not path.is_file():
+        rows = hs.load(train).sample(2000, seed=0)
+        pd.DataFrame({"sentence": list(rows.inputs), "label": list(rows.labels)}).to_csv(path, sep="\t", index=False)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -67,6 +103,12 @@ def main() -> None:
     parser.add_argument("--student-lr", type=float, default=1e-4)
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--alpha", type=float, default=0.7)
+    parser.add_argument("--method", default="logits", choices=["logits", "features"])
+    parser.add_argument("--beta", type=float, default=1.0, help="the hint term's weight (--method features)")
+    parser.add_argument(
+        "--transfer", type=int, default=0, help="unlabelled rows of train.tsv outside the sample (0 = none)"
+    )
+    parser.add_argument("--seeds", default="0", help="student seeds, comma-separated (the teacher: seed 0)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-export", action="store_true", help="skip the student's ONNX export")
     args = parser.parse_args()
@@ -76,16 +118,36 @@ def main() -> None:
     folder = need_shared("text", "sst2")
     train, dev = folder / "train.tsv", folder / "dev.tsv"
     OUT.mkdir(parents=True, exist_ok=True)
-    common = ["--sample", 2000, "--seed", 0, "--eval", dev, "--epochs", args.epochs, "--max-length", 64]
+    common = ["--eval", dev, "--epochs", args.epochs, "--max-length", 64]
     teacher_dir = OUT / "teacher"
     tag = f"{args.student.replace(':', '').replace(',', '')}-lr{args.student_lr:g}"
-    kd_dir = OUT / f"student-kd-{tag}-T{args.temperature:g}-a{args.alpha:g}"
-    labels_dir = OUT / f"student-labels-{tag}"
-    teacher = stage(teacher_dir, "fit", train, "--backbone", "minilm", "--strategy", "full", "--lr", 5e-5, *common)
-    student = ["--student", args.student, "--lr", args.student_lr, *common]
+    beta = f"-b{args.beta:g}" if args.method == "features" else ""
+    kd_tag = f"student-{args.method}-{tag}-T{args.temperature:g}-a{args.alpha:g}{beta}-transfer{args.transfer}"
+    teacher = stage(
+        teacher_dir, "fit", train, "--backbone", "minilm", "--strategy", "full", "--lr", 5e-5,
+        "--sample", 2000, "--seed", 0, *common,
+    )  # fmt: skip
     options = ["--option", f"temperature={args.temperature}", "--option", f"alpha={args.alpha}"]
-    kd = stage(kd_dir, "distill", teacher_dir, train, *student, "--method", "logits", *options)
-    labels = stage(labels_dir, "distill", teacher_dir, train, *student, "--method", "none")
+    if args.method == "features":
+        options += ["--option", f"beta={args.beta}"]
+    if args.transfer:
+        options += ["--transfer", transfer_file(train, args.transfer)]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    kd_runs, label_runs = {}, {}
+    for seed in seeds:
+        # Seed 0 samples from train.tsv as the teacher did; other seeds read the same rows from a file.
+        rows = [train, "--sample", 2000] if seed == 0 else [sample_file(train)]
+        suffix = "" if seed == 0 else f"-seed{seed}"
+        student = ["--student", args.student, "--lr", args.student_lr, "--seed", seed, *common]
+        kd_dir = OUT / f"{kd_tag}{suffix}"
+        labels_dir = OUT / f"student-labels-{tag}{suffix}"
+        kd_runs[seed] = (
+            kd_dir,
+            stage(kd_dir, "distill", teacher_dir, *rows, *student, "--method", args.method, *options),
+        )
+        label_runs[seed] = (labels_dir, stage(labels_dir, "distill", teacher_dir, *rows, *student, "--method", "none"))
+    kd_dir, kd = kd_runs[seeds[0]]
+    _, labels = label_runs[seeds[0]]
 
     dev_data = hs.load(dev)
     models = {
@@ -96,27 +158,46 @@ def main() -> None:
     times = interleaved({k: (lambda c=c: c.decision_function(dev_data)) for k, c in models.items()}, args.repeats)
     info = json.loads((kd_dir / "distill.json").read_text())
 
-    t_acc, kd_acc, lab_acc = teacher["accuracy"], kd["accuracy"], labels["accuracy"]
+    t_acc = teacher["accuracy"]
+    kd_accs = [kd_runs[s][1]["accuracy"] for s in seeds]
+    lab_accs = [label_runs[s][1]["accuracy"] for s in seeds]
+    kd_acc, lab_acc = statistics.mean(kd_accs), statistics.mean(lab_accs)
+    diffs = [k - la for k, la in zip(kd_accs, lab_accs, strict=True)]
     speedup = median(times["teacher"]) / median(times["student"])
+
+    def spread(xs: list[float]) -> str:
+        return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+
     print(f"machine: {machine()}")
     print(f"SST-2: 2,000 training rows (seed 0), dev {len(dev_data)} rows; epochs {args.epochs}, max length 64")
     print(f"student: {info['student_description']}; {info['loss']}; lr {args.student_lr:g}")
+    print(f"student seeds {args.seeds} (split of the 2,000 rows into train / 10% validation, initialisation, order)")
     print()
-    print("| model | layers | parameters | dev accuracy | of teacher's | dev inference, median s |")
+    print("| model | layers | parameters | dev accuracy (mean ± std) | of teacher's | dev inference, median s |")
     print("|---|---:|---:|---:|---:|---:|")
     n_t, n_s = info["teacher_parameters"], info["student_parameters"]
     t_time = median(times["teacher"])
     print(f"| teacher (minilm, full fine-tune) | 6 | {n_t / 1e6:.1f} M | {t_acc:.4f} | 100% | {t_time:.2f} |")
     print(
-        f"| student, distilled (KD) | 3 | {n_s / 1e6:.1f} M | {kd_acc:.4f} | {kd_acc / t_acc:.1%} | "
+        f"| student, distilled (KD) | 3 | {n_s / 1e6:.1f} M | {spread(kd_accs)} | {kd_acc / t_acc:.1%} | "
         f"{median(times['student']):.2f} |"
     )
-    print(f"| student, labels alone | 3 | {n_s / 1e6:.1f} M | {lab_acc:.4f} | {lab_acc / t_acc:.1%} | (same network) |")
+    print(
+        f"| student, labels alone | 3 | {n_s / 1e6:.1f} M | {spread(lab_accs)} | {lab_acc / t_acc:.1%} | "
+        "(same network) |"
+    )
     print()
-    print(f"distilled - labels alone: {100 * (kd_acc - lab_acc):+.2f} points; retained {kd_acc / t_acc:.1%}")
+    for seed, k, la in zip(seeds, kd_accs, lab_accs, strict=True):
+        print(f"seed {seed}: distilled {k:.4f}, labels alone {la:.4f}, difference {100 * (k - la):+.2f} points")
+    print(f"distilled - labels alone: mean {100 * statistics.mean(diffs):+.2f} points; retained {kd_acc / t_acc:.1%}")
+    if len(diffs) > 1:
+        from scipy import stats
+
+        t = stats.ttest_rel(kd_accs, lab_accs)
+        print(f"paired t-test over {len(diffs)} seeds: t = {t.statistic:.2f}, p = {t.pvalue:.3f}")
     print(f"inference speed-up (teacher / student, medians of {args.repeats} interleaved repeats): {speedup:.2f}x")
     print(
-        f"checks: beats labels alone {kd_acc > lab_acc}; keeps >= 97% {kd_acc / t_acc >= 0.97}; "
+        f"checks: beats labels alone (mean) {kd_acc > lab_acc}; keeps >= 97% {kd_acc / t_acc >= 0.97}; "
         f">= 1.8x faster {speedup >= 1.8}"
     )
 

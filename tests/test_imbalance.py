@@ -287,6 +287,16 @@ def test_auto_on_imbalanced_classes_picks_by_its_rule_and_says_why(capsys):
     assert fit(X, y, "auto", imbalance_options={"min_ratio": 25}).imbalance_["method"] == "none"
 
 
+def test_auto_fine_tuning_balances_the_batches_unless_debiasing_samples_them():
+    from headstart.imbalance import Auto
+
+    X, y = skewed(seed=5)
+    names = ["0", "1"]
+    assert Auto().choose(X, y, 2, {}, names, fine_tuning=True)[0].name == "balanced-sampling"
+    method, why = Auto().choose(X, y, 2, {}, names, fine_tuning=True, batches_taken=True)
+    assert method.name == "weighted" and "sampled by group" in why
+
+
 # ------------------------------------------------------------------ rare and missing classes
 def test_a_class_with_one_example_warns_naming_it_and_still_fits(capsys):
     X, y = skewed(60, 1)
@@ -378,7 +388,7 @@ def test_fine_tuning_with_a_method(method, hf_text_spec):
     clf = hs.TransferClassifier(
         backbone=hf_text_spec, strategy="partial", epochs=1, train_batch_size=8, val_size=0.25, imbalance=method
     ).fit(texts, labels)
-    assert clf.fine_tuned_ and clf.imbalance_["method"] == (method if method != "auto" else "weighted")
+    assert clf.fine_tuned_ and clf.imbalance_["method"] == (method if method != "auto" else "balanced-sampling")
     assert set(clf.predict(texts)) <= {"neg", "pos"}
 
 

@@ -228,7 +228,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(method, Auto):
             return method
         names = [self._key(c) for c in self.classes_]
-        chosen, why = method.choose(features, codes, len(self.classes_), self._probe_options(), names, fine_tuning)
+        taken = fine_tuning and self.debias is not None  # debiasing samples the batches by group
+        chosen, why = method.choose(
+            features, codes, len(self.classes_), self._probe_options(), names, fine_tuning, batches_taken=taken
+        )
         stderr.print(f"[bold]imbalance[/bold] auto: {why}", highlight=False, soft_wrap=True)
         check_method(chosen, np.bincount(codes, minlength=len(self.classes_)), names, fine_tuning)
         self._auto_why = why

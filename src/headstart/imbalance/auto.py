@@ -6,9 +6,15 @@ The rule, on the training rows' class counts:
    balanced: ``none``.
 2. Linear probe on cached features, every class with at least 2 rows:
    ``smote`` (synthetic minority rows, brought up to the largest class).
-3. Otherwise (fine-tuning, or a class with a single row): ``weighted``
-   (class-weighted cross-entropy: works with any class size, keeps the epoch
-   as it is, needs no held-out rows).
+3. Fine-tuning: ``balanced-sampling`` (every class equally often in the
+   batches). On the benchmarks' fine-tuning runs (1 epoch, 1,000 rows, 5
+   seeds) plain training collapsed to the majority class in some seeds and
+   class-weighted cross-entropy in more of them (its large minority weights
+   give a few huge steps), while balanced sampling never did on SMS spam
+   (macro-F1 0.942 ± 0.008 against 0.631 weighted, 0.835 plain). When the
+   batches are taken (debiasing samples them by group) or on a probe with a
+   class of a single row: ``weighted`` (works with any class size, keeps the
+   epoch as it is, needs no held-out rows).
 
 Why a rule and not a held-out check: the check we tried (each candidate
 scored by the macro-F1 of its out-of-fold predictions on the training rows)
@@ -55,10 +61,12 @@ class Auto(Method):
         probe: dict[str, Any],
         names: Sequence[Any],
         fine_tuning: bool = False,
+        batches_taken: bool = False,
     ) -> tuple[Method, str]:
         """(the method, a sentence saying why) for training class codes ``y``
         (``X``, the features, and ``probe``, the probe's options, are not
-        needed by the rule)."""
+        needed by the rule). ``batches_taken``: something else samples the
+        fine-tuning batches (debiasing), so the pick must be a loss."""
         from headstart.imbalance import make_method
 
         counts = np.bincount(y, minlength=n_classes)
@@ -67,8 +75,10 @@ class Auto(Method):
         measured = f"imbalance ratio {ratio:.1f} ('{names[big]}' {counts[big]} / '{names[small]}' {counts[small]})"
         if ratio < self.min_ratio:
             return make_method("none"), f"{measured} < {self.min_ratio:g}: classes balanced enough -> none"
-        if fine_tuning:
-            name, why = "weighted", "fine-tuning (no synthetic rows): class-weighted cross-entropy"
+        if fine_tuning and batches_taken:
+            name, why = "weighted", "fine-tuning, batches sampled by group: class-weighted cross-entropy"
+        elif fine_tuning:
+            name, why = "balanced-sampling", "fine-tuning (no synthetic rows): every class equally often per batch"
         elif counts.min() < 2:
             name, why = "weighted", f"class '{names[small]}' has 1 row, nothing to interpolate: class weights"
         else:
