@@ -58,7 +58,7 @@ class CORAL(DomainLoss):
 
     name: ClassVar[str] = "coral"
 
-    def __init__(self, weight: float = 100.0, means: bool = True, lr: float | None = None) -> None:
+    def __init__(self, weight: float = 1.0, means: bool = True, lr: float | None = None) -> None:
         super().__init__(weight, lr)
         self.means = bool(means)
 

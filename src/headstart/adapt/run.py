@@ -230,7 +230,13 @@ def adapt(
         model = TransferModel(net_backbone, n_classes, freeze_bn=not scratch)
         loss_module.build(int(net_backbone.feature_dim), n_classes)
     net = AdaptModel(model, loss_module)
-    run_strategy = AdaptStrategy(make_strategy(strategy), loss_module)
+    base_strategy = make_strategy(strategy)
+    if base_strategy.uses_cached_features or base_strategy.name == "head":
+        raise HeadstartError(
+            f"strategy '{strategy}' keeps the backbone frozen: adaptation must move the features "
+            f"(use full, partial, discriminative, gradual, l2sp or lora)"
+        )
+    run_strategy = AdaptStrategy(base_strategy, loss_module)
     n_src, n_tgt = len(src_train), len(target)
     loss_module.total_steps = epochs * math.ceil(n_src / math.ceil(batch_size / 2))
 
