@@ -143,3 +143,45 @@ def test_compare_fine_tuning_arms_with_the_l2sp_remedy(hf_text_spec):
     accs = result.budgets[0].accuracy
     assert all(len(v) == 2 and all(0.0 <= a <= 1.0 for a in v) for v in accs.values())
     assert result.budgets[0].seconds["remedy: l2sp"][0] > 0
+
+
+def _skewed(n_major: int, n_minor: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0.0, 1.0, (n_major, 4)), rng.normal(1.2, 1.0, (n_minor, 4))]).astype("float32")
+    return X, np.array(["common"] * n_major + ["rare"] * n_minor)
+
+
+def test_compare_with_an_imbalance_method_scores_every_arm_by_balanced_accuracy(tmp_path):
+    X, y = _skewed(300, 12, 0)
+    Xt, yt = _skewed(200, 200, 1)  # scored where the rare class counts as much as the common one
+    train, test = from_arrays(X, y), from_arrays(Xt, yt)
+    plain = compare(train, test, "identity", budgets=[1.0], seeds=2, metric="balanced_accuracy")
+    fixed = compare(train, test, "identity", budgets=[1.0], seeds=2, metric="balanced_accuracy", imbalance="weighted")
+    assert fixed.metric == "balanced_accuracy" and fixed.imbalance == "weighted"
+    for arm in ("transfer", "classic"):  # the classic baseline trains with the method too
+        assert fixed.budgets[0].summary(arm)[0] > plain.budgets[0].summary(arm)[0] + 0.05
+    saved = fixed.to_dict()
+    assert saved["metric"] == "balanced_accuracy" and saved["imbalance"] == "weighted"
+    png = plot_learning_curves(fixed, tmp_path / "lc.png")
+    assert png.stat().st_size > 5000
+    with pytest.raises(HeadstartError, match="balanced_accuracy"):
+        compare(train, test, "identity", budgets=[1.0], seeds=2, metric="f1")
+    with pytest.raises(HeadstartError, match="two classes|2 classes|threshold"):
+        Xm, ym = np.vstack([X, X[:30] + 3]), np.concatenate([y, ["third"] * 30])
+        compare(from_arrays(Xm, ym), from_arrays(Xm, ym), "identity", budgets=[1.0], seeds=2, imbalance="threshold")
+
+
+def test_compare_command_with_imbalance(tmp_path, capsys):
+    import pandas as pd
+
+    X, y = _skewed(200, 10, 2)
+    path = tmp_path / "d.csv"
+    pd.DataFrame({**{f"f{i}": X[:, i] for i in range(4)}, "label": y}).to_csv(path, index=False)
+    args = ["compare", path, "-b", "identity", "--budgets", "1", "--seeds", "2", "--test-size", "0.5"]
+    code, out, err = cli(capsys, *args, "--imbalance", "auto", "--metric", "balanced_accuracy", "-o", tmp_path / "r")
+    assert code == 0, err
+    assert "balanced accuracy" in out and "imbalance auto" in out
+    assert json.loads((tmp_path / "r" / "compare.json").read_text())["metric"] == "balanced_accuracy"
+    assert_one_error_line(cli(capsys, *args, "--imbalance", "magic"), "magic")
+    assert_one_error_line(cli(capsys, *args, "--imbalance-option", "gamma=1"), "--imbalance")
+    assert_one_error_line(cli(capsys, *args, "--metric", "f1"), "--metric")

@@ -23,6 +23,15 @@ NoCache = typer.Option(False, "--no-cache", help="Do not read or write the featu
 CacheDir = typer.Option(
     None, "--cache-dir", help="Feature cache folder (default $HEADSTART_CACHE or ~/.cache/headstart)."
 )
+Imbalance = typer.Option(
+    None,
+    "--imbalance",
+    help="Imbalanced classes: auto, weighted, effective, focal, la-loss, balanced-sampling, sqrt-sampling, "
+    "oversample, undersample, smote, borderline-smote, adasyn, logit-adjust, threshold, two-stage, none.",
+)
+ImbalanceOption = typer.Option(
+    None, "--imbalance-option", help="Imbalance method option KEY=VALUE, repeatable (gamma=1, tau=1.5)."
+)
 
 
 def split_list(value: str | None) -> list[str] | None:

@@ -33,7 +33,8 @@ def render_comparison(result: Any) -> Any:
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        title=f"held-out accuracy ({result.n_test} rows), mean±95% CI over {len(result.seeds)} seeds",
+        title=f"held-out {result.metric.replace('_', ' ')} ({result.n_test} rows), "
+        f"mean±95% CI over {len(result.seeds)} seeds" + (f"; imbalance {result.imbalance}" if result.imbalance else ""),
         caption="Δ = transfer - scratch; p: paired t-test; helps / hurts at 5%, else n.s.",
     )
     table.add_column("budget", no_wrap=True)
@@ -74,6 +75,11 @@ def compare(
     lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning arms: learning rate."),
     train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Fine-tuning arms: batch size."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png."),
+    imbalance: str = c.Imbalance,
+    imbalance_option: list[str] = c.ImbalanceOption,
+    metric: str = typer.Option(
+        "accuracy", "--metric", help="accuracy, or balanced_accuracy (imbalanced classes): what every arm is scored by."
+    ),
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
     image_col: str = c.ImageCol,
@@ -94,7 +100,7 @@ def compare(
     from rich.markup import escape
 
     from headstart.backbones.registry import check_spec
-    from headstart.cli.fit import choose_splits
+    from headstart.cli.fit import choose_splits, parse_options
     from headstart.io import write_json
     from headstart.select.compare import compare as run_compare
     from headstart.select.compare import plot_learning_curves
@@ -103,6 +109,15 @@ def compare(
     check_spec(backbone)
     make_strategy(strategy)
     require_out(make_report, out)
+    imbalance_options = parse_options(imbalance_option)
+    if imbalance is not None:
+        from headstart.imbalance import make_method
+
+        make_method(imbalance, **imbalance_options)  # fail before reading any data
+    elif imbalance_options:
+        raise HeadstartError("--imbalance-option needs --imbalance METHOD")
+    if metric not in ("accuracy", "balanced_accuracy"):
+        raise HeadstartError(f"--metric must be accuracy or balanced_accuracy, got '{metric}'")
     per_class = shots is not None
     values = parse_numbers(shots, "--shots") if per_class else parse_numbers(budgets, "--budgets")
     remedies = c.split_list(mitigate) or []
@@ -131,6 +146,9 @@ def compare(
         target=target,
         fit_options={"epochs": epochs, "lr": lr, "train_batch_size": train_batch_size},
         progress=lambda msg: err.print(msg, highlight=False),
+        imbalance=imbalance,
+        imbalance_options=imbalance_options or None,
+        metric=metric,
         batch_size=batch_size,
         device=device,
         cache=not no_cache,

@@ -120,15 +120,8 @@ def fit(
     class_weight: str = typer.Option(
         None, "--class-weight", help="'balanced' to weight classes inversely to frequency."
     ),
-    imbalance: str = typer.Option(
-        None,
-        "--imbalance",
-        help="Imbalanced classes: auto, weighted, effective, focal, la-loss, balanced-sampling, sqrt-sampling, "
-        "oversample, undersample, smote, borderline-smote, adasyn, logit-adjust, threshold, two-stage, none.",
-    ),
-    imbalance_option: list[str] = typer.Option(
-        None, "--imbalance-option", help="Imbalance method option KEY=VALUE, repeatable (gamma=1, tau=1.5)."
-    ),
+    imbalance: str = c.Imbalance,
+    imbalance_option: list[str] = c.ImbalanceOption,
     debias: str = typer.Option(
         None,
         "--debias",

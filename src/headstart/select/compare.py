@@ -14,6 +14,11 @@ trained on the same rows and scored on the same held-out rows:
   LogME on the training rows: no held-out label is read), ``l2sp`` fine-tunes
   with the L2-SP penalty (fine-tuning strategies only).
 
+Imbalanced classes: ``imbalance`` (a :mod:`headstart.imbalance` method, or
+``"auto"``) trains every arm with it, the classic baseline included, and
+``metric="balanced_accuracy"`` scores every arm by balanced accuracy instead
+of accuracy (the plot, the CIs, the tests and the verdict all use it).
+
 Per budget: each arm's mean accuracy with a 95% confidence interval
 (Student t over the seeds), and a paired t-test of transfer minus scratch
 (pairs share their training rows). The verdict at a budget is "transfer
@@ -48,6 +53,7 @@ from headstart.features import extract
 from headstart.strategies.linear_probe import LinearProbe
 
 ALPHA = 0.05
+METRICS = ("accuracy", "balanced_accuracy")
 
 
 def t_crit(df: int) -> float:
@@ -114,6 +120,8 @@ class CompareResult:
     target: float | None = None
     time_to_target: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    metric: str = "accuracy"
+    imbalance: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -127,6 +135,8 @@ class CompareResult:
             "target": self.target,
             "time_to_target": self.time_to_target,
             "notes": self.notes,
+            "metric": self.metric,
+            "imbalance": self.imbalance,
             "budgets": [],
         }
         for b in self.budgets:
@@ -175,13 +185,36 @@ def make_budgets(
 
 
 # ------------------------------------------------------------------ the arms
+def _score(pred: np.ndarray, y: np.ndarray, metric: str) -> float:
+    if metric == "balanced_accuracy":
+        return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
+    return float(np.mean(pred == y))
+
+
 def _probe_accuracy(
-    Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray, seed: int, n_classes: int
+    Xtr: np.ndarray,
+    ytr: np.ndarray,
+    Xte: np.ndarray,
+    yte: np.ndarray,
+    seed: int,
+    n_classes: int,
+    imbalance: Any = None,
+    metric: str = "accuracy",
 ) -> float:
-    head = LinearProbe(seed=seed).fit(Xtr, ytr, n_classes).head_
+    """``metric`` of a linear probe on held-out features; ``imbalance``: a
+    :mod:`headstart.imbalance` method (``Auto`` is resolved on these rows)."""
+    if imbalance is None:
+        head = LinearProbe(seed=seed).fit(Xtr, ytr, n_classes).head_
+    else:
+        from headstart.imbalance import Auto, fit_probe
+
+        method = imbalance
+        if isinstance(method, Auto):
+            method = method.choose(Xtr, ytr, n_classes, {}, [str(c) for c in range(n_classes)])[0]
+        head = fit_probe(method, Xtr, ytr, n_classes, {"seed": seed})[0].head_
     with torch.no_grad():
         pred = head(torch.from_numpy(np.ascontiguousarray(Xte, dtype=np.float32))).argmax(1).numpy()
-    return float(np.mean(pred == yte))
+    return _score(pred, yte, metric)
 
 
 def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
@@ -247,6 +280,9 @@ def compare(
     target: float | None = None,
     fit_options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    imbalance: str | None = None,
+    imbalance_options: dict[str, Any] | None = None,
+    metric: str = "accuracy",
     **extract_kw: Any,
 ) -> CompareResult:
     """Train every arm at every budget and seed; see the module docstring.
@@ -254,6 +290,8 @@ def compare(
     ``fit_options`` go to :class:`headstart.TransferClassifier` for the
     fine-tuning arms (epochs, lr, train_batch_size, ...); ``extract_kw`` to
     :func:`headstart.features.extract` (batch_size, device, cache, cache_dir).
+    ``imbalance`` / ``imbalance_options``: the imbalance method every arm
+    trains with; ``metric``: ``"accuracy"`` or ``"balanced_accuracy"``.
     """
     from headstart.classifier import TransferClassifier
 
@@ -262,6 +300,15 @@ def compare(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if len(seed_list) < 2:
         raise HeadstartError("compare needs at least 2 seeds for a confidence interval and a test")
+    if metric not in METRICS:
+        raise HeadstartError(f"unknown metric '{metric}' (valid: {', '.join(METRICS)})")
+    method = None
+    if imbalance is not None:
+        from headstart.imbalance import make_method
+
+        method = make_method(imbalance, **(imbalance_options or {}))
+    elif imbalance_options:
+        raise HeadstartError("imbalance options given without an imbalance method")
     unknown = [m for m in mitigations if m not in ("layers", "l2sp")]
     if unknown:
         raise HeadstartError(f"unknown remedy '{unknown[0]}' (valid: layers, l2sp)")
@@ -276,8 +323,12 @@ def compare(
     unseen = sorted(set(test.labels.astype(str)) - set(train.labels.astype(str)))
     if unseen:
         raise HeadstartError(f"held-out labels never seen in training: {', '.join(unseen[:5])}")
+    if method is not None:
+        from headstart.imbalance import check_method
+
+        check_method(method, np.bincount(ytr, minlength=len(classes)), list(classes), fine_tuning=not probe)
     plan = make_budgets(train.labels, budgets, seed_list, per_class)
-    result = CompareResult(backbone, strategy, [], [], seed_list, len(test))
+    result = CompareResult(backbone, strategy, [], [], seed_list, len(test), metric=metric, imbalance=imbalance)
 
     # What each arm needs, computed once (probe arms: features of every row).
     arms: dict[str, dict[str, Any]] = {
@@ -313,7 +364,7 @@ def compare(
                 if arm["strategy"] == "linear-probe":
                     # Random weights are drawn per seed: the scratch arm's spread includes its initialisation.
                     Xtr, Xte = probe_features(arm["spec"], arm["pretrained"], seed)
-                    acc = _probe_accuracy(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes))
+                    acc = _probe_accuracy(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
                 else:
                     clf = TransferClassifier(
                         backbone=arm["spec"],
@@ -321,15 +372,19 @@ def compare(
                         strategy=arm["strategy"],
                         seed=seed,
                         progress=False,
+                        imbalance=imbalance,
+                        imbalance_options=imbalance_options,
                         **(fit_options or {}),
                         **{k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")},
                     )
-                    acc = float(clf.fit(train.subset(rows)).evaluate(test)["accuracy"])
+                    acc = float(clf.fit(train.subset(rows)).evaluate(test)[metric])
                 br.accuracy[name].append(acc)
                 br.seconds[name].append(time.perf_counter() - start)
             if baseline is not None:
                 start = time.perf_counter()
-                acc = _probe_accuracy(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes))
+                acc = _probe_accuracy(
+                    baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric
+                )
                 br.accuracy["classic"].append(acc)
                 br.seconds["classic"].append(time.perf_counter() - start)
         br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])
@@ -404,7 +459,7 @@ def plot_learning_curves(result: CompareResult, path: str | Path, title: str = "
     ax.set_xticks(xs, [f"{b.n_rows}\n{b.label}" for b in result.budgets])
     ax.minorticks_off()
     ax.set_xlabel("labelled training rows (log scale)")
-    ax.set_ylabel(f"held-out accuracy ({result.n_test} rows)")
+    ax.set_ylabel(f"held-out {result.metric.replace('_', ' ')} ({result.n_test} rows)")
     import textwrap
 
     heading = title or f"scratch vs transfer: {result.backbone} ({result.strategy})\nverdict: {result.verdict}"

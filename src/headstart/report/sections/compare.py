@@ -20,6 +20,7 @@ def tone(verdict: str) -> str:
 
 
 def learning_curves(result: dict) -> str:
+    metric = str(result.get("metric", "accuracy")).replace("_", " ")
     budgets = sorted(result["budgets"], key=lambda b: b["rows"])
     xs = [b["rows"] for b in budgets]
     with figure(7.0, 4.0) as (fig, ax):
@@ -39,12 +40,12 @@ def learning_curves(result: dict) -> str:
         ax.set_xticks(xs, [f"{b['rows']}\n{b['label']}" for b in budgets])
         ax.minorticks_off()
         ax.set_xlabel("labelled training rows (log scale)")
-        ax.set_ylabel(f"held-out accuracy ({result.get('n_test', '?')} rows)")
+        ax.set_ylabel(f"held-out {metric} ({result.get('n_test', '?')} rows)")
         ax.set_title(f"learning curves: scratch vs transfer ({result.get('strategy', '')})")
         ax.legend(loc="lower right")
         return img(
             fig,
-            "learning curves of every arm: held-out accuracy against labelled training rows",
+            f"learning curves of every arm: held-out {metric} against labelled training rows",
             f"Mean over {len(result.get('seeds', []))} seeds; bands: 95% CI of transfer and scratch (Student t).",
         )
 
@@ -56,6 +57,7 @@ def build(run_dir: Path) -> Section | None:
         return None
     arms = result.get("arms", [])
     verdict = result.get("verdict", "")
+    metric = str(result.get("metric", "accuracy")).replace("_", " ")
     header = ["budget", "rows"] + arms + ["transfer − scratch", "p", "verdict"]
     rows, md_rows = [], []
     for b in result["budgets"]:
@@ -76,18 +78,20 @@ def build(run_dir: Path) -> Section | None:
         ("strategy", result.get("strategy", "?")),
         ("seeds", ", ".join(str(s) for s in result.get("seeds", []))),
     ]
+    if result.get("imbalance"):
+        settings.append(("imbalance", f"every arm trained with {result['imbalance']}"))
     if result.get("backbone") == "auto":
         settings.append(("auto", "backbone auto: the embedded default for the data's modality"))
     body = (
         f'<p class="verdict">verdict: {badge(verdict, tone(verdict))}</p>'
         f'<p class="muted">{esc(result.get("reading", ""))}</p>'
         + learning_curves(result)
-        + "<h3>held-out accuracy, mean ± 95% CI</h3>"
+        + f"<h3>held-out {metric}, mean ± 95% CI</h3>"
         + table(header, rows, [False, True] + [True] * len(arms) + [True, True, False])
     )
     if reached:
         target = finite(result.get("target"))
-        body += f"<h3>rows needed to reach accuracy {num(target)}</h3>" + kv_table(reached)
+        body += f"<h3>rows needed to reach {metric} {num(target)}</h3>" + kv_table(reached)
     for note in result.get("notes", []):
         body += f'<p class="muted">note: {esc(note)}</p>'
     body += "<h3>setting</h3>" + kv_table(settings)
