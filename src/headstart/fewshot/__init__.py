@@ -8,6 +8,7 @@ Methods (``list_methods()``): ``protonet``, ``protonet-cosine``, ``matching``,
 
 from __future__ import annotations
 
+from headstart.fewshot.classifier import FewShotClassifier
 from headstart.fewshot.conv4 import Conv4
 from headstart.fewshot.episodes import Episode, EpisodeResult, EpisodeSampler, evaluate_episodes
 from headstart.fewshot.episodic import EmbeddingModel, EpisodeBatches, PrototypicalLoss, train_episodic
@@ -25,6 +26,7 @@ __all__ = [
     "EpisodeBatches",
     "EpisodeResult",
     "EpisodeSampler",
+    "FewShotClassifier",
     "MatchingNet",
     "NearestNeighbour",
     "PrototypicalLoss",

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,10 +86,7 @@ class EpisodeSampler:
             classes=self.class_codes[chosen],
         )
 
-    def __iter__(self) -> Any:
-        raise TypeError("use episode(seed, index) or episodes(seed, n)")
-
-    def episodes(self, seed: int, n: int) -> Any:
+    def episodes(self, seed: int, n: int) -> Iterator[Episode]:
         for i in range(n):
             yield self.episode(seed, i)
 

@@ -28,7 +28,6 @@ Example (tiny, on random data):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,8 +150,6 @@ def train_episodic(
     def batches(train_rows: Any, batch_size: int, seed: int, num_processes: int) -> EpisodeBatches:
         return EpisodeBatches(codes, ways, shots, queries, episodes, seed)
 
-    if math.prod((ways, shots + queries)) < 2:
-        raise HeadstartError("an episode needs at least 2 rows")
     model = EmbeddingModel(backbone)
     result = train(
         model,

@@ -1,0 +1,132 @@
+"""``headstart fewshot SUPPORT QUERY`` (classify with a few labelled examples) and
+``headstart fewshot-eval DATA --ways 5 --shots 1`` (accuracy ± 95% CI over episodes)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from headstart.cli import common as c
+from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, require_out, write_report
+from headstart.errors import HeadstartError
+
+DEFAULT_METHODS = "protonet,protonet-cosine,matching,nearest-neighbour,logistic-regression"
+
+
+def _methods(value: str) -> list[str]:
+    from headstart.fewshot import list_methods
+
+    names = c.split_list(value) or []
+    known = list_methods()
+    for name in names:
+        if name not in known:
+            raise HeadstartError(f"unknown few-shot method '{name}' (one of {', '.join(known)})")
+    if not names:
+        raise HeadstartError("--methods needs at least one method")
+    return names
+
+
+@app.command()
+def fewshot(
+    support: Path = typer.Argument(..., help="The labelled support set: image folder, or a CSV/TSV/Parquet table."),
+    query: Path = typer.Argument(..., help="Inputs to classify (labels, when present, are scored)."),
+    backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
+    method: str = typer.Option("protonet", "--method", "-m", help="Few-shot method (see fewshot-eval --help)."),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of predictions to write."),
+    label_col: str = c.LabelCol,
+    text_col: str = c.TextCol,
+    image_col: str = c.ImageCol,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+    no_cache: bool = c.NoCache,
+) -> None:
+    """Classify QUERY from the few labelled examples in SUPPORT (no training of the backbone)."""
+    from headstart.fewshot import FewShotClassifier
+    from headstart.io import atomic_write_text
+
+    name = _methods(method)[0]
+    cols = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
+    sup = c.load_data(support, **cols)
+    sup.require_labels()
+    qry = c.load_data(query, **{**cols, "require_labels": False}) if query.is_file() else c.load_data(query)
+    clf = FewShotClassifier(backbone, name, cache=not no_cache, batch_size=batch_size, device=device)
+    clf.fit(sup)
+    pred = clf.predict(qry)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "prediction"])
+    for i, p in zip(qry.ids, pred, strict=True):
+        writer.writerow([i, p])
+    atomic_write_text(out, buf.getvalue())
+    shots = min(sup.class_counts().values())
+    console.print(
+        f"{name} on {clf.backbone_.spec}: {len(sup.classes)} classes, {len(sup)} support rows "
+        f"(at least {shots} per class); {len(qry)} predictions -> {out}",
+        highlight=False,
+    )
+    if qry.has_labels and set(map(str, qry.classes)) <= set(map(str, clf.classes_)):
+        m = clf.evaluate(qry)
+        console.print(f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}", highlight=False)
+
+
+@app.command("fewshot-eval")
+def fewshot_eval(
+    data: Path = typer.Argument(..., help="Labelled data with many classes: image folder or table."),
+    ways: int = typer.Option(5, "--ways", "-n", min=2, help="Classes per episode."),
+    shots: int = typer.Option(1, "--shots", "-k", min=1, help="Support examples per class."),
+    queries: int = typer.Option(15, "--queries", "-q", min=1, help="Query examples per class."),
+    episodes: int = typer.Option(600, "--episodes", min=1, help="Episodes (600: the usual figure)."),
+    methods: str = typer.Option(DEFAULT_METHODS, "--methods", "-m", help="Comma-separated few-shot methods."),
+    backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the episodes (same seed, same episodes)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run folder to write fewshot.json into."),
+    report: bool = ReportFlag,
+    label_col: str = c.LabelCol,
+    text_col: str = c.TextCol,
+    image_col: str = c.ImageCol,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+    no_cache: bool = c.NoCache,
+) -> None:
+    """Mean accuracy ± 95% CI of each method over N-way K-shot episodes of DATA's embeddings."""
+    from rich.table import Table
+
+    from headstart.backbones import load_backbone
+    from headstart.features import extract
+    from headstart.fewshot import evaluate_episodes
+    from headstart.fewshot.registry import get_method
+    from headstart.io import write_json
+
+    require_out(report, out)
+    names = _methods(methods)
+    dataset = c.load_data(data, label_col=label_col, text_col=text_col, image_col=image_col)
+    dataset.require_labels(ways)
+    bb = load_backbone(backbone, modality=dataset.modality)
+    ex = extract(bb, dataset, batch_size=batch_size, device=device, cache=not no_cache)
+    results: list[dict[str, Any]] = []
+    table = Table(title=f"{ways}-way {shots}-shot, {queries} queries per class, {episodes} episodes ({bb.spec})")
+    for col in ("method", "accuracy", "± 95% CI", "seconds"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for name in names:
+        r = evaluate_episodes(ex.features, dataset.labels, get_method(name), ways, shots, queries, episodes, seed)
+        results.append(r.to_dict())
+        table.add_row(name, f"{r.mean:.4f}", f"{r.ci95:.4f}", f"{r.seconds:.2f}")
+    console.print(table)
+    if out is not None:
+        payload = {
+            "data": str(data),
+            "backbone": bb.spec,
+            "rows": len(dataset),
+            "classes": len(dataset.classes),
+            "seed": seed,
+            "results": results,
+        }
+        write_json(Path(out) / "fewshot.json", payload)
+        console.print(f"wrote {Path(out) / 'fewshot.json'}", highlight=False)
+        if report:
+            write_report(Path(out))
