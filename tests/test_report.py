@@ -35,6 +35,8 @@ EXPECTED = {
     "compare": ["scratch-vs-transfer"],
     "rank": ["transferability-ranking"],
     "shift": ["domain-shift"],
+    # a student distilled from "finetuned", then exported with --report: both sections in one run folder
+    "distill": ["configuration", "distillation", "held-out-metrics", "export-size-latency-parity"],
     "many": ["configuration", "data", "held-out-metrics", "confusion-matrix", "per-class-results"],
 }
 
@@ -101,6 +103,7 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
         "compare": ["compare", data, "-b", spec, "--budgets", "0.5,1", "--seeds", "2"],
         "rank": ["rank", data, "-c", f"{spec},random:{spec}", "--scores", "logme,knn"],
         "shift": ["shift", root / "source.csv", root / "target.csv", "--permutations", "100"],
+        "distill": ["distill", root / "finetuned", data, "--student", "layers:1", "--epochs", "1"],
     }
     import torch
 
@@ -114,6 +117,8 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
             folder = root / name
             assert run([str(a) for a in [*args, "-o", folder, "--report"]]) == 0, name
             out[name] = folder
+        export = ["export", out["distill"], "--quantize", "int8", "--eval", data, "--repeats", "2", "--report"]
+        assert run([str(a) for a in export]) == 0
     finally:
         torch.set_num_threads(before)
     out["many"] = write_many_classes_run(root / "many")

@@ -10,6 +10,7 @@ import typer
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, write_report
 from headstart.errors import HeadstartError
 
 
@@ -64,6 +65,7 @@ def distill(
     device: str = c.Device,
     no_cache: bool = c.NoCache,
     cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Distil the TEACHER run into a student trained on DATA; the student is a normal run folder."""
     from headstart.cli.fit import check_held_out_classes, choose_splits, parse_options
@@ -163,3 +165,5 @@ def distill(
         f"[bold]accuracy[/bold] student {metrics['accuracy']:.4f}, teacher {teacher_metrics['accuracy']:.4f}{retained}"
     )
     console.print(f"[green]run saved[/green] {out}")
+    if make_report:
+        write_report(Path(out))

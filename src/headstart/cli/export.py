@@ -9,6 +9,7 @@ from rich.table import Table
 
 from headstart.cli import common as c
 from headstart.cli.app import app, console
+from headstart.cli.report import ReportFlag, write_report
 from headstart.errors import HeadstartError
 
 
@@ -31,6 +32,7 @@ def export(
     repeats: int = typer.Option(20, "--repeats", min=1, help="Timed repeats per model and batch size."),
     label_col: str = c.LabelCol,
     strict: bool = c.Strict,
+    make_report: bool = ReportFlag,
 ) -> None:
     """Export RUN to ONNX (+ int8) in RUN/export/, with parity, size, latency and accuracy (export.json)."""
     from headstart.cli.predict import load_for_run
@@ -69,6 +71,8 @@ def export(
             highlight=False,
         )
     console.print(f"[green]wrote[/green] {run / 'export'} (export.json, preprocess.json, model files)")
+    if make_report:
+        write_report(run)
 
 
 def render(report: dict) -> Table:

@@ -35,7 +35,7 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="A run folder written by fit, compare, rank or shift (--out)."),
+    run: Path = typer.Argument(..., help="A run folder written by a command (fit, compare, rank, shift, distill ...)."),
     out: Path = typer.Option(None, "--out", "-o", help="HTML file to write (default RUN/report.html)."),
     markdown: Path = typer.Option(None, "--markdown", "--md", help="Markdown file to write (default RUN/report.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the Markdown summary."),
