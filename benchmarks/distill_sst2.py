@@ -28,7 +28,7 @@ set's noise (872 rows: ±1.3 points of standard error). Each stage's run folder 
 ``benchmarks/out/distill_sst2/``: a rerun reuses finished stages (delete the
 folder to start over).
 
-    .venv/bin/python benchmarks/distill_sst2.py --seeds 0,1,2   # about 40-60 min on 2 CPU cores
+    .venv/bin/python benchmarks/distill_sst2.py --seeds 0,1,2,3,4   # 1-2 hours on 2 shared CPU cores
 """
 
 from __future__ import annotations
