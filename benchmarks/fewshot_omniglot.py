@@ -36,9 +36,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--eval-episodes", type=int, default=600)
-    ap.add_argument(
-        "--threads", type=int, default=1, help="torch threads (1: most work per CPU second)"
-    )
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: most work per CPU second)")
     ap.add_argument("--load", default=None, help="skip training: evaluate these saved encoder weights")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 20 episodes, 100 eval episodes")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "fewshot_omniglot.json"))
