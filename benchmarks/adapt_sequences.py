@@ -44,8 +44,10 @@ def wave(shape: int, cycles: np.ndarray) -> np.ndarray:
     return 1 - 4 * np.abs(frac - 0.5)
 
 
-def waveforms(n: int, rate: float, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """``n`` noisy waveforms sampled at ``rate`` Hz, and their shape labels."""
+def waveforms(
+    n: int, rate: float, seed: int, offset: float = 0.0, gain: float = 1.0
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """``n`` noisy waveforms sampled at ``rate`` Hz by a sensor reading ``gain * x + offset``, and their labels."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, len(SHAPES), n)
     out = []
@@ -53,18 +55,20 @@ def waveforms(n: int, rate: float, seed: int) -> tuple[list[np.ndarray], np.ndar
         period, duration = rng.uniform(1.0, 2.5), rng.uniform(4.0, 8.0)
         t = np.arange(int(round(duration * rate))) / rate
         x = rng.uniform(0.5, 1.5) * wave(int(c), t / period + rng.uniform()) + 0.15 * rng.normal(size=len(t))
-        out.append(x.astype(np.float32))
+        out.append((gain * x + offset).astype(np.float32))
     return out, y
 
 
-def data(n: int, seed: int, source_rate: float, target_rate: float) -> tuple[object, object]:
+def data(
+    n: int, seed: int, source_rate: float, target_rate: float, offset: float = 0.0, gain: float = 1.0
+) -> tuple[object, object]:
     from headstart.backbones.scratch import pad_sequences
     from headstart.data import Dataset
 
     xs, ys = waveforms(n, source_rate, seed)
-    xt, yt = waveforms(n, target_rate, seed + 1000)
-    src = Dataset(inputs=pad_sequences(xs), labels=np.asarray(SHAPES)[ys], modality="tabular", source="8 Hz")
-    tgt = Dataset(inputs=pad_sequences(xt), labels=np.asarray(SHAPES)[yt], modality="tabular", source="3 Hz")
+    xt, yt = waveforms(n, target_rate, seed + 1000, offset, gain)
+    src = Dataset(inputs=pad_sequences(xs), labels=np.asarray(SHAPES)[ys], modality="tabular", source="source")
+    tgt = Dataset(inputs=pad_sequences(xt), labels=np.asarray(SHAPES)[yt], modality="tabular", source="target")
     return src, tgt
 
 
@@ -81,6 +85,8 @@ def main() -> None:
     p.add_argument("--methods", default="source-only,dann,dan,coral,cdan,cdan-e")
     p.add_argument("--source-rate", type=float, default=8.0)
     p.add_argument("--target-rate", type=float, default=3.0)
+    p.add_argument("--target-offset", type=float, default=0.0, help="the target sensor's bias")
+    p.add_argument("--target-gain", type=float, default=1.0, help="the target sensor's gain")
     p.add_argument("--out", default="benchmarks/out/adapt_sequences.json")
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -88,7 +94,8 @@ def main() -> None:
     results: dict[str, list[float]] = {m: [] for m in methods}
     rows = []
     for seed in seeds:
-        src, tgt = data(args.rows, seed, args.source_rate, args.target_rate)  # a fresh draw per seed
+        # A fresh draw of both domains per seed.
+        src, tgt = data(args.rows, seed, args.source_rate, args.target_rate, args.target_offset, args.target_gain)
         for method in methods:
             t = time.perf_counter()
             r = adapt(
@@ -117,7 +124,10 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"args": vars(args), "runs": rows}, indent=2))
     base = np.asarray(results.get("source-only", []))
-    print(f"\n{args.source_rate:g} Hz -> {args.target_rate:g} Hz waveforms, target accuracy over seeds {seeds}")
+    sensor = (
+        f" (x {args.target_gain:g} {args.target_offset:+g})" if (args.target_offset, args.target_gain) != (0, 1) else ""
+    )
+    print(f"\n{args.source_rate:g} Hz -> {args.target_rate:g} Hz{sensor} waveforms, target accuracy, seeds {seeds}")
     print("| method | target accuracy (mean ± std) | per seed | gain over source-only, per seed |")
     print("| --- | --- | --- | --- |")
     for method in methods:
@@ -125,6 +135,12 @@ def main() -> None:
         per = ", ".join(f"{v:.3f}" for v in a)
         gain = ", ".join(f"{v:+.3f}" for v in a - base) if len(base) == len(a) and method != "source-only" else ""
         print(f"| {method} | {a.mean():.3f} ± {a.std(ddof=1) if len(a) > 1 else 0:.3f} | {per} | {gain} |")
+    if "dann" in results and len(base) == len(results["dann"]) > 1:
+        from scipy import stats
+
+        d = np.asarray(results["dann"]) - base
+        t = stats.ttest_rel(results["dann"], base)
+        print(f"\nDANN - source-only: {d.mean():+.3f} ± {d.std(ddof=1):.3f} (paired t-test p = {t.pvalue:.3g})")
 
 
 if __name__ == "__main__":

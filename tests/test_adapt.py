@@ -180,3 +180,25 @@ def test_cli_adapt_writes_run_folder_and_reports_target_accuracy(tmp_path, capsy
     assert (
         run(["adapt", str(tmp_path / "src.csv"), str(tmp_path / "tgt.csv"), "--method", "dan", "--option", "x=1"]) == 2
     )
+
+
+def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
+    """A TARGET file with a label column: the true labels and flipped labels train
+    byte-identical models; the column only changes the reported accuracy."""
+    from headstart.cli import run
+
+    xs, ys = two_gaussians((0.0, 0.0), n=100, seed=0)
+    xt, yt = two_gaussians((1.0, 1.0), n=100, seed=1)
+    pd.DataFrame({"a": xs[:, 0], "b": xs[:, 1], "label": ys}).to_csv(tmp_path / "src.csv", index=False)
+    results = []
+    for name, labels in (("true", yt), ("flipped", 1 - yt)):
+        pd.DataFrame({"a": xt[:, 0], "b": xt[:, 1], "label": labels}).to_csv(tmp_path / f"{name}.csv", index=False)
+        out = tmp_path / name
+        argv = ["adapt", str(tmp_path / "src.csv"), str(tmp_path / f"{name}.csv"), "--method", "coral"]
+        argv += ["--backbone", "scratch:mlp", "--epochs", "2", "--no-baseline", "--out", str(out)]
+        assert run(argv + ["--feature-cols", "a,b", "--label-col", "label"]) == 0
+        a = json.loads((out / "adapt.json").read_text())
+        assert a["target_labelled"] is True
+        results.append((a["result"]["target_accuracy"], (out / "model.safetensors").read_bytes()))
+    assert results[0][1] == results[1][1]
+    assert results[0][0] == pytest.approx(1 - results[1][0])
