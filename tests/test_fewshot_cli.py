@@ -37,6 +37,7 @@ def test_classifier_fit_predict_evaluate_on_tabular_clusters():
     assert m["accuracy"] > 0.95 and "macro_f1" in m
     with pytest.raises(HeadstartError, match="not fitted"):
         FewShotClassifier().predict(query[feats].to_numpy())
+    assert hs.FewShotClassifier is FewShotClassifier  # the public API
 
 
 def test_classifier_on_text_with_a_tiny_model(hf_text_spec):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from headstart.classifier import TransferClassifier
     from headstart.data import Dataset, from_arrays, load
     from headstart.features import extract, extract_features
+    from headstart.fewshot import FewShotClassifier
     from headstart.metrics import classification_metrics
     from headstart.run import load_run
     from headstart.strategies import list_strategies
@@ -39,6 +40,7 @@ _LAZY = {
     "load": "headstart.data",
     "extract": "headstart.features",
     "extract_features": "headstart.features",
+    "FewShotClassifier": "headstart.fewshot",
     "classification_metrics": "headstart.metrics",
     "load_run": "headstart.run",
     "list_strategies": "headstart.strategies",
@@ -62,6 +64,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Backbone",
     "Dataset",
+    "FewShotClassifier",
     "HeadstartError",
     "TransferClassifier",
     "__version__",
