@@ -23,6 +23,18 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HEADSTART_PROGRESS"] = "0"
 # An empty hub cache for the whole session, so that "not cached" is really not
 # cached, whatever the machine's ~/.cache/huggingface holds.
+# ../shared/data (the real data sets); tests that read it are marked `real` and skip when it is absent.
+SHARED = Path(os.environ.get("HEADSTART_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
 _EMPTY_HOME = tempfile.mkdtemp(prefix="headstart-tests-home-")
 os.environ["HF_HOME"] = os.path.join(_EMPTY_HOME, "huggingface")
 os.environ["TORCH_HOME"] = os.path.join(_EMPTY_HOME, "torch")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import assert_one_error_line, cli, make_image_folder, make_texts
+from conftest import assert_one_error_line, cli, make_image_folder, make_texts, shared
 
 from headstart import TransferClassifier
 from headstart.cli import run as cli_run
@@ -26,7 +26,6 @@ from headstart.errors import HeadstartError
 from headstart.export import compare, describe_transform, export_run, measure
 from headstart.run import load_run
 
-SHARED = Path(os.environ.get("HEADSTART_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 # The runtime must load where torch cannot be imported at all.
 NO_TORCH = (
     "import sys\n"
@@ -259,13 +258,6 @@ def test_latency_percentiles_and_interleaving():
 
 
 # ------------------------------------------------------------------ real data
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
-
-
 @pytest.mark.real
 def test_real_sst2_runtime_matches_predict(tmp_path, capsys):
     folder = shared("text", "sst2")

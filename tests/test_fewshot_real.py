@@ -4,24 +4,15 @@ runs are the scripts in benchmarks/, figures in docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared
 
 import headstart as hs
 
-SHARED = Path(os.environ.get("HEADSTART_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 pytestmark = pytest.mark.real
-
-
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
 
 
 def test_conse_hymenoptera_val_reaches_090():

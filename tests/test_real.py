@@ -4,23 +4,13 @@ foundation's acceptance figures (see docs/BENCHMARKS.md for the full runs)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import shared
 
 import headstart as hs
 
-SHARED = Path(os.environ.get("HEADSTART_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 pytestmark = pytest.mark.real
-
-
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
 
 
 def test_sst2_minilm_linear_probe_reaches_077():

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_one_error_line, cli
+from conftest import SHARED, assert_one_error_line, cli
 
 from headstart.data import load
 from headstart.errors import HeadstartError
@@ -18,8 +17,6 @@ from headstart.select.coral import coral_distance
 from headstart.select.mmd import mmd_test
 from headstart.select.proxy_a import proxy_a_distance
 from headstart.select.shift import domain_shift, read_shift
-
-SHARED = Path(os.environ.get("HEADSTART_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def gaussians(n: int = 150, d: int = 6, shift: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
