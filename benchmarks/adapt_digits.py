@@ -12,13 +12,13 @@ used only to print the target accuracy. The whole target set is both the
 unlabelled training target and the evaluation set (the transductive setting
 of the papers and of TLlib).
 
-Preprocessing (``--crop``, on by default): MNIST digits sit in a 20x20 box
-inside their 28x28 frame while USPS digits fill their 16x16 frame, so MNIST is
-cropped to its central 20x20 (rows/columns 4..23) before both are resized to
-16x16 (bilinear; see ../shared/data/README.md). It reads no label. ``--no-crop``
-resizes the full 28x28 frame.
+Preprocessing: both sets are resized to 16x16 (bilinear), MNIST from its full
+28x28 frame (the default; TLlib's protocol keeps the same scale gap). MNIST
+digits sit in a 20x20 box inside that frame while USPS digits fill theirs:
+``--crop`` first cuts MNIST to its central 20x20 (rows/columns 4..23), which
+removes most of the gap (reads no label; see ../shared/data/README.md).
 
-    nice -n 15 .venv/bin/python benchmarks/adapt_digits.py --seeds 0,1,2 --epochs 8
+    nice -n 15 .venv/bin/python benchmarks/adapt_digits.py --seeds 0,1,2 --epochs 8 --directions "mnist>usps"
 
 Single-threaded torch (``torch.set_num_threads(1)``): on a shared 2-core
 machine two threads ran a LeNet step 15x slower than one.
