@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from headstart.errors import HeadstartError
+from headstart.strategies.extra import WithModule
 from headstart.train.data import EpochBatches
 
 SOURCE, TARGET = 0, 1
@@ -156,39 +157,22 @@ class AdaptModel(nn.Module):
 
 
 @dataclass
-class AdaptStrategy:
+class AdaptStrategy(WithModule):
     """A fine-tuning strategy, plus the method's parameters (at the method's ``lr``,
     default the head's)."""
 
-    base: Any
-    method: DomainLoss
+    method: DomainLoss | None = None
 
-    uses_cached_features: ClassVar[bool] = False
+    group: ClassVar[str] = "adaptation"
 
-    @property
-    def name(self) -> str:
-        return self.base.name
+    def module(self, model: Any) -> nn.Module:
+        return model.method
 
-    def optimizer_groups(self, model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
-        from headstart.strategies.base import _split_decay
+    def module_lr(self, lr: float, head_lr: float) -> float:
+        return self.method.lr if self.method is not None and self.method.lr is not None else head_lr
 
-        groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
-        rate = self.method.lr if self.method.lr is not None else head_lr
-        extra = _split_decay([p for p in model.method.parameters()], rate, weight_decay, "adaptation")
-        return groups + [g for g in extra if g["params"]]
-
-    def apply(self, model: Any, epoch: int) -> None:
-        self.base.apply(model, epoch)
-        model.method.requires_grad_(True)
-
-    def extra_loss(self, model: Any) -> torch.Tensor | None:
-        return self.base.extra_loss(model)
-
-    def finalize(self, model: Any) -> None:
-        self.base.finalize(model)
-
-    def describe(self, n_groups: int) -> str:
-        return f"{self.base.describe(n_groups)}; domain adaptation: {self.method.describe()}"
+    def note(self) -> str:
+        return f"domain adaptation: {self.method.describe()}" if self.method is not None else "domain adaptation"
 
 
 def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> Loss:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.strategies.base import _split_decay
+from headstart.strategies.extra import WithModule
 
 UNLABELLED = -1  # label code of transfer-set rows
 
@@ -167,30 +167,13 @@ class PairRows(torch.utils.data.Dataset):
 
 
 @dataclass
-class DistillStrategy:
+class DistillStrategy(WithModule):
     """The student's fine-tuning strategy, plus the loss's parameters (at the head's LR)."""
 
-    base: Any
+    group: ClassVar[str] = "distill"
 
-    uses_cached_features: ClassVar[bool] = False
+    def module(self, model: Any) -> nn.Module:
+        return model.loss
 
-    @property
-    def name(self) -> str:
-        return self.base.name
-
-    def optimizer_groups(self, model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
-        groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
-        extra = _split_decay(list(model.loss.parameters()), head_lr, weight_decay, "distill")
-        return groups + [g for g in extra if g["params"]]
-
-    def apply(self, model: Any, epoch: int) -> None:
-        self.base.apply(model, epoch)
-
-    def extra_loss(self, model: Any) -> torch.Tensor | None:
-        return self.base.extra_loss(model)
-
-    def finalize(self, model: Any) -> None:
-        self.base.finalize(model)
-
-    def describe(self, n_groups: int) -> str:
-        return f"{self.base.describe(n_groups)}; distilled from the teacher"
+    def note(self) -> str:
+        return "distilled from the teacher"

@@ -46,6 +46,7 @@ from torch import nn
 from headstart.adapt.grl import GradientReversal
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
+from headstart.strategies.extra import WithModule
 
 
 class AdversaryModel(nn.Module):
@@ -79,40 +80,23 @@ class AdversaryModel(nn.Module):
 
 
 @dataclass
-class AdversaryStrategy:
+class AdversaryStrategy(WithModule):
     """The fine-tuning strategy, plus the adversary's parameters (at ``lr``)."""
 
-    base: Any
     lr: float | None = None
 
-    uses_cached_features: ClassVar[bool] = False
+    group: ClassVar[str] = "adversary"
 
-    @property
-    def name(self) -> str:
-        return self.base.name
+    def module(self, model: Any) -> nn.Module:
+        return model.adversary
 
-    def optimizer_groups(self, model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
-        from headstart.strategies.base import _split_decay
-
-        groups = self.base.optimizer_groups(model, lr, head_lr, weight_decay)
+    def module_lr(self, lr: float, head_lr: float) -> float:
         # A fresh module's pace (10x the base rate, like a new head) even when an LP-FT head moves
         # slowly: an adversary slower than the model it watches is fooled before it learns anything.
-        rate = self.lr if self.lr is not None else max(head_lr, 10 * lr)
-        extra = _split_decay(list(model.adversary.parameters()), rate, weight_decay, "adversary")
-        return groups + [g for g in extra if g["params"]]
+        return self.lr if self.lr is not None else max(head_lr, 10 * lr)
 
-    def apply(self, model: Any, epoch: int) -> None:
-        self.base.apply(model, epoch)
-        model.adversary.requires_grad_(True)
-
-    def extra_loss(self, model: Any) -> torch.Tensor | None:
-        return self.base.extra_loss(model)
-
-    def finalize(self, model: Any) -> None:
-        self.base.finalize(model)
-
-    def describe(self, n_groups: int) -> str:
-        return f"{self.base.describe(n_groups)}; an adversary predicts the group behind a gradient reversal layer"
+    def note(self) -> str:
+        return "an adversary predicts the group behind a gradient reversal layer"
 
 
 @dataclass
