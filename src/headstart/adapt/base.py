@@ -45,6 +45,7 @@ from torch import nn
 from headstart.errors import HeadstartError
 from headstart.strategies.extra import WithModule
 from headstart.train.data import EpochBatches
+from headstart.train.model import WrappedModel
 
 SOURCE, TARGET = 0, 1
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -130,30 +131,16 @@ def domain_targets(source_codes: np.ndarray, n_target: int) -> np.ndarray:
     return np.concatenate([source, target]).astype(np.int64)
 
 
-class AdaptModel(nn.Module):
+class AdaptModel(WrappedModel):
     """A transfer model plus an adaptation method (whose parameters, e.g. a domain
-    discriminator, train with it). ``backbone`` and ``head`` are the wrapped
-    model's, so strategies see it as they would the plain model."""
+    discriminator, train with it): ``[logits | features]`` in training mode."""
 
     def __init__(self, model: nn.Module, method: DomainLoss) -> None:
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.method = method
 
-    @property
-    def backbone(self) -> nn.Module:
-        return self.model.backbone
-
-    @property
-    def head(self) -> nn.Module:
-        return self.model.head
-
-    def forward(self, batch: Any) -> torch.Tensor:
-        features = self.model.features(batch)
-        logits = self.model.head(self.model.dropout(features))
-        if not self.training:
-            return logits
-        return torch.cat([logits, features.to(logits.dtype)], dim=1)
+    def extra(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return features
 
 
 @dataclass

@@ -47,36 +47,22 @@ from headstart.adapt.grl import GradientReversal
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
 from headstart.strategies.extra import WithModule
+from headstart.train.model import WrappedModel
 
 
-class AdversaryModel(nn.Module):
-    """A transfer model plus an adversary behind a gradient reversal layer.
-
-    ``backbone`` and ``head`` are the wrapped model's, so strategies see it as
-    they would the plain model."""
+class AdversaryModel(WrappedModel):
+    """A transfer model plus an adversary behind a gradient reversal layer:
+    ``[logits | adversary logits]`` in training mode."""
 
     def __init__(self, model: nn.Module, adversary: nn.Module, coeff: float, on: str) -> None:
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.adversary = adversary
         self.grl = GradientReversal(coeff)
         self.on = on
 
-    @property
-    def backbone(self) -> nn.Module:
-        return self.model.backbone
-
-    @property
-    def head(self) -> nn.Module:
-        return self.model.head
-
-    def forward(self, batch: Any) -> torch.Tensor:
-        features = self.model.features(batch)
-        logits = self.model.head(self.model.dropout(features))
-        if not self.training:
-            return logits
+    def extra(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         hidden = features if self.on == "features" else logits
-        return torch.cat([logits, self.adversary(self.grl(hidden)).to(logits.dtype)], dim=1)
+        return self.adversary(self.grl(hidden))
 
 
 @dataclass

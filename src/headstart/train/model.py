@@ -42,3 +42,33 @@ class TransferModel(nn.Module):
 
     def forward(self, batch: Any) -> torch.Tensor:
         return self.head(self.dropout(self.features(batch)))
+
+
+class WrappedModel(nn.Module):
+    """A :class:`TransferModel` wrapped by a method that adds training-time outputs
+    (a domain discriminator's, an adversary's). ``backbone`` and ``head`` are the
+    wrapped model's, so strategies see it as they would the plain model; in
+    evaluation mode it is the plain model. Subclasses give :meth:`extra`:
+    what is concatenated after the class logits in training mode."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.model.backbone
+
+    @property
+    def head(self) -> nn.Module:
+        return self.model.head
+
+    def extra(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        features = self.model.features(batch)
+        logits = self.model.head(self.model.dropout(features))
+        if not self.training:
+            return logits
+        return torch.cat([logits, self.extra(features, logits).to(logits.dtype)], dim=1)
