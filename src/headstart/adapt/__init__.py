@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from headstart.adapt.base import (
@@ -42,7 +41,7 @@ from headstart.adapt.dan import DAN
 from headstart.adapt.dann import DANN
 from headstart.adapt.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
 from headstart.adapt.source_only import SourceOnly
-from headstart.errors import HeadstartError, did_you_mean
+from headstart.registry import make_named, options_of
 
 METHODS: dict[str, type[DomainLoss]] = {}
 
@@ -57,23 +56,12 @@ def list_methods() -> list[str]:
 
 def method_options(name: str) -> list[str]:
     """The options a method's constructor takes."""
-    return [p for p in inspect.signature(METHODS[name].__init__).parameters if p != "self"]
+    return options_of(METHODS[name])
 
 
 def make_method(name: str, **options: Any) -> DomainLoss:
     """An adaptation method by name; unknown names and options get one clear line."""
-    if name not in METHODS:
-        raise HeadstartError(
-            f"unknown adaptation method '{name}'{did_you_mean(name, METHODS)} (available: {', '.join(METHODS)})"
-        )
-    allowed = method_options(name)
-    for key in options:
-        if key not in allowed:
-            raise HeadstartError(
-                f"adaptation method '{name}' has no option '{key}'{did_you_mean(key, allowed)} "
-                f"(options: {', '.join(allowed)})"
-            )
-    return METHODS[name](**options)
+    return make_named("adaptation method", METHODS, name, options)
 
 
 for _cls in (SourceOnly, DANN, DAN, CORAL, CDAN, CDANE):

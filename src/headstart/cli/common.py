@@ -23,6 +23,18 @@ NoCache = typer.Option(False, "--no-cache", help="Do not read or write the featu
 CacheDir = typer.Option(
     None, "--cache-dir", help="Feature cache folder (default $HEADSTART_CACHE or ~/.cache/headstart)."
 )
+# Training options shared by the commands that fine-tune (fit, distill).
+TestSize = typer.Option(
+    0.2, "--test-size", min=0.01, max=0.9, help="Hold-out fraction when there is no --eval or val split."
+)
+Sample = typer.Option(None, "--sample", min=2, help="Train on a stratified sample of N training rows.")
+Seed = typer.Option(0, "--seed", help="Seed for splits, sampling and initialisation.")
+TrainBatchSize = typer.Option(32, "--train-batch-size", min=1, help="Training batch size.")
+MaxLength = typer.Option(None, "--max-length", min=1, help="Token limit for text (default: the backbone's).")
+Patience = typer.Option(0, "--patience", min=0, help="Early stopping: epochs without a better val score.")
+ValSize = typer.Option(0.1, "--val-size", min=0.0, max=0.5, help="Training rows held out to pick the best epoch.")
+Precision = typer.Option("auto", "--precision", help="auto (bf16 on a capable GPU), no, bf16, fp16.")
+Resume = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint.")
 Imbalance = typer.Option(
     None,
     "--imbalance",

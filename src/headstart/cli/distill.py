@@ -40,22 +40,18 @@ def distill(
     eval_path: Path = typer.Option(
         None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out)."
     ),
-    test_size: float = typer.Option(
-        0.2, "--test-size", min=0.01, max=0.9, help="Hold-out fraction when there is no --eval or val split."
-    ),
-    sample: int = typer.Option(None, "--sample", min=2, help="Train on a stratified sample of N training rows."),
-    seed: int = typer.Option(0, "--seed", help="Seed for splits, sampling and initialisation."),
+    test_size: float = c.TestSize,
+    sample: int = c.Sample,
+    seed: int = c.Seed,
     strategy: str = typer.Option("full", "--strategy", "-s", help="How the student fine-tunes (full, lora, ...)."),
     epochs: int = typer.Option(3, "--epochs", min=1, help="Training epochs."),
     lr: float = typer.Option(5e-5, "--lr", help="Learning rate of the student's top backbone group."),
-    train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Training batch size."),
-    max_length: int = typer.Option(None, "--max-length", min=1, help="Token limit for text (default: the backbone's)."),
-    patience: int = typer.Option(0, "--patience", min=0, help="Early stopping: epochs without a better val score."),
-    val_size: float = typer.Option(
-        0.1, "--val-size", min=0.0, max=0.5, help="Training rows held out to pick the best epoch."
-    ),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on a capable GPU), no, bf16, fp16."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    train_batch_size: int = c.TrainBatchSize,
+    max_length: int = c.MaxLength,
+    patience: int = c.Patience,
+    val_size: float = c.ValSize,
+    precision: str = c.Precision,
+    resume: bool = c.Resume,
     num_workers: int = typer.Option(None, "--num-workers", min=0, help="Data-loading processes."),
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,

@@ -109,11 +109,9 @@ def fit(
     eval_path: Path = typer.Option(
         None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out)."
     ),
-    test_size: float = typer.Option(
-        0.2, "--test-size", min=0.01, max=0.9, help="Hold-out fraction when there is no --eval or val split."
-    ),
-    sample: int = typer.Option(None, "--sample", min=2, help="Train on a stratified sample of N training rows."),
-    seed: int = typer.Option(0, "--seed", help="Seed for splits, sampling and initialisation."),
+    test_size: float = c.TestSize,
+    sample: int = c.Sample,
+    seed: int = c.Seed,
     C: float = typer.Option(
         None, "--C", help="Head regularisation (default: chosen by cross-validation on training rows)."
     ),
@@ -142,17 +140,15 @@ def fit(
     domain_col: str = c.DomainCol,
     epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning epochs."),
     lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning learning rate of the top backbone group (head: 10x)."),
-    train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Fine-tuning batch size."),
-    max_length: int = typer.Option(None, "--max-length", min=1, help="Token limit for text (default: the backbone's)."),
-    patience: int = typer.Option(0, "--patience", min=0, help="Early stopping: epochs without a better val score."),
-    val_size: float = typer.Option(
-        0.1, "--val-size", min=0.0, max=0.5, help="Training rows held out to pick the best epoch."
-    ),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on a capable GPU), no, bf16, fp16."),
+    train_batch_size: int = c.TrainBatchSize,
+    max_length: int = c.MaxLength,
+    patience: int = c.Patience,
+    val_size: float = c.ValSize,
+    precision: str = c.Precision,
     option: list[str] = typer.Option(
         None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8)."
     ),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    resume: bool = c.Resume,
     tta: bool = typer.Option(False, "--tta", help="Images: also score each mirror image and average (TTA)."),
     num_workers: int = typer.Option(
         None, "--num-workers", min=0, help="Fine-tuning data-loading processes (default: up to 4 for images)."

@@ -35,10 +35,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from headstart.errors import HeadstartError, did_you_mean
 from headstart.fairness.adversarial import Adversarial, AdversaryModel, AdversaryStrategy
 from headstart.fairness.audit import (
     MIN_ROWS,
@@ -54,6 +52,7 @@ from headstart.fairness.penalty import Penalty, batch_gap
 from headstart.fairness.sampling import GroupSampling, group_cells
 from headstart.fairness.threshold import GroupThreshold
 from headstart.fairness.transfer import audit_before_after, audit_classifiers
+from headstart.registry import make_named
 
 METHODS: dict[str, type] = {}
 
@@ -68,19 +67,7 @@ def list_methods() -> list[str]:
 
 def make_method(name: str, **options: Any) -> Mitigation:
     """A debiasing method by name; unknown names and options get one clear line."""
-    if name not in METHODS:
-        raise HeadstartError(
-            f"unknown debiasing method '{name}'{did_you_mean(name, METHODS)} (available: {', '.join(METHODS)})"
-        )
-    cls = METHODS[name]
-    allowed = [f.name for f in dataclasses.fields(cls) if f.init]
-    for key in options:
-        if key not in allowed:
-            known = ", ".join(allowed) or "none"
-            raise HeadstartError(
-                f"debiasing method '{name}' has no option '{key}'{did_you_mean(key, allowed)} (options: {known})"
-            )
-    return cls(**options)
+    return make_named("debiasing method", METHODS, name, options)
 
 
 for _cls in (Adversarial, Penalty, GroupSampling):

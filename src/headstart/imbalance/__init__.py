@@ -23,10 +23,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from headstart.errors import HeadstartError, did_you_mean
 from headstart.imbalance.auto import Auto
 from headstart.imbalance.base import (
     Method,
@@ -47,6 +45,7 @@ from headstart.imbalance.smote import Adasyn, BorderlineSmote, Smote
 from headstart.imbalance.threshold import Threshold, tune_threshold
 from headstart.imbalance.two_stage import TwoStage
 from headstart.imbalance.weighted import Weighted, WeightedCrossEntropy, class_weights
+from headstart.registry import make_named
 
 METHODS: dict[str, type] = {}
 
@@ -61,19 +60,7 @@ def list_methods() -> list[str]:
 
 def make_method(name: str, **options: Any) -> Method:
     """A method by name; unknown names and options get one clear line."""
-    if name not in METHODS:
-        raise HeadstartError(
-            f"unknown imbalance method '{name}'{did_you_mean(name, METHODS)} (available: {', '.join(METHODS)})"
-        )
-    cls = METHODS[name]
-    allowed = [f.name for f in dataclasses.fields(cls) if f.init]
-    for key in options:
-        if key not in allowed:
-            known = ", ".join(allowed) or "none"
-            raise HeadstartError(
-                f"imbalance method '{name}' has no option '{key}'{did_you_mean(key, allowed)} (options: {known})"
-            )
-    return cls(**options)
+    return make_named("imbalance method", METHODS, name, options)
 
 
 for _cls in (

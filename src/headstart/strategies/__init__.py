@@ -11,10 +11,9 @@ Each strategy is a small dataclass of options in a file of its own:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from headstart.errors import HeadstartError, did_you_mean
+from headstart.registry import make_named
 from headstart.strategies.auto import Auto
 from headstart.strategies.base import FineTune
 from headstart.strategies.discriminative import Discriminative
@@ -39,18 +38,7 @@ def list_strategies() -> list[str]:
 
 def make_strategy(name: str, **options: Any) -> Any:
     """A strategy by name; unknown names and options get one clear line."""
-    if name not in STRATEGIES:
-        raise HeadstartError(
-            f"unknown strategy '{name}'{did_you_mean(name, STRATEGIES)} (available: {', '.join(STRATEGIES)})"
-        )
-    cls = STRATEGIES[name]
-    allowed = [f.name for f in dataclasses.fields(cls) if f.init]
-    for key in options:
-        if key not in allowed:
-            raise HeadstartError(
-                f"strategy '{name}' has no option '{key}'{did_you_mean(key, allowed)} (options: {', '.join(allowed)})"
-            )
-    return cls(**options)
+    return make_named("strategy", STRATEGIES, name, options)
 
 
 for _cls in (LinearProbe, Head, Partial, Full, Gradual, Discriminative, L2SP, LoRA, Auto):
