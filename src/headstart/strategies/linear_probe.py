@@ -74,6 +74,19 @@ def class_weights(y: np.ndarray, n_classes: int, mode: Any) -> np.ndarray | None
     return weights
 
 
+def _lbfgs(params: list[torch.Tensor], max_iter: int, tol: float) -> torch.optim.LBFGS:
+    """The probe's optimiser: full-batch L-BFGS with a strong-Wolfe line search."""
+    return torch.optim.LBFGS(
+        params,
+        lr=1,
+        max_iter=max_iter,
+        tolerance_grad=tol,
+        tolerance_change=1e-9,
+        history_size=10,
+        line_search_fn="strong_wolfe",
+    )
+
+
 def fit_with_loss(
     Z: torch.Tensor,
     y: torch.Tensor,
@@ -95,15 +108,7 @@ def fit_with_loss(
     W = (init[0].clone() if init else torch.zeros(n_classes, d)).requires_grad_(True)
     b = (init[1].clone() if init else torch.zeros(n_classes)).requires_grad_(True)
     reg = (2.0 if n_classes == 2 else 1.0) / (C * n)
-    opt = torch.optim.LBFGS(
-        [W, b],
-        lr=1,
-        max_iter=max_iter,
-        tolerance_grad=tol,
-        tolerance_change=1e-9,
-        history_size=10,
-        line_search_fn="strong_wolfe",
-    )
+    opt = _lbfgs([W, b], max_iter, tol)
     evals = 0
 
     def closure() -> torch.Tensor:
@@ -152,15 +157,7 @@ def fit_logistic(
     wrow = torch.full((n,), 1.0 / n, dtype=Z.dtype, device=Z.device) if sample_weight is None else sample_weight / n
     wrow = wrow.unsqueeze(0)
     reg = (2.0 if n_classes == 2 else 1.0) / (C * n)
-    opt = torch.optim.LBFGS(
-        [W, b],
-        lr=1,
-        max_iter=max_iter,
-        tolerance_grad=tol,
-        tolerance_change=1e-9,
-        history_size=10,
-        line_search_fn="strong_wolfe",
-    )
+    opt = _lbfgs([W, b], max_iter, tol)
     evals = 0
     # One fused pass over Z per evaluation, a block of rows at a time: each block
     # is multiplied for the logits and again for the gradient while it is still
