@@ -6,17 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from headstart.fairness.render import GAP_NAMES
 from headstart.report.html import Raw, badge, esc, md_table, num, table
 from headstart.report.section import Section, read_run_json, register
-
-GAP_NAMES = {
-    "selection_rate_difference": "selection-rate difference (signed)",
-    "demographic_parity_difference": "demographic-parity difference",
-    "demographic_parity_ratio": "demographic-parity ratio",
-    "equalized_odds_difference": "equalized-odds difference",
-    "accuracy_difference": "accuracy difference",
-    "worst_group_accuracy": "worst-group accuracy",
-}
 
 
 def ci(value: Any, digits: int = 3) -> str:
