@@ -45,28 +45,47 @@ def wave(shape: int, cycles: np.ndarray) -> np.ndarray:
 
 
 def waveforms(
-    n: int, rate: float, seed: int, offset: float = 0.0, gain: float = 1.0
+    n: int,
+    rate: float,
+    seed: int,
+    offset: float = 0.0,
+    gain: float = 1.0,
+    noise: float = 0.15,
+    hum: float = 0.0,
+    hum_hz: float = 3.0,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """``n`` noisy waveforms sampled at ``rate`` Hz by a sensor reading ``gain * x + offset``, and their labels."""
+    """``n`` waveforms sampled at ``rate`` Hz by a sensor reading ``gain * x + offset`` with Gaussian
+    noise of std ``noise`` and a periodic interference of amplitude ``hum`` at ``hum_hz`` Hz (random
+    phase), and their labels."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, len(SHAPES), n)
     out = []
     for c in y:
         period, duration = rng.uniform(1.0, 2.5), rng.uniform(4.0, 8.0)
         t = np.arange(int(round(duration * rate))) / rate
-        x = rng.uniform(0.5, 1.5) * wave(int(c), t / period + rng.uniform()) + 0.15 * rng.normal(size=len(t))
+        x = rng.uniform(0.5, 1.5) * wave(int(c), t / period + rng.uniform()) + noise * rng.normal(size=len(t))
+        if hum:
+            x = x + hum * np.sin(2 * np.pi * (hum_hz * t + rng.uniform()))
         out.append((gain * x + offset).astype(np.float32))
     return out, y
 
 
 def data(
-    n: int, seed: int, source_rate: float, target_rate: float, offset: float = 0.0, gain: float = 1.0
+    n: int,
+    seed: int,
+    source_rate: float,
+    target_rate: float,
+    offset: float = 0.0,
+    gain: float = 1.0,
+    noise: float = 0.15,
+    hum: float = 0.0,
+    hum_hz: float = 3.0,
 ) -> tuple[object, object]:
     from headstart.backbones.scratch import pad_sequences
     from headstart.data import Dataset
 
     xs, ys = waveforms(n, source_rate, seed)
-    xt, yt = waveforms(n, target_rate, seed + 1000, offset, gain)
+    xt, yt = waveforms(n, target_rate, seed + 1000, offset, gain, noise, hum, hum_hz)
     src = Dataset(inputs=pad_sequences(xs), labels=np.asarray(SHAPES)[ys], modality="tabular", source="source")
     tgt = Dataset(inputs=pad_sequences(xt), labels=np.asarray(SHAPES)[yt], modality="tabular", source="target")
     return src, tgt
@@ -87,15 +106,30 @@ def main() -> None:
     p.add_argument("--target-rate", type=float, default=3.0)
     p.add_argument("--target-offset", type=float, default=0.0, help="the target sensor's bias")
     p.add_argument("--target-gain", type=float, default=1.0, help="the target sensor's gain")
+    p.add_argument("--target-noise", type=float, default=0.15, help="the target sensor's noise std")
+    p.add_argument("--target-hum", type=float, default=0.0, help="amplitude of a periodic interference in the target")
+    p.add_argument("--hum-hz", type=float, default=3.0, help="the interference's frequency")
+    p.add_argument("--option", action="append", default=[], help="an adaptation option key=value (repeatable)")
     p.add_argument("--out", default="benchmarks/out/adapt_sequences.json")
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     results: dict[str, list[float]] = {m: [] for m in methods}
     rows = []
     for seed in seeds:
         # A fresh draw of both domains per seed.
-        src, tgt = data(args.rows, seed, args.source_rate, args.target_rate, args.target_offset, args.target_gain)
+        src, tgt = data(
+            args.rows,
+            seed,
+            args.source_rate,
+            args.target_rate,
+            args.target_offset,
+            args.target_gain,
+            args.target_noise,
+            args.target_hum,
+            args.hum_hz,
+        )
         for method in methods:
             t = time.perf_counter()
             r = adapt(
@@ -103,6 +137,7 @@ def main() -> None:
                 tgt,
                 method=method,
                 backbone="scratch:seqconv",
+                options=options if method != "source-only" else None,
                 epochs=args.epochs,
                 lr=1e-3,
                 batch_size=64,

@@ -65,7 +65,7 @@ def stage(folder: Path, *args: object) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
 
-def transfer_file(train: Path, n: int) -> Path:
+def transfer_file(train: Path, n: int, out: Path) -> Path:
     """``n`` sentences of train.tsv outside the labelled sample (seed 1), without their labels."""
     import numpy as np
     import pandas as pd
@@ -73,7 +73,7 @@ def transfer_file(train: Path, n: int) -> Path:
     import headstart as hs
     from headstart.data import stratified_sample
 
-    path = OUT / f"transfer-{n}.tsv"
+    path = out / f"transfer-{n}.tsv"
     if not path.is_file():
         full = hs.load(train)
         rest = np.setdiff1d(np.arange(len(full)), stratified_sample(full.labels, 2000, 0))  # = .sample(2000, seed=0)
@@ -82,14 +82,14 @@ def transfer_file(train: Path, n: int) -> Path:
     return path
 
 
-def sample_file(train: Path) -> Path:
+def sample_file(train: Path, out: Path) -> Path:
     """The 2,000 training rows (``hs.load(train).sample(2000, seed=0)``) as a file, so that
     student seeds other than 0 train on the very rows the teacher saw."""
     import pandas as pd
 
     import headstart as hs
 
-    path = OUT / "sample-2000-seed0.tsv"
+    path = out / "sample-2000-seed0.tsv"
     if not path.is_file():
         rows = hs.load(train).sample(2000, seed=0)
         pd.DataFrame({"sentence": list(rows.inputs), "label": list(rows.labels)}).to_csv(path, sep="\t", index=False)
@@ -99,6 +99,9 @@ def sample_file(train: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--kd-epochs", type=int, default=None, help="the distilled student's epochs (default: --epochs)"
+    )
     parser.add_argument("--student", default="layers:0,1,2")
     parser.add_argument("--student-lr", type=float, default=1e-4)
     parser.add_argument("--temperature", type=float, default=2.0)
@@ -110,6 +113,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="0", help="student seeds, comma-separated (the teacher: seed 0)")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=OUT, help="folder of the run folders (reused when present)")
     parser.add_argument("--no-export", action="store_true", help="skip the student's ONNX export")
     args = parser.parse_args()
 
@@ -117,35 +121,42 @@ def main() -> None:
 
     folder = need_shared("text", "sst2")
     train, dev = folder / "train.tsv", folder / "dev.tsv"
-    OUT.mkdir(parents=True, exist_ok=True)
-    common = ["--eval", dev, "--epochs", args.epochs, "--max-length", 64]
-    teacher_dir = OUT / "teacher"
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    common = ["--eval", dev, "--max-length", 64]
+    epochs = ["--epochs", args.epochs]
+    kd_epochs = args.kd_epochs or args.epochs
+    kd_epoch_tag = f"-e{kd_epochs}" if kd_epochs != args.epochs else ""
+    teacher_dir = out / "teacher"
     tag = f"{args.student.replace(':', '').replace(',', '')}-lr{args.student_lr:g}"
     beta = f"-b{args.beta:g}" if args.method == "features" else ""
     kd_tag = f"student-{args.method}-{tag}-T{args.temperature:g}-a{args.alpha:g}{beta}-transfer{args.transfer}"
+    kd_tag += kd_epoch_tag
     teacher = stage(
         teacher_dir, "fit", train, "--backbone", "minilm", "--strategy", "full", "--lr", 5e-5,
-        "--sample", 2000, "--seed", 0, *common,
+        "--sample", 2000, "--seed", 0, *common, *epochs,
     )  # fmt: skip
     options = ["--option", f"temperature={args.temperature}", "--option", f"alpha={args.alpha}"]
     if args.method == "features":
         options += ["--option", f"beta={args.beta}"]
     if args.transfer:
-        options += ["--transfer", transfer_file(train, args.transfer)]
+        options += ["--transfer", transfer_file(train, args.transfer, out)]
     seeds = [int(s) for s in args.seeds.split(",")]
     kd_runs, label_runs = {}, {}
     for seed in seeds:
         # Seed 0 samples from train.tsv as the teacher did; other seeds read the same rows from a file.
-        rows = [train, "--sample", 2000] if seed == 0 else [sample_file(train)]
+        rows = [train, "--sample", 2000] if seed == 0 else [sample_file(train, out)]
         suffix = "" if seed == 0 else f"-seed{seed}"
         student = ["--student", args.student, "--lr", args.student_lr, "--seed", seed, *common]
-        kd_dir = OUT / f"{kd_tag}{suffix}"
-        labels_dir = OUT / f"student-labels-{tag}{suffix}"
+        kd_student = [*student, "--epochs", kd_epochs]
+        kd_dir = out / f"{kd_tag}{suffix}"
+        labels_dir = out / f"student-labels-{tag}{suffix}"
         kd_runs[seed] = (
             kd_dir,
-            stage(kd_dir, "distill", teacher_dir, *rows, *student, "--method", args.method, *options),
+            stage(kd_dir, "distill", teacher_dir, *rows, *kd_student, "--method", args.method, *options),
         )
-        label_runs[seed] = (labels_dir, stage(labels_dir, "distill", teacher_dir, *rows, *student, "--method", "none"))
+        labels_args = [*rows, *student, *epochs, "--method", "none"]
+        label_runs[seed] = (labels_dir, stage(labels_dir, "distill", teacher_dir, *labels_args))
     kd_dir, kd = kd_runs[seeds[0]]
     _, labels = label_runs[seeds[0]]
 
@@ -169,7 +180,12 @@ def main() -> None:
         return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
 
     print(f"machine: {machine()}")
-    print(f"SST-2: 2,000 training rows (seed 0), dev {len(dev_data)} rows; epochs {args.epochs}, max length 64")
+    print(
+        f"SST-2: 2,000 training rows (seed 0), dev {len(dev_data)} rows; epochs {args.epochs} "
+        f"(distilled student: {kd_epochs}), max length 64"
+    )
+    if args.transfer:
+        print(f"transfer set: {args.transfer} unlabelled train.tsv sentences outside the sample (seed 1)")
     print(f"student: {info['student_description']}; {info['loss']}; lr {args.student_lr:g}")
     print(f"student seeds {args.seeds} (split of the 2,000 rows into train / 10% validation, initialisation, order)")
     print()
@@ -220,7 +236,7 @@ def main() -> None:
         print(
             f"onnx-fp32 vs PyTorch: max |diff| {p32['max_abs_diff']:.2e}, top-1 agreement {p32['top1_agreement']:.2%}"
         )
-        expected = predict_csv(kd_dir, dev, OUT / "student-predictions.csv")
+        expected = predict_csv(kd_dir, dev, out / "student-predictions.csv")
         want = expected["prediction"].astype(str).tolist()
         got = runtime_predictions(kd_dir / "export", expected["input"].tolist())
         same = sum(a == b for a, b in zip(got, want, strict=True))
