@@ -1,13 +1,22 @@
-"""A constructed sequence case for domain adaptation (issue 7): the same
-waveform-shape task, the target recorded by a sensor sampled at a lower rate.
+"""Constructed sequence cases for domain adaptation (issue 7): the same
+waveform-shape task, the target recorded by a different sensor.
 
 The task: tell four waveform shapes apart (sine, square, sawtooth, triangle),
 whatever their period (1 to 2.5 s), phase, amplitude (0.5 to 1.5) and
 duration (4 to 8 s), with Gaussian noise (std 0.15). The source sensor samples
-at 8 Hz (periods of 8 to 20 samples, sequences of 32 to 64 values); the
-target sensor at 3 Hz (periods of 3 to 7.5 samples, 12 to 24 values): the
-same signals, shorter sequences, every shape squeezed in time. Labels of the
-target are used only to score.
+at 8 Hz (periods of 8 to 20 samples, sequences of 32 to 64 values). The target
+sensor differs by one or more of:
+
+- ``--target-rate``: a lower sampling rate (default 3 Hz: periods of 3 to 7.5
+  samples, 12 to 24 values; every shape squeezed in time);
+- ``--target-gain`` / ``--target-offset``: a miscalibrated reading ``g x + o``;
+- ``--target-noise``: a noisier sensor;
+- ``--target-hum`` (``--hum-hz``): a periodic interference picked up by the
+  target sensor, like mains hum, ``a sin(2 pi f t + phase)`` with a random
+  phase per sequence (3 Hz at 8 Hz sampling: a period of 8/3 samples, above
+  every shape's fundamental of 0.4 to 1 Hz).
+
+Labels of the target are used only to score.
 
 Encoder: ``scratch:seqconv`` (two masked 1-D conv blocks, kernel 5, dilation
 1 and 2, masked mean + max pooling, 128-d) on padded variable-length batches:
@@ -16,6 +25,8 @@ Training as in ``adapt_digits.py``: 32 source + 32 target rows per batch,
 AdamW lr 1e-3, the best epoch by source validation accuracy.
 
     nice -n 15 .venv/bin/python benchmarks/adapt_sequences.py --seeds 0,1,2
+    .venv/bin/python benchmarks/adapt_sequences.py --methods source-only,dann --seeds 10,11,12,13,14,15,16,17,18,19 \
+        --epochs 30 --target-rate 8 --target-hum 0.8    # the interference case (docs/BENCHMARKS.md)
 """
 
 from __future__ import annotations
@@ -162,6 +173,10 @@ def main() -> None:
     sensor = (
         f" (x {args.target_gain:g} {args.target_offset:+g})" if (args.target_offset, args.target_gain) != (0, 1) else ""
     )
+    if args.target_noise != 0.15:
+        sensor += f", noise std {args.target_noise:g}"
+    if args.target_hum:
+        sensor += f", {args.target_hum:g} x {args.hum_hz:g} Hz interference"
     print(f"\n{args.source_rate:g} Hz -> {args.target_rate:g} Hz{sensor} waveforms, target accuracy, seeds {seeds}")
     print("| method | target accuracy (mean ± std) | per seed | gain over source-only, per seed |")
     print("| --- | --- | --- | --- |")
