@@ -1,6 +1,7 @@
 """Domain adaptation (issue 7): each loss's gradient reaches the features, each
 raises target accuracy on a toy two-Gaussian shift, target labels never reach
-training, the batches mix the domains, the CLI writes its run folder."""
+training, the batches mix the domains, the CLI writes its run folder, and
+pretrained text and image backbones train through the same path."""
 
 from __future__ import annotations
 
@@ -202,3 +203,42 @@ def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
         results.append((a["result"]["target_accuracy"], (out / "model.safetensors").read_bytes()))
     assert results[0][1] == results[1][1]
     assert results[0][0] == pytest.approx(1 - results[1][0])
+
+
+def _moved(before: dict[str, torch.Tensor], model: torch.nn.Module) -> bool:
+    """Whether any backbone weight changed from ``before`` (the weights adapt() starts from, seed 0)."""
+    after = model.backbone.state_dict()
+    return any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
+
+
+def test_dann_trains_a_pretrained_text_backbone_on_variable_length_texts(tiny_bert_dir):
+    from conftest import make_texts
+
+    from headstart.backbones import load_backbone
+
+    spec = f"hf:{tiny_bert_dir}"
+    before = {k: v.clone() for k, v in load_backbone(spec, seed=0).state_dict().items()}
+    xs, ys = make_texts(24, seed=0)
+    xt, yt = make_texts(16, seed=1)
+    target = [t.upper() for t in xt]  # a systematic surface shift; the lower-casing tokenizer undoes it
+    r = adapt(from_arrays(xs, ys), from_arrays(target, yt), method="dann", backbone=spec, epochs=1, lr=1e-3,
+              batch_size=8, val_size=0.0, select="last", progress=False)  # fmt: skip
+    assert r.backbone == spec and r.n_target == 16 and 0.0 <= r.target_accuracy <= 1.0
+    assert _moved(before, r.model)
+
+
+def test_dann_trains_a_pretrained_image_backbone(tmp_path):
+    from conftest import make_image_folder
+
+    from headstart.backbones import load_backbone
+    from headstart.data import load
+
+    src = load(make_image_folder(tmp_path / "src", per_class=4))
+    tgt = load(make_image_folder(tmp_path / "tgt", per_class=3, split="val") / "val")
+    options = {"pretrained": False}  # random weights through the pretrained-model code path (no download)
+    start = load_backbone("timm:test_efficientnet", seed=0, **options)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    r = adapt(src, tgt, method="dann", backbone="timm:test_efficientnet", backbone_options=options, epochs=1,
+              lr=1e-3, batch_size=4, val_size=0.0, select="last", progress=False)  # fmt: skip
+    assert r.n_target == 6 and 0.0 <= r.target_accuracy <= 1.0
+    assert _moved(before, r.model)
