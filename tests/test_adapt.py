@@ -176,6 +176,10 @@ def test_cli_adapt_writes_run_folder_and_reports_target_accuracy(tmp_path, capsy
     assert "SOURCE validation" in a["selection_rule"]
     assert (out / "projection.png").stat().st_size > 1000 and (out / "model.safetensors").is_file()
     assert len(a["projection"]["panels"]) == 2
+    # The adapted model is a run folder that `headstart predict` reads.
+    preds = tmp_path / "predictions.csv"
+    assert run(["predict", str(out), str(tmp_path / "tgt.csv"), "--out", str(preds)]) == 0
+    assert len(pd.read_csv(preds)) == 120
     section = next(s for s in collect_sections(out) if s.title == "Domain adaptation")
     assert "source-only" in section.markdown and "data:image/png;base64" in section.html
     assert (
@@ -187,6 +191,7 @@ def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
     """A TARGET file with a label column: the true labels and flipped labels train
     byte-identical models; the column only changes the reported accuracy."""
     from headstart.cli import run
+    from headstart.run import load_run
 
     xs, ys = two_gaussians((0.0, 0.0), n=100, seed=0)
     xt, yt = two_gaussians((1.0, 1.0), n=100, seed=1)
@@ -200,8 +205,12 @@ def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
         assert run(argv + ["--feature-cols", "a,b", "--label-col", "label"]) == 0
         a = json.loads((out / "adapt.json").read_text())
         assert a["target_labelled"] is True
-        results.append((a["result"]["target_accuracy"], (out / "model.safetensors").read_bytes()))
-    assert results[0][1] == results[1][1]
+        weights = b"".join(f.read_bytes() for f in sorted(out.rglob("*.safetensors")))  # head + backbone
+        results.append((a["result"]["target_accuracy"], weights))
+        # The saved run reproduces the reported target accuracy.
+        target = from_arrays(np.stack([xt[:, 0], xt[:, 1]], 1), labels)
+        assert load_run(out).evaluate(target)["accuracy"] == pytest.approx(a["result"]["target_accuracy"])
+    assert len(results[0][1]) > 1000 and results[0][1] == results[1][1]
     assert results[0][0] == pytest.approx(1 - results[1][0])
 
 

@@ -487,10 +487,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Backbone features ``(N, D)`` (cached like fit's)."""
         self._check_fitted()
         data = as_dataset(X)
-        if data.modality == "tabular" and data.inputs.shape[1] != self.n_features_in_:
-            raise HeadstartError(
-                f"{data.source} has {data.inputs.shape[1]} features, the model was trained on {self.n_features_in_}"
-            )
+        width = getattr(self.backbone_, "input_width", None)
+        if data.modality == "tabular" and width is not None and data.inputs.shape[1] != width:
+            raise HeadstartError(f"{data.source} has {data.inputs.shape[1]} features, the model was trained on {width}")
         return self._features(data, "predict")
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -523,6 +522,48 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             scores, positive = torch.softmax(torch.from_numpy(logits), 1)[:, k].numpy(), keys[k]
         truth = [self._key(v) for v in data.labels]
         return classification_metrics(truth, [self._key(v) for v in pred], keys, scores, positive)
+
+    @classmethod
+    def from_trained(
+        cls,
+        backbone: Any,
+        head: torch.nn.Module,
+        classes: Any,
+        data: Dataset,
+        *,
+        history: list[dict[str, Any]],
+        best_epoch: int | None,
+        seconds: float,
+        columns: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> TransferClassifier:
+        """A fitted classifier around a ``backbone`` and ``head`` trained outside :meth:`fit`
+        (distillation, domain adaptation), so that it predicts, evaluates, saves and loads
+        like a ``fit`` run: ``headstart predict`` / ``export`` read its run folder.
+
+        ``classes`` are the head's outputs in order; ``data`` is the labelled training
+        data (its modality, input columns and class counts are recorded; ``columns``
+        stands in when it has none); ``params`` are the constructor's."""
+        clf = cls(backbone=backbone.spec, **params)
+        clf.backbone_ = backbone.eval().requires_grad_(False)
+        clf.head_ = head.requires_grad_(False)
+        values = list(classes)
+        clf.classes_ = np.asarray(values, dtype=object if any(isinstance(v, str) for v in values) else None)
+        codes = clf._encode(data.labels, data.source)
+        clf.modality_ = data.modality
+        clf.columns_ = dict(data.columns) or dict(columns or {})
+        clf.class_counts_ = np.bincount(codes, minlength=len(values))
+        clf.n_train_ = len(data)
+        clf.n_features_in_ = int(backbone.feature_dim)
+        clf.fine_tuned_ = True
+        clf.imbalance_ = None
+        clf.history_ = history
+        clf.best_epoch_ = best_epoch
+        clf.C_ = None
+        clf.val_scores_ = {}
+        clf.timings_ = {"train_seconds": seconds}
+        clf._backbone_key = None
+        return clf
 
     # ------------------------------------------------------------ persist
     def save(self, folder: str | Path, **extra: Any) -> Path:

@@ -120,6 +120,7 @@ class Backbone(nn.Module):
     modality: str = ""
     feature_dim: int = 0
     source: str = ""
+    input_width: int | None = None  # numeric columns a tabular backbone takes (None: any)
 
     def __init__(self) -> None:
         super().__init__()

@@ -101,6 +101,7 @@ class IdentityBackbone(Backbone):
         super().__init__()
         self.spec = "identity"
         self.feature_dim = int(feature_dim)
+        self.input_width = self.feature_dim or None
         self.pretrained_config = {"feature_dim": self.feature_dim}
 
     def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:

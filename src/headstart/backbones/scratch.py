@@ -156,6 +156,7 @@ class MLPBackbone(Backbone):
             raise HeadstartError("scratch:mlp needs the number of input columns (feature_dim)")
         self.spec = "scratch:mlp"
         self.in_dim, self.feature_dim = int(feature_dim), int(hidden)
+        self.input_width = self.in_dim
         self.pretrained_config = {"architecture": "mlp", "in_dim": self.in_dim, "hidden": self.feature_dim}
         self.blocks = nn.Sequential(
             nn.Sequential(nn.Linear(self.in_dim, self.feature_dim), nn.ReLU()),

@@ -65,7 +65,8 @@ def adapt(
     """Adapt a model from labelled SOURCE rows to unlabelled TARGET rows (DANN, DAN, CORAL, CDAN ...).
 
     Writes RUN/adapt.json (figures, options, the selection rule), RUN/projection.png (2-D PCA of source and
-    target features before and after adaptation) and RUN/model.safetensors."""
+    target features before and after adaptation) and the adapted model as a run folder (config.json,
+    model.safetensors, backbone/) that `headstart predict` and `headstart export` read."""
     import numpy as np
     from rich.markup import escape
 
@@ -74,9 +75,10 @@ def adapt(
     from headstart.adapt.run import SELECTIONS, embed
     from headstart.adapt.run import adapt as run_adapt
     from headstart.backbones.registry import check_spec
+    from headstart.classifier import TransferClassifier
     from headstart.cli.fit import parse_options
     from headstart.errors import HeadstartError
-    from headstart.io import save_tensors, write_json
+    from headstart.io import write_json
 
     options = parse_options(option)
     make_method(method, **options)  # a misspelt method or option fails before any data is read
@@ -133,8 +135,27 @@ def adapt(
     figures = projection_figures(panels, seed=seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     plot_projection(run_dir / PROJECTION_FILE, panels, figures, seed=seed)
-    state = {k: v.contiguous() for k, v in main.model.state_dict().items()}
-    save_tensors(run_dir / "model.safetensors", state, {"format": "headstart-adapt"})
+    # The adapted backbone + head as a run folder that `headstart predict` / `export` load.
+    model = main.model.cpu().eval()
+    clf = TransferClassifier.from_trained(
+        model.backbone,
+        model.head,
+        main.classes,
+        src,
+        history=main.history,
+        best_epoch=main.best_epoch,
+        seconds=main.seconds,
+        strategy=strategy,
+        epochs=epochs,
+        lr=lr,
+        train_batch_size=train_batch_size,
+        val_size=val_size,
+        seed=seed,
+    )
+    metrics = None
+    if main.target_metrics is not None:
+        metrics = {**main.target_metrics, "evaluated_on": f"the target {tgt.source} (its labels read for this only)"}
+    clf.save(run_dir, metrics=metrics, data={"source": src.source, "target": tgt.source, "train_rows": len(src)})
     payload = {
         "source": src.source,
         "target": tgt.source,

@@ -9,7 +9,6 @@ distillation did in ``distilled_``.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -178,9 +177,16 @@ def distill(
     result = train(net, run_strategy, train_rows, val_rows, config, run_dir, resume, identity, progress, **hooks)
 
     model.cpu().eval()
-    backbone = model.backbone.eval().requires_grad_(False)
-    clf = TransferClassifier(
-        backbone=backbone.spec,
+    backbone = model.backbone
+    clf = TransferClassifier.from_trained(
+        backbone,
+        model.head,
+        teacher_clf.classes_,
+        data,
+        history=result.history,
+        best_epoch=result.best_epoch,
+        seconds=result.seconds,
+        columns=teacher_clf.columns_,
         strategy=strategy,
         strategy_options=strategy_options,
         epochs=epochs,
@@ -198,22 +204,6 @@ def distill(
         cache_dir=cache_dir,
         progress=progress,
     )
-    clf.backbone_ = backbone
-    clf.head_ = model.head.requires_grad_(False)
-    clf.classes_ = copy.copy(teacher_clf.classes_)
-    clf.modality_ = data.modality
-    clf.columns_ = dict(data.columns) or dict(teacher_clf.columns_)
-    clf.class_counts_ = counts
-    clf.n_train_ = len(data)
-    clf.n_features_in_ = int(backbone.feature_dim)
-    clf.fine_tuned_ = True
-    clf.imbalance_ = None
-    clf.history_ = result.history
-    clf.best_epoch_ = result.best_epoch
-    clf.C_ = None
-    clf.val_scores_ = {}
-    clf.timings_ = {"train_seconds": result.seconds}
-    clf._backbone_key = None
     clf.distilled_ = {
         "teacher": teacher_run,
         "teacher_backbone": getattr(t_backbone, "spec", None),
