@@ -545,6 +545,9 @@ STEPS_PER_EPOCH = 12  # 48 rows, batch 4
 # also trip over the step-collision bug above.
 KILL_ARGS = ["--rows", 48, "--batch-size", 4, "--epochs", 3, "--checkpoint-every", 5]
 DIST_ARGS = ["--rows", 64, "--val-rows", 32, "--batch-size", 8, "--epochs", 4, "--lr", 1e-3, "--checkpoint-every", 0]
+# One epoch, class-balanced batches over 32 "neg" and 8 "pos" rows, each process writing the rows it read.
+BALANCED_ARGS = ["--rows", 64, "--batch-size", 4, "--epochs", 1, "--checkpoint-every", 0, "--balanced"]
+BALANCED_ARGS += ["--minority-every", 4]
 
 
 def _latest_step(run_dir: Path) -> int | None:
@@ -609,15 +612,16 @@ class KillAndResume(threading.Thread):
             self.error = e
 
 
-def _launch_two_processes(bert: Path, root: Path) -> subprocess.Popen:
+def _launch_two_processes(bert: Path, root: Path, name: str = "two", extra: tuple = ()) -> subprocess.Popen:
     # `accelerate launch --cpu --num_processes 2` starts ONE process (multi-CPU needs mpirun); the
     # multi-process launcher with ACCELERATE_USE_CPU=1 starts two, on CPU, with gloo.
     launch = [str(VENV_BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
     launch += ["--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1"]
     launch += ["--main_process_port", str(free_port())]
-    args = script(bert, root / "two", root / "two.safetensors", *DIST_ARGS, "--metrics", root / "two.json")[1:]
+    metrics = ["--metrics", root / f"{name}.json"]
+    args = script(bert, root / name, root / f"{name}.safetensors", *(extra or DIST_ARGS), *metrics)
     return subprocess.Popen(
-        launch + args,
+        launch + args[1:],
         env={**script_env(), "ACCELERATE_USE_CPU": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -634,11 +638,14 @@ def subprocess_runs(request, tmp_path_factory, tiny_bert_dir):
     jobs: dict = {"root": root}
     if "one_and_two_processes" in wanted:
         jobs["two"] = _launch_two_processes(tiny_bert_dir, root)
+    if "balanced_two_processes" in wanted:
+        extra = (*BALANCED_ARGS, "--seen", root / "balanced-seen")
+        jobs["balanced"] = _launch_two_processes(tiny_bert_dir, root, "balanced", extra)
     if "killed_and_resumed" in wanted:
         jobs["kill"] = KillAndResume(tiny_bert_dir, root)
         jobs["kill"].start()
     yield jobs
-    for proc in [jobs.get("two"), getattr(jobs.get("kill"), "proc", None)]:
+    for proc in [jobs.get("two"), jobs.get("balanced"), getattr(jobs.get("kill"), "proc", None)]:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -737,3 +744,27 @@ def test_two_processes_reach_the_accuracy_of_one(one_and_two_processes):
     one, two = one_and_two_processes["one"], one_and_two_processes["two"]
     assert two["best_score"] > 0.6  # above chance (balanced classes)
     assert abs(two["val_accuracy"] - one["val_accuracy"]) <= 0.15
+
+
+@pytest.fixture(scope="module")
+def balanced_two_processes(subprocess_runs):
+    """The class-balanced sampler under ``accelerate launch`` with two CPU processes: the rows each read."""
+    root, job = subprocess_runs["root"], subprocess_runs["balanced"]
+    try:
+        out, err = job.communicate(timeout=300)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    check(subprocess.CompletedProcess(job.args, job.returncode, out, err))
+    return [json.loads((root / f"balanced-seen.rank{r}.json").read_text()) for r in (0, 1)]
+
+
+def test_two_processes_under_balanced_sampling_read_disjoint_rows(balanced_two_processes):
+    r0, r1 = balanced_two_processes
+    assert r0["rows"] and len(r0["rows"]) == len(r1["rows"])  # the same number of steps on both
+    assert set(r0["rows"]).isdisjoint(r1["rows"])  # no row is read by both processes in the epoch
+    classes = r0["classes"] + r1["classes"]
+    assert abs(sum(classes) / len(classes) - 0.5) <= 0.05  # balanced, from 8 "pos" among 40 rows
+    minority = {row for r in (r0, r1) for row, c in zip(r["rows"], r["classes"], strict=True) if c == 1}
+    assert len(minority) == 8  # every "pos" row is drawn (over-sampled), each on one process only

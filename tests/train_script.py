@@ -7,11 +7,14 @@ their sentiment words.
 
     python train_script.py BERT_DIR RUN_DIR OUT_FILE [--resume] [--slow SECONDS]
         [--epochs N] [--rows N] [--val-rows N] [--batch-size N] [--lr LR]
-        [--checkpoint-every N] [--metrics FILE]
+        [--checkpoint-every N] [--metrics FILE] [--balanced --minority-every K --seen PREFIX]
 
 On success the main process writes the final model's state_dict to OUT_FILE
 (safetensors) and, with ``--metrics``, a JSON file with the history, the final
-validation accuracy and the number of processes.
+validation accuracy and the number of processes. ``--balanced`` trains with the
+class-balanced batch sampler (``balanced-sampling``) on data whose "pos" class
+keeps only every K-th row; ``--seen PREFIX`` makes every process write the
+training rows its loader read, and their classes, to ``PREFIX.rank<R>.json``.
 """
 
 from __future__ import annotations
@@ -70,12 +73,26 @@ class SlowFull(Full):
         return None
 
 
-def rows(backbone: Any, n: int, seed: int, train: bool) -> Rows | None:
+class SeenRows(Rows):
+    """Training rows that remember which of them this process's loader read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[int] = []
+
+    def __getitem__(self, i: int) -> tuple[Any, torch.Tensor]:
+        self.seen.append(int(i))
+        return super().__getitem__(i)
+
+
+def rows(backbone: Any, n: int, seed: int, train: bool, minority_every: int = 1, cls: type = Rows) -> Rows | None:
     if n <= 0:
         return None
     texts, labels = make_texts(n, seed)
+    keep = [i for i, label in enumerate(labels) if label == "neg" or (i // 2) % minority_every == 0]
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     codes = np.array([0 if label == "neg" else 1 for label in labels])
-    return Rows(from_arrays(texts, labels), backbone, codes, train=train, augment=False, max_length=None)
+    return cls(from_arrays(texts, labels), backbone, codes, train=train, augment=False, max_length=None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--checkpoint-every", type=int, default=1)
     parser.add_argument("--metrics", default=None)
+    parser.add_argument("--balanced", action="store_true")
+    parser.add_argument("--minority-every", type=int, default=1)
+    parser.add_argument("--seen", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny model: one thread is as fast, and the same sums in every run
 
@@ -107,19 +127,30 @@ def main(argv: list[str] | None = None) -> int:
         warmup=0.1,
         seed=0,
     )
+    train_rows = rows(backbone, args.rows, 1, True, args.minority_every, SeenRows if args.seen else Rows)
+    hooks: dict[str, Any] = {}
+    if args.balanced:
+        from headstart.imbalance import make_method
+
+        hooks["batch_sampler"] = make_method("balanced-sampling").batch_sampler(np.bincount(train_rows.codes.numpy()))
     result = train(
         model,
         SlowFull(sleep=args.slow),
-        rows(backbone, args.rows, seed=1, train=True),
+        train_rows,
         rows(backbone, args.val_rows, seed=2, train=False),
         config,
         run_dir=args.run_dir,
         resume=args.resume,
         progress=False,
+        **hooks,
     )
     from accelerate import PartialState
 
     state = PartialState()
+    if args.seen:
+        seen = {"rows": train_rows.seen, "classes": train_rows.codes[train_rows.seen].tolist()}
+        with open(f"{args.seen}.rank{state.process_index}.json", "w") as f:
+            json.dump(seen, f)
     if state.is_main_process:
         save_tensors(args.out_file, model.state_dict())
         if args.metrics:
