@@ -707,18 +707,23 @@ def test_sigkilled_then_resumed_history_equals_uninterrupted(killed_and_resumed)
         assert hb["train_loss"] == pytest.approx(ha["train_loss"], abs=1e-6), ha["epoch"]
 
 
+def _finish(job: subprocess.Popen) -> None:
+    """Wait for a launched run (killed after 300 s) and fail with its output unless it succeeded."""
+    try:
+        out, err = job.communicate(timeout=300)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    check(subprocess.CompletedProcess(job.args, job.returncode, out, err))
+
+
 @pytest.fixture(scope="module")
 def one_and_two_processes(subprocess_runs, tiny_bert_dir):
     """The same training in one process (in-process) and under ``accelerate launch`` with two CPU processes."""
     root, two = subprocess_runs["root"], subprocess_runs["two"]
     _in_process(tiny_bert_dir, root / "one", root / "one.safetensors", *DIST_ARGS, "--metrics", root / "one.json")
-    try:
-        out, err = two.communicate(timeout=300)
-    finally:
-        if two.poll() is None:
-            two.kill()
-            two.wait()
-    check(subprocess.CompletedProcess(two.args, two.returncode, out, err))
+    _finish(two)
     return {k: json.loads((root / f"{k}.json").read_text()) | {"dir": root / k} for k in ("one", "two")}
 
 
@@ -749,14 +754,8 @@ def test_two_processes_reach_the_accuracy_of_one(one_and_two_processes):
 @pytest.fixture(scope="module")
 def balanced_two_processes(subprocess_runs):
     """The class-balanced sampler under ``accelerate launch`` with two CPU processes: the rows each read."""
-    root, job = subprocess_runs["root"], subprocess_runs["balanced"]
-    try:
-        out, err = job.communicate(timeout=300)
-    finally:
-        if job.poll() is None:
-            job.kill()
-            job.wait()
-    check(subprocess.CompletedProcess(job.args, job.returncode, out, err))
+    root = subprocess_runs["root"]
+    _finish(subprocess_runs["balanced"])
     return [json.loads((root / f"balanced-seen.rank{r}.json").read_text()) for r in (0, 1)]
 
 
