@@ -81,22 +81,14 @@ def waveforms(
     return out, y
 
 
-def data(
-    n: int,
-    seed: int,
-    source_rate: float,
-    target_rate: float,
-    offset: float = 0.0,
-    gain: float = 1.0,
-    noise: float = 0.15,
-    hum: float = 0.0,
-    hum_hz: float = 3.0,
-) -> tuple[object, object]:
+def data(n: int, seed: int, source_rate: float, target_rate: float, **sensor: float) -> tuple[object, object]:
+    """Both domains: the source sensor as is, the target sensor changed by ``sensor``
+    (``waveforms``' offset, gain, noise, hum, hum_hz)."""
     from headstart.backbones.scratch import pad_sequences
     from headstart.data import Dataset
 
     xs, ys = waveforms(n, source_rate, seed)
-    xt, yt = waveforms(n, target_rate, seed + 1000, offset, gain, noise, hum, hum_hz)
+    xt, yt = waveforms(n, target_rate, seed + 1000, **sensor)
     src = Dataset(inputs=pad_sequences(xs), labels=np.asarray(SHAPES)[ys], modality="tabular", source="source")
     tgt = Dataset(inputs=pad_sequences(xt), labels=np.asarray(SHAPES)[yt], modality="tabular", source="target")
     return src, tgt
@@ -126,21 +118,18 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
+    sensor = {
+        "offset": args.target_offset,
+        "gain": args.target_gain,
+        "noise": args.target_noise,
+        "hum": args.target_hum,
+        "hum_hz": args.hum_hz,
+    }
     results: dict[str, list[float]] = {m: [] for m in methods}
     rows = []
     for seed in seeds:
         # A fresh draw of both domains per seed.
-        src, tgt = data(
-            args.rows,
-            seed,
-            args.source_rate,
-            args.target_rate,
-            args.target_offset,
-            args.target_gain,
-            args.target_noise,
-            args.target_hum,
-            args.hum_hz,
-        )
+        src, tgt = data(args.rows, seed, args.source_rate, args.target_rate, **sensor)
         for method in methods:
             t = time.perf_counter()
             r = adapt(
@@ -170,14 +159,14 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"args": vars(args), "runs": rows}, indent=2))
     base = np.asarray(results.get("source-only", []))
-    sensor = (
+    changed = (
         f" (x {args.target_gain:g} {args.target_offset:+g})" if (args.target_offset, args.target_gain) != (0, 1) else ""
     )
     if args.target_noise != 0.15:
-        sensor += f", noise std {args.target_noise:g}"
+        changed += f", noise std {args.target_noise:g}"
     if args.target_hum:
-        sensor += f", {args.target_hum:g} x {args.hum_hz:g} Hz interference"
-    print(f"\n{args.source_rate:g} Hz -> {args.target_rate:g} Hz{sensor} waveforms, target accuracy, seeds {seeds}")
+        changed += f", {args.target_hum:g} x {args.hum_hz:g} Hz interference"
+    print(f"\n{args.source_rate:g} Hz -> {args.target_rate:g} Hz{changed} waveforms, target accuracy, seeds {seeds}")
     print("| method | target accuracy (mean ± std) | per seed | gain over source-only, per seed |")
     print("| --- | --- | --- | --- |")
     for method in methods:

@@ -56,3 +56,17 @@ def split_list(value: str | None) -> list[str] | None:
 def load_data(path: Path, *, feature_cols: str | None = None, **kwargs: Any) -> Dataset:
     """Load DATA with the command's column options (None = guess)."""
     return load(path, feature_cols=split_list(feature_cols), **kwargs)
+
+
+def write_predictions(path: Path, ids: Any, predictions: Any) -> None:
+    """Write an ``id,prediction`` CSV atomically (the few-shot and zero-shot commands' output)."""
+    import csv
+    import io
+
+    from headstart.io import atomic_write_text
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "prediction"])
+    writer.writerows(zip(ids, predictions, strict=True))
+    atomic_write_text(path, buf.getvalue())

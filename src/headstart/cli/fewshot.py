@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,6 @@ def fewshot(
 ) -> None:
     """Classify QUERY from the few labelled examples in SUPPORT (no training of the backbone)."""
     from headstart.fewshot import FewShotClassifier
-    from headstart.io import atomic_write_text
 
     name = _methods(method)[0]
     cols = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
@@ -57,12 +54,7 @@ def fewshot(
     clf = FewShotClassifier(backbone, name, cache=not no_cache, batch_size=batch_size, device=device)
     clf.fit(sup)
     pred = clf.predict(qry)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["id", "prediction"])
-    for i, p in zip(qry.ids, pred, strict=True):
-        writer.writerow([i, p])
-    atomic_write_text(out, buf.getvalue())
+    c.write_predictions(out, qry.ids, pred)
     shots = min(sup.class_counts().values())
     console.print(
         f"{name} on {clf.backbone_.spec}: {len(sup.classes)} classes, {len(sup)} support rows "

@@ -3,8 +3,6 @@ labelled example, from label names or descriptions."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -72,7 +70,6 @@ def zeroshot(
     Labels come from --labels, else from --descriptions, else from DATA's own label
     column (then the figures are scored against it, with the majority-class baseline).
     """
-    from headstart.io import atomic_write_text
     from headstart.metrics import classification_metrics
 
     kwargs = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
@@ -105,12 +102,7 @@ def zeroshot(
         raise HeadstartError(f"zero-shot takes texts or images; {data} is {dataset.modality}")
     model.fit(names, desc)
     pred = model.predict(dataset.inputs if dataset.modality == "text" else dataset)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["id", "prediction"])
-    for i, p in zip(dataset.ids, pred, strict=True):
-        writer.writerow([i, p])
-    atomic_write_text(out, buf.getvalue())
+    c.write_predictions(out, dataset.ids, pred)
     console.print(f"{what}: {len(names)} labels, {len(dataset)} predictions -> {out}", highlight=False)
     if dataset.has_labels:
         truth = [str(v) for v in dataset.labels]
