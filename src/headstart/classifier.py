@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from headstart.backbones import load_backbone
+from headstart.backbones import load_backbone_for
 from headstart.data import Dataset, from_arrays, stratified_split
 from headstart.errors import HeadstartError
 from headstart.features import extract
@@ -144,10 +144,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _load_backbone(self, data: Dataset) -> Any:
-        kwargs: dict[str, Any] = {"pretrained": self.pretrained, "seed": self.seed}
-        if data.modality == "tabular" and self.backbone in ("auto", "identity"):
-            kwargs["feature_dim"] = int(np.asarray(data.inputs).shape[1])
-        return load_backbone(self.backbone, modality=data.modality, **kwargs)
+        return load_backbone_for(self.backbone, data, pretrained=self.pretrained, seed=self.seed)
 
     def fit(self, X: Any, y: Any = None, run_dir: str | Path | None = None, resume: bool = False) -> TransferClassifier:
         """Fit on labelled data. ``run_dir`` receives the fine-tuning checkpoints

@@ -174,7 +174,7 @@ def adapt(
 
     ``run_dir`` receives the loop's checkpoints and history."""
     from headstart.adapt import make_method
-    from headstart.backbones import load_backbone
+    from headstart.backbones import load_backbone_for
     from headstart.strategies import make_strategy
     from headstart.train import TrainConfig, TransferModel, train
     from headstart.train.data import Rows
@@ -205,10 +205,7 @@ def adapt(
         tr_idx, va_idx = np.arange(len(source)), np.empty(0, dtype=np.int64)
     src_train, src_val = source.subset(tr_idx), source.subset(va_idx)
 
-    kwargs: dict[str, Any] = {"seed": seed, **(backbone_options or {})}
-    if source.modality == "tabular" and backbone in ("auto", "identity", "scratch:mlp"):
-        kwargs["feature_dim"] = int(np.asarray(source.inputs).shape[1])
-    net_backbone = load_backbone(backbone, modality=source.modality, **kwargs)
+    net_backbone = load_backbone_for(backbone, source, seed=seed, **(backbone_options or {}))
     pad = str(getattr(net_backbone, "spec", "")) == "scratch:seqconv"
     both = combine(src_train, target, pad=pad)
     width = int(np.asarray(both.inputs).shape[1]) if both.modality == "tabular" else None

@@ -14,6 +14,7 @@ from headstart.backbones.registry import (
     list_embedded,
     list_sources,
     load_backbone,
+    load_backbone_for,
     register_embedded,
     register_source,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "list_embedded",
     "list_sources",
     "load_backbone",
+    "load_backbone_for",
     "register_embedded",
     "register_source",
 ]

@@ -90,6 +90,20 @@ def check_spec(spec: str) -> str:
     )
 
 
+# Tabular backbones that take a fixed number of numeric columns: built for the data's width.
+WIDTH_FROM_DATA = ("auto", "identity", "scratch:mlp")
+
+
+def load_backbone_for(spec: Any, data: Any, **kwargs: Any) -> Any:
+    """:func:`load_backbone` for ``data`` (a Dataset): its modality resolves ``"auto"``,
+    and a tabular backbone of :data:`WIDTH_FROM_DATA` takes the data's number of columns."""
+    if data.modality == "tabular" and spec in WIDTH_FROM_DATA:
+        import numpy as np
+
+        kwargs.setdefault("feature_dim", int(np.asarray(data.inputs).shape[1]))
+    return load_backbone(spec, modality=data.modality, **kwargs)
+
+
 def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> Any:
     """``"minilm"``, ``"timm:resnet18"``, ``"hf:org/model"``, ``"local:runs/x/backbone"``,
     ``"auto"`` (with ``modality``), or a Backbone (returned as is). ``SPEC@blockK``

@@ -68,20 +68,14 @@ class FewShotClassifier:
 
     def fit(self, X: Any, y: Any = None) -> FewShotClassifier:
         """Fit on the support set: a labelled Dataset, or inputs ``X`` with labels ``y``."""
-        from headstart.backbones import load_backbone
+        from headstart.backbones import load_backbone_for
         from headstart.classifier import as_dataset
         from headstart.fewshot.registry import get_method
 
         data = as_dataset(X, y)
         data.require_labels()
         self.modality_ = data.modality
-        if isinstance(self.backbone, str):
-            kwargs: dict[str, Any] = {}
-            if data.modality == "tabular" and self.backbone in ("auto", "identity"):
-                kwargs["feature_dim"] = int(np.asarray(data.inputs).shape[1])
-            self.backbone_ = load_backbone(self.backbone, modality=data.modality, **kwargs)
-        else:
-            self.backbone_ = self.backbone
+        self.backbone_ = load_backbone_for(self.backbone, data)  # a Backbone instance comes back as it is
         self.method_ = get_method(self.method) if isinstance(self.method, str) else self.method
         self.classes_ = np.asarray(data.classes, dtype=object)
         self.method_.fit(self._embed(data), np.asarray(data.labels, dtype=object))

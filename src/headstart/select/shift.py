@@ -187,7 +187,7 @@ def shift_between(
     >>> shift_between(hs.load("mnist_test"), hs.load("usps_all.mat"), "efficientnet-lite0").reading  # doctest: +SKIP
     'shifted: MMD p=0.005 < 0.01, the domains are separable (PAD 2.00)'
     """
-    from headstart.backbones import load_backbone
+    from headstart.backbones import load_backbone_for
     from headstart.features import extract
 
     if source.modality != target.modality:
@@ -198,15 +198,11 @@ def shift_between(
     for data in (source, target):
         if len(data) < max(2, folds):
             raise HeadstartError(f"{data.source} has {len(data)} rows: need at least {max(2, folds)}")
-    kwargs: dict[str, Any] = {}
     if source.modality == "tabular":
-        widths = {int(np.asarray(d.inputs).shape[1]) for d in (source, target)}
-        if len(widths) != 1:
-            w_s, w_t = (int(np.asarray(d.inputs).shape[1]) for d in (source, target))
+        w_s, w_t = (int(np.asarray(d.inputs).shape[1]) for d in (source, target))
+        if w_s != w_t:
             raise HeadstartError(f"source {source.source} has {w_s} feature columns but target {target.source} {w_t}")
-        if backbone in ("auto", "identity"):
-            kwargs["feature_dim"] = widths.pop()
-    bb = load_backbone(backbone, modality=source.modality, **kwargs)
+    bb = load_backbone_for(backbone, source)
     rng = np.random.default_rng(seed)
     src, tgt = _rows(source, max_rows, rng), _rows(target, max_rows, rng)
     opts = dict(batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress)
