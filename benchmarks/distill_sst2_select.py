@@ -1,0 +1,341 @@
+"""Distillation on SST-2 with every recipe chosen on a development split: does KD beat labels alone?
+
+``distill_sst2.py`` runs one recipe; this script chooses the teacher's, the
+labels-only student's and the distilled student's recipes fairly and only then
+reads dev.tsv. Rows of ``sst2/train.tsv`` (67,349):
+
+- the 2,000 labelled training rows: ``hs.load(train).sample(2000, seed=0)``, as
+  in ``distill_sst2.py`` (each run holds 10% of them out to pick its epoch);
+- a development split, used only to choose among the configurations below:
+  ``--select`` labelled rows outside the sample with at least 10 words (dev.tsv
+  holds sentences, train.tsv mostly shorter phrases), drawn with seed 2;
+- the transfer set: ``--transfer`` of the remaining rows, texts only (seed 1).
+
+Reported on ``sst2/dev.tsv`` (872 sentences), which no choice looks at.
+
+1. Teachers (``minilm``, full fine-tune, seed 0, max length 64): one per entry
+   of ``TEACHERS``; the best on the development split is the teacher.
+2. Students (``layers:0,1,2``: the teacher's embeddings and first 3 blocks,
+   LP-FT head): the configurations of ``LABELS`` (labels alone, ``method none``)
+   and ``KD`` (logit KD, with the transfer set), each trained once per seed
+   (the seed changes the 10% validation split, initialisation and order).
+   In each family the configuration with the best mean development accuracy
+   is chosen; the two chosen are compared on dev, paired by seed
+   (mean, std, paired t-test, wins).
+3. Inference speed, teacher vs the chosen distilled student (seed 0):
+   ``decision_function`` on dev on the CPU (``--threads`` torch threads, cache
+   off), interleaved repeats, medians.
+
+Jobs run ``--workers`` at a time in separate processes (on a GPU they share it:
+one small model leaves it mostly idle). Results are appended to
+``OUT/results.jsonl`` as each job ends; a rerun skips finished jobs, so a killed
+run resumes. ``--budget`` seconds stops starting new student jobs when a job of
+that configuration would no longer fit; the report covers the seeds that every
+configuration finished.
+
+    # one GPU (H100/H200): about 10 minutes
+    .venv/bin/python benchmarks/distill_sst2_select.py --seeds 10 --workers 8 --out benchmarks/out/distill_select
+    # a quick check of the machinery on the CPU (minutes; the figures mean nothing)
+    .venv/bin/python benchmarks/distill_sst2_select.py --smoke --out /tmp/distill_select_smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, SHARED, interleaved, machine, median  # noqa: E402
+
+os.environ.setdefault("HEADSTART_PROGRESS", "0")
+OUT = ROOT / "benchmarks" / "out" / "distill_select"
+MIN_WORDS = 10
+
+# name -> (epochs, lr). T5e-5x3 is distill_sst2.py's teacher.
+TEACHERS = {"T5e-5x3": (3, 5e-5), "T5e-5x6": (6, 5e-5), "T1e-4x4": (4, 1e-4), "T3e-5x10": (10, 3e-5)}
+# name -> options of distill(): the student's training. L1e-4x3 is distill_sst2.py's baseline.
+LABELS = {
+    "L1e-4x3": {"epochs": 3, "lr": 1e-4},
+    "L5e-5x6": {"epochs": 6, "lr": 5e-5},
+}
+KD = {
+    "KD-T2-a0.7-1e-4x2": {"epochs": 2, "lr": 1e-4, "method_options": {"temperature": 2.0, "alpha": 0.7}},
+    "KD-T4-a0.9-1e-4x2": {"epochs": 2, "lr": 1e-4, "method_options": {"temperature": 4.0, "alpha": 0.9}},
+    "KD-T2-a0.7-5e-5x3": {"epochs": 3, "lr": 5e-5, "method_options": {"temperature": 2.0, "alpha": 0.7}},
+}
+
+
+@cache
+def splits(n_select: int, n_transfer: int, smoke: bool) -> dict[str, Any]:
+    """The labelled sample, the development split, the transfer set and dev (see the docstring)."""
+    import numpy as np
+
+    import headstart as hs
+    from headstart.data import Dataset, stratified_sample
+
+    folder = SHARED / "text" / "sst2"
+    full, dev = hs.load(folder / "train.tsv"), hs.load(folder / "dev.tsv")
+    n_sample = 200 if smoke else 2000
+    taken = stratified_sample(full.labels, n_sample, 0)  # = full.sample(n_sample, seed=0)
+    rest = np.setdiff1d(np.arange(len(full)), taken)
+    long = rest[[len(full.inputs[i].split()) >= MIN_WORDS for i in rest]]
+    select = np.sort(np.random.default_rng(2).choice(long, size=n_select, replace=False))
+    pool = np.setdiff1d(rest, select)
+    transfer = np.sort(np.random.default_rng(1).choice(pool, size=min(n_transfer, len(pool)), replace=False))
+    texts = [full.inputs[i] for i in transfer]
+    return {
+        "train": full.subset(taken),
+        "select": full.subset(select),
+        "transfer": Dataset(texts, None, "text", source=f"{folder / 'train.tsv'} (transfer, no labels)"),
+        "dev": dev.subset(np.arange(100)) if smoke else dev,
+    }
+
+
+def accuracy(clf: Any, data: Any) -> float:
+    import numpy as np
+
+    return float(np.mean(np.asarray(clf.predict(data)).astype(str) == np.asarray(data.labels).astype(str)))
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One teacher or student run (in a worker process); its accuracies and time."""
+    import torch
+
+    import headstart as hs
+    from headstart.distill import distill
+
+    torch.set_num_threads(job["threads"])
+    data = splits(job["select_rows"], job["transfer_rows"], job["smoke"])
+    start = time.perf_counter()
+    common = {"max_length": 64, "seed": job["seed"], "progress": False, "cache": False}
+    if job["kind"] == "teacher":
+        epochs, lr = TEACHERS[job["config"]]
+        clf = hs.TransferClassifier(backbone="minilm", strategy="full", epochs=epochs, lr=lr, **common)
+        clf.fit(data["train"])
+    else:
+        options = dict((LABELS | KD)[job["config"]])
+        kd = job["config"] in KD
+        clf = distill(
+            job["teacher_dir"],
+            data["train"],
+            student="layers:0,1,2",
+            method="logits" if kd else "none",
+            transfer=data["transfer"] if kd else None,
+            **options,
+            **common,
+        )
+    seconds = time.perf_counter() - start
+    if job.get("save"):
+        clf.save(job["save"])
+    return {
+        "key": job["key"],
+        "kind": job["kind"],
+        "config": job["config"],
+        "seed": job["seed"],
+        "select": accuracy(clf, data["select"]),
+        "dev": accuracy(clf, data["dev"]),
+        "train_seconds": seconds,
+        "best_epoch": getattr(clf, "best_epoch_", None),
+    }
+
+
+def quiet(logs: str) -> None:
+    """Worker start-up: the runs' per-epoch lines and warnings go to ``logs/worker-PID.log``."""
+    Path(logs).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(logs) / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+
+
+def run_jobs(jobs: list[dict[str, Any]], results: Path, workers: int, deadline: float) -> dict[str, dict[str, Any]]:
+    """Run the jobs not in ``results`` yet, ``workers`` at a time, in order; append each result as it ends.
+
+    A job is not started when the slowest finished job of its configuration
+    would overrun ``deadline``.
+    """
+    done = {r["key"]: r for r in map(json.loads, results.read_text().splitlines())} if results.is_file() else {}
+    todo = [j for j in jobs if j["key"] not in done]
+    took: dict[str, float] = {}
+    for r in done.values():
+        took[r["config"]] = max(took.get(r["config"], 0.0), r["wall_seconds"])
+    running: dict[Future, tuple[dict[str, Any], float]] = {}
+    context = get_context("spawn")
+    with ProcessPoolExecutor(workers, context, initializer=quiet, initargs=(str(results.parent / "logs"),)) as pool:
+        while todo or running:
+            while todo and len(running) < workers:
+                job = todo.pop(0)
+                if time.time() + took.get(job["config"], 0.0) > deadline:
+                    print(f"skipped {job['key']}: out of time", flush=True)
+                    continue
+                running[pool.submit(run_job, job)] = (job, time.time())
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job, started = running.pop(future)
+                try:
+                    r = future.result()
+                except Exception as exc:  # one failed run must not lose the others
+                    print(f"FAILED {job['key']}: {type(exc).__name__}: {exc}", flush=True)
+                    continue
+                r["wall_seconds"] = time.time() - started
+                took[job["config"]] = max(took.get(job["config"], 0.0), r["wall_seconds"])
+                done[r["key"]] = r
+                with results.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+                print(
+                    f"{r['key']}: development {r['select']:.4f}, dev {r['dev']:.4f} "
+                    f"({r['train_seconds']:.0f} s training, {r['wall_seconds']:.0f} s in all)",
+                    flush=True,
+                )
+    return done
+
+
+def choose(done: dict[str, dict[str, Any]], configs: list[str], seeds: list[int]) -> str:
+    """The configuration with the best mean development-split accuracy (ties: the first listed)."""
+    means = {c: statistics.mean(done[f"{c}-s{s}"]["select"] for s in seeds) for c in configs}
+    return max(configs, key=lambda c: (means[c], -configs.index(c)))
+
+
+def spread(xs: list[float]) -> str:
+    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="student seeds 0..N-1")
+    parser.add_argument("--select", type=int, default=3000, help="development-split rows")
+    parser.add_argument("--transfer", type=int, default=30000, help="transfer-set rows (texts only)")
+    parser.add_argument("--workers", type=int, default=1, help="runs at a time")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per run, and for the speed test")
+    parser.add_argument("--budget", type=float, default=float("inf"), help="seconds; see the docstring")
+    parser.add_argument("--repeats", type=int, default=7, help="speed test repeats")
+    parser.add_argument("--out", type=Path, default=OUT, help="results.jsonl and the kept models")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the machinery")
+    args = parser.parse_args()
+
+    if not (SHARED / "text" / "sst2").is_dir():
+        sys.exit(f"skipped: {SHARED / 'text' / 'sst2'} is absent (../shared/data holds the benchmark data sets)")
+    if args.smoke:
+        TEACHERS.update({k: (1, v[1]) for k, v in TEACHERS.items()})
+        for family in (LABELS, KD):
+            for options in family.values():
+                options["epochs"] = 1
+        args.select, args.transfer, args.seeds = min(args.select, 100), min(args.transfer, 100), min(args.seeds, 2)
+    deadline = time.time() + args.budget
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    base = {"threads": args.threads, "select_rows": args.select, "transfer_rows": args.transfer, "smoke": args.smoke}
+
+    teachers = [
+        {**base, "kind": "teacher", "config": c, "seed": 0, "key": f"{c}-s0", "save": str(out / "teachers" / c)}
+        for c in TEACHERS
+    ]
+    done = run_jobs(teachers, results, args.workers, float("inf"))
+    teacher = choose(done, list(TEACHERS), [0])
+    teacher_dir = out / "teachers" / teacher
+    print(f"teacher: {teacher} (best development accuracy of {len(TEACHERS)})", flush=True)
+
+    students = [
+        {
+            **base,
+            "kind": "student",
+            "config": c,
+            "seed": s,
+            "key": f"{teacher}/{c}-s{s}",
+            "teacher_dir": str(teacher_dir),
+            "save": str(out / "students" / f"{teacher}-{c}") if s == 0 and c in KD else None,
+        }
+        for s in range(args.seeds)
+        for c in [*LABELS, *KD]
+    ]
+    done = run_jobs(students, results, args.workers, deadline)
+    done = {k.split("/", 1)[1]: r for k, r in done.items() if k.startswith(f"{teacher}/")}
+    seeds = [s for s in range(args.seeds) if all(f"{c}-s{s}" in done for c in [*LABELS, *KD])]
+    if not seeds:
+        sys.exit("no seed finished every configuration")
+    labels, kd = choose(done, list(LABELS), seeds), choose(done, list(KD), seeds)
+
+    rows = {r["key"]: r for r in map(json.loads, results.read_text().splitlines())}
+    t = rows[f"{teacher}-s0"]
+    print()
+    import torch
+
+    gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
+    print(f"machine: {machine()}{gpu}")
+    data = splits(args.select, args.transfer, args.smoke)
+    print(
+        f"SST-2: {len(data['train'])} labelled training rows (seed 0); development split {len(data['select'])} "
+        f"rows (>= {MIN_WORDS} words, seed 2); transfer set {len(data['transfer'])} texts (seed 1); "
+        f"dev {len(data['dev'])} rows; student seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})"
+    )
+    print()
+    print("| run | epochs, lr, options | development split (mean) | dev (mean ± std) |")
+    print("|---|---|---:|---:|")
+    for c, (e, lr) in TEACHERS.items():
+        r = rows[f"{c}-s0"]
+        mark = " (chosen)" if c == teacher else ""
+        print(f"| teacher {c}{mark} | {e}, {lr:g} | {r['select']:.4f} | {r['dev']:.4f} |")
+    for family, configs, chosen in (("labels alone", LABELS, labels), ("distilled", KD, kd)):
+        for c, options in configs.items():
+            sel = statistics.mean(done[f"{c}-s{s}"]["select"] for s in seeds)
+            dev = [done[f"{c}-s{s}"]["dev"] for s in seeds]
+            mark = " (chosen)" if c == chosen else ""
+            print(f"| student, {family}: {c}{mark} | {options} | {sel:.4f} | {spread(dev)} |")
+
+    kd_dev = [done[f"{kd}-s{s}"]["dev"] for s in seeds]
+    lab_dev = [done[f"{labels}-s{s}"]["dev"] for s in seeds]
+    diffs = [100 * (a - b) for a, b in zip(kd_dev, lab_dev, strict=True)]
+    print()
+    for s, a, b in zip(seeds, kd_dev, lab_dev, strict=True):
+        print(f"seed {s}: distilled {a:.4f}, labels alone {b:.4f}, difference {100 * (a - b):+.2f} points")
+    wins = sum(d > 0 for d in diffs)
+    ties = sum(d == 0 for d in diffs)
+    print(
+        f"chosen: distilled {kd} {spread(kd_dev)} vs labels alone {labels} {spread(lab_dev)}: "
+        f"{statistics.mean(diffs):+.2f} points (wins {wins}, ties {ties}, losses {len(diffs) - wins - ties})"
+    )
+    if len(seeds) > 1:
+        from scipy import stats
+
+        test = stats.ttest_rel(kd_dev, lab_dev)
+        print(f"paired t-test over {len(seeds)} seeds: t = {test.statistic:.2f}, p = {test.pvalue:.4f}")
+    retained = statistics.mean(kd_dev) / t["dev"]
+    print(
+        f"teacher dev {t['dev']:.4f}; distilled keeps {retained:.1%}, "
+        f"labels alone {statistics.mean(lab_dev) / t['dev']:.1%}"
+    )
+
+    import headstart as hs
+
+    torch.set_num_threads(args.threads)
+    models = {
+        "teacher": hs.load_run(teacher_dir).set_params(cache=False, device="cpu"),
+        "student": hs.load_run(out / "students" / f"{teacher}-{kd}").set_params(cache=False, device="cpu"),
+    }
+    for clf in models.values():
+        clf.decision_function(data["dev"])  # warm-up
+    times = interleaved({k: (lambda c=c: c.decision_function(data["dev"])) for k, c in models.items()}, args.repeats)
+    speedup = median(times["teacher"]) / median(times["student"])
+    print(
+        f"inference on dev, CPU, {args.threads} threads, median of {args.repeats} interleaved repeats: teacher "
+        f"{median(times['teacher']):.3f} s, student {median(times['student']):.3f} s: {speedup:.2f}x faster"
+    )
+    print(
+        f"checks: beats labels alone (mean) {statistics.mean(diffs) > 0}; keeps >= 97% {retained >= 0.97}; "
+        f">= 1.8x faster {speedup >= 1.8}"
+    )
+
+
+if __name__ == "__main__":
+    main()
