@@ -9,9 +9,12 @@ reads dev.tsv. Rows of ``sst2/train.tsv`` (67,349):
 - a development split, used only to choose among the configurations below:
   ``--select`` labelled rows outside the sample with at least 10 words (dev.tsv
   holds sentences, train.tsv mostly shorter phrases), drawn with seed 2;
-- the transfer set: ``--transfer`` of the remaining rows, texts only (seed 1).
+- the transfer set: ``--transfer`` of the remaining rows, texts only (seed 1);
+- an unseen split: ``--unseen`` labelled rows of at least 10 words from what is
+  left after that (seed 3), never trained on and never used to choose.
 
-Reported on ``sst2/dev.tsv`` (872 sentences), which no choice looks at.
+Reported on ``sst2/dev.tsv`` (872 sentences), which no choice looks at, and,
+as a second test set from the training distribution, on the unseen split.
 
 1. Teachers (``minilm``, full fine-tune, seed 0, max length 64): one per entry
    of ``TEACHERS``; the best on the development split is the teacher.
@@ -76,8 +79,8 @@ KD = {
 
 
 @cache
-def splits(n_select: int, n_transfer: int, smoke: bool) -> dict[str, Any]:
-    """The labelled sample, the development split, the transfer set and dev (see the docstring)."""
+def splits(n_select: int, n_transfer: int, n_unseen: int, smoke: bool) -> dict[str, Any]:
+    """The labelled sample, the development split, the transfer set, the unseen split and dev (see the docstring)."""
     import numpy as np
 
     import headstart as hs
@@ -92,11 +95,15 @@ def splits(n_select: int, n_transfer: int, smoke: bool) -> dict[str, Any]:
     select = np.sort(np.random.default_rng(2).choice(long, size=n_select, replace=False))
     pool = np.setdiff1d(rest, select)
     transfer = np.sort(np.random.default_rng(1).choice(pool, size=min(n_transfer, len(pool)), replace=False))
+    left = np.setdiff1d(pool, transfer)
+    left = left[[len(full.inputs[i].split()) >= MIN_WORDS for i in left]]
+    unseen = np.sort(np.random.default_rng(3).choice(left, size=min(n_unseen, len(left)), replace=False))
     texts = [full.inputs[i] for i in transfer]
     return {
         "train": full.subset(taken),
         "select": full.subset(select),
         "transfer": Dataset(texts, None, "text", source=f"{folder / 'train.tsv'} (transfer, no labels)"),
+        "unseen": full.subset(unseen),
         "dev": dev.subset(np.arange(100)) if smoke else dev,
     }
 
@@ -115,7 +122,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from headstart.distill import distill
 
     torch.set_num_threads(job["threads"])
-    data = splits(job["select_rows"], job["transfer_rows"], job["smoke"])
+    data = splits(job["select_rows"], job["transfer_rows"], job["unseen_rows"], job["smoke"])
     start = time.perf_counter()
     common = {"max_length": 64, "seed": job["seed"], "progress": False, "cache": False}
     if job["kind"] == "teacher":
@@ -144,6 +151,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "seed": job["seed"],
         "select": accuracy(clf, data["select"]),
         "dev": accuracy(clf, data["dev"]),
+        "unseen": accuracy(clf, data["unseen"]),
         "train_seconds": seconds,
         "best_epoch": getattr(clf, "best_epoch_", None),
     }
@@ -206,15 +214,39 @@ def choose(done: dict[str, dict[str, Any]], configs: list[str], seeds: list[int]
     return max(configs, key=lambda c: (means[c], -configs.index(c)))
 
 
+def compare(kd: list[float], labels: list[float], what: str) -> tuple[float, float]:
+    """Print the paired comparison of two lists of accuracies (one per seed); mean difference (points), p."""
+    diffs = [100 * (a - b) for a, b in zip(kd, labels, strict=True)]
+    wins, ties = sum(d > 0 for d in diffs), sum(d == 0 for d in diffs)
+    p = float("nan")
+    test = ""
+    if len(diffs) > 1:
+        from scipy import stats
+
+        result = stats.ttest_rel(kd, labels)
+        p = float(result.pvalue)
+        test = f"; paired t-test over {len(diffs)} seeds: t = {result.statistic:.2f}, p = {p:.4f}"
+    print(
+        f"{what}: {spread(kd)} vs {spread(labels)}: {statistics.mean(diffs):+.2f} points "
+        f"(wins {wins}, ties {ties}, losses {len(diffs) - wins - ties}){test}"
+    )
+    return statistics.mean(diffs), p
+
+
 def spread(xs: list[float]) -> str:
     return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="student seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=10, help="student seeds FIRST..FIRST+N-1")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first student seed")
+    parser.add_argument(
+        "--only", default="", help="comma-separated configurations to run (default: all); fixes a choice in advance"
+    )
     parser.add_argument("--select", type=int, default=3000, help="development-split rows")
     parser.add_argument("--transfer", type=int, default=30000, help="transfer-set rows (texts only)")
+    parser.add_argument("--unseen", type=int, default=5000, help="unseen-split rows (a second test set)")
     parser.add_argument("--workers", type=int, default=1, help="runs at a time")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per run, and for the speed test")
     parser.add_argument("--budget", type=float, default=float("inf"), help="seconds; see the docstring")
@@ -230,12 +262,29 @@ def main() -> None:
         for family in (LABELS, KD):
             for options in family.values():
                 options["epochs"] = 1
-        args.select, args.transfer, args.seeds = min(args.select, 100), min(args.transfer, 100), min(args.seeds, 2)
+        args.select, args.transfer, args.unseen = min(args.select, 100), min(args.transfer, 100), min(args.unseen, 100)
+        args.seeds = min(args.seeds, 2)
+    if args.only:
+        keep = set(args.only.split(","))
+        unknown = keep - set(TEACHERS) - set(LABELS) - set(KD)
+        if unknown:
+            sys.exit(f"--only: unknown configurations {sorted(unknown)}")
+        for family in (TEACHERS, LABELS, KD):
+            for name in [n for n in family if n not in keep]:
+                del family[name]
+        if not (TEACHERS and LABELS and KD):
+            sys.exit("--only needs at least one teacher, one labels-alone and one distilled configuration")
     deadline = time.time() + args.budget
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
-    base = {"threads": args.threads, "select_rows": args.select, "transfer_rows": args.transfer, "smoke": args.smoke}
+    base = {
+        "threads": args.threads,
+        "select_rows": args.select,
+        "transfer_rows": args.transfer,
+        "unseen_rows": args.unseen,
+        "smoke": args.smoke,
+    }
 
     teachers = [
         {**base, "kind": "teacher", "config": c, "seed": 0, "key": f"{c}-s0", "save": str(out / "teachers" / c)}
@@ -246,6 +295,7 @@ def main() -> None:
     teacher_dir = out / "teachers" / teacher
     print(f"teacher: {teacher} (best development accuracy of {len(TEACHERS)})", flush=True)
 
+    seed_range = range(args.first_seed, args.first_seed + args.seeds)
     students = [
         {
             **base,
@@ -254,14 +304,14 @@ def main() -> None:
             "seed": s,
             "key": f"{teacher}/{c}-s{s}",
             "teacher_dir": str(teacher_dir),
-            "save": str(out / "students" / f"{teacher}-{c}") if s == 0 and c in KD else None,
+            "save": str(out / "students" / f"{teacher}-{c}") if s == args.first_seed and c in KD else None,
         }
-        for s in range(args.seeds)
+        for s in seed_range
         for c in [*LABELS, *KD]
     ]
     done = run_jobs(students, results, args.workers, deadline)
     done = {k.split("/", 1)[1]: r for k, r in done.items() if k.startswith(f"{teacher}/")}
-    seeds = [s for s in range(args.seeds) if all(f"{c}-s{s}" in done for c in [*LABELS, *KD])]
+    seeds = [s for s in seed_range if all(f"{c}-s{s}" in done for c in [*LABELS, *KD])]
     if not seeds:
         sys.exit("no seed finished every configuration")
     labels, kd = choose(done, list(LABELS), seeds), choose(done, list(KD), seeds)
@@ -273,10 +323,11 @@ def main() -> None:
 
     gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
     print(f"machine: {machine()}{gpu}")
-    data = splits(args.select, args.transfer, args.smoke)
+    data = splits(args.select, args.transfer, args.unseen, args.smoke)
     print(
         f"SST-2: {len(data['train'])} labelled training rows (seed 0); development split {len(data['select'])} "
-        f"rows (>= {MIN_WORDS} words, seed 2); transfer set {len(data['transfer'])} texts (seed 1); "
+        f"rows (>= {MIN_WORDS} words, seed 2); transfer set {len(data['transfer'])} texts (seed 1); unseen split "
+        f"{len(data['unseen'])} rows (>= {MIN_WORDS} words, seed 3); "
         f"dev {len(data['dev'])} rows; student seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})"
     )
     print()
@@ -293,23 +344,18 @@ def main() -> None:
             mark = " (chosen)" if c == chosen else ""
             print(f"| student, {family}: {c}{mark} | {options} | {sel:.4f} | {spread(dev)} |")
 
+    print()
     kd_dev = [done[f"{kd}-s{s}"]["dev"] for s in seeds]
     lab_dev = [done[f"{labels}-s{s}"]["dev"] for s in seeds]
-    diffs = [100 * (a - b) for a, b in zip(kd_dev, lab_dev, strict=True)]
-    print()
     for s, a, b in zip(seeds, kd_dev, lab_dev, strict=True):
         print(f"seed {s}: distilled {a:.4f}, labels alone {b:.4f}, difference {100 * (a - b):+.2f} points")
-    wins = sum(d > 0 for d in diffs)
-    ties = sum(d == 0 for d in diffs)
-    print(
-        f"chosen: distilled {kd} {spread(kd_dev)} vs labels alone {labels} {spread(lab_dev)}: "
-        f"{statistics.mean(diffs):+.2f} points (wins {wins}, ties {ties}, losses {len(diffs) - wins - ties})"
-    )
-    if len(seeds) > 1:
-        from scipy import stats
-
-        test = stats.ttest_rel(kd_dev, lab_dev)
-        print(f"paired t-test over {len(seeds)} seeds: t = {test.statistic:.2f}, p = {test.pvalue:.4f}")
+    mean_diff, p = compare(kd_dev, lab_dev, f"dev: distilled {kd} vs labels alone {labels}")
+    if all("unseen" in done[f"{c}-s{s}"] for c in (kd, labels) for s in seeds):
+        kd_unseen = [done[f"{kd}-s{s}"]["unseen"] for s in seeds]
+        lab_unseen = [done[f"{labels}-s{s}"]["unseen"] for s in seeds]
+        compare(kd_unseen, lab_unseen, "unseen split: distilled vs labels alone")
+        if "unseen" in t:
+            print(f"teacher on the unseen split {t['unseen']:.4f}")
     retained = statistics.mean(kd_dev) / t["dev"]
     print(
         f"teacher dev {t['dev']:.4f}; distilled keeps {retained:.1%}, "
@@ -332,7 +378,8 @@ def main() -> None:
         f"{median(times['teacher']):.3f} s, student {median(times['student']):.3f} s: {speedup:.2f}x faster"
     )
     print(
-        f"checks: beats labels alone (mean) {statistics.mean(diffs) > 0}; keeps >= 97% {retained >= 0.97}; "
+        f"checks: beats labels alone on dev (mean > 0, paired p < 0.05) {mean_diff > 0 and p < 0.05}; "
+        f"keeps >= 97% {retained >= 0.97}; "
         f">= 1.8x faster {speedup >= 1.8}"
     )
 
