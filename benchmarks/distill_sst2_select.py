@@ -126,12 +126,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     common = {"max_length": 64, "seed": job["seed"], "progress": False, "cache": False}
     if job["kind"] == "teacher":
-        epochs, lr = TEACHERS[job["config"]]
+        epochs, lr = job["recipe"]
         clf = hs.TransferClassifier(backbone="minilm", strategy="full", epochs=epochs, lr=lr, **common)
         clf.fit(data["train"])
     else:
-        options = dict((LABELS | KD)[job["config"]])
-        kd = job["config"] in KD
+        options = dict(job["recipe"])
+        kd = job["kd"]
         clf = distill(
             job["teacher_dir"],
             data["train"],
@@ -287,8 +287,16 @@ def main() -> None:
     }
 
     teachers = [
-        {**base, "kind": "teacher", "config": c, "seed": 0, "key": f"{c}-s0", "save": str(out / "teachers" / c)}
-        for c in TEACHERS
+        {
+            **base,
+            "kind": "teacher",
+            "config": c,
+            "recipe": recipe,
+            "seed": 0,
+            "key": f"{c}-s0",
+            "save": str(out / "teachers" / c),
+        }
+        for c, recipe in TEACHERS.items()
     ]
     done = run_jobs(teachers, results, args.workers, float("inf"))
     teacher = choose(done, list(TEACHERS), [0])
@@ -301,6 +309,8 @@ def main() -> None:
             **base,
             "kind": "student",
             "config": c,
+            "recipe": (LABELS | KD)[c],
+            "kd": c in KD,
             "seed": s,
             "key": f"{teacher}/{c}-s{s}",
             "teacher_dir": str(teacher_dir),
