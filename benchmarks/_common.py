@@ -49,6 +49,20 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def mean_std(xs: list[float]) -> str:
+    """``"0.8311 ± 0.0029"`` (the mean alone for one value)."""
+    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+
+
+def inference_medians(models: dict[str, Any], data: Any, repeats: int) -> dict[str, float]:
+    """Median seconds of ``decision_function(data)`` per fitted classifier: one warm-up
+    call each, then ``repeats`` interleaved rounds."""
+    for clf in models.values():
+        clf.decision_function(data)
+    times = interleaved({k: (lambda c=c: c.decision_function(data)) for k, c in models.items()}, repeats)
+    return {k: median(v) for k, v in times.items()}
+
+
 def machine() -> str:
     import platform
 

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, interleaved, machine, median, need_shared  # noqa: E402
+from _common import ROOT, inference_medians, machine, mean_std, need_shared  # noqa: E402
 from _runtime import predict_csv, runtime_predictions  # noqa: E402
 
 os.environ.setdefault("HEADSTART_PROGRESS", "0")
@@ -168,9 +168,7 @@ def main() -> None:
     models = {
         name: hs.load_run(d).set_params(cache=False) for name, d in [("teacher", teacher_dir), ("student", kd_dir)]
     }
-    for clf in models.values():
-        clf.decision_function(dev_data)  # warm-up
-    times = interleaved({k: (lambda c=c: c.decision_function(dev_data)) for k, c in models.items()}, args.repeats)
+    times = inference_medians(models, dev_data, args.repeats)
     info = json.loads((kd_dir / "distill.json").read_text())
 
     t_acc = teacher["accuracy"]
@@ -178,10 +176,7 @@ def main() -> None:
     lab_accs = [label_runs[s][1]["accuracy"] for s in seeds]
     kd_acc, lab_acc = statistics.mean(kd_accs), statistics.mean(lab_accs)
     diffs = [k - la for k, la in zip(kd_accs, lab_accs, strict=True)]
-    speedup = median(times["teacher"]) / median(times["student"])
-
-    def spread(xs: list[float]) -> str:
-        return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+    speedup = times["teacher"] / times["student"]
 
     print(f"machine: {machine()}")
     print(
@@ -196,14 +191,14 @@ def main() -> None:
     print("| model | layers | parameters | dev accuracy (mean ± std) | of teacher's | dev inference, median s |")
     print("|---|---:|---:|---:|---:|---:|")
     n_t, n_s = info["teacher_parameters"], info["student_parameters"]
-    t_time = median(times["teacher"])
+    t_time = times["teacher"]
     print(f"| teacher (minilm, full fine-tune) | 6 | {n_t / 1e6:.1f} M | {t_acc:.4f} | 100% | {t_time:.2f} |")
     print(
-        f"| student, distilled (KD) | 3 | {n_s / 1e6:.1f} M | {spread(kd_accs)} | {kd_acc / t_acc:.1%} | "
-        f"{median(times['student']):.2f} |"
+        f"| student, distilled (KD) | 3 | {n_s / 1e6:.1f} M | {mean_std(kd_accs)} | {kd_acc / t_acc:.1%} | "
+        f"{times['student']:.2f} |"
     )
     print(
-        f"| student, labels alone | 3 | {n_s / 1e6:.1f} M | {spread(lab_accs)} | {lab_acc / t_acc:.1%} | "
+        f"| student, labels alone | 3 | {n_s / 1e6:.1f} M | {mean_std(lab_accs)} | {lab_acc / t_acc:.1%} | "
         "(same network) |"
     )
     print()

@@ -58,7 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, SHARED, interleaved, machine, median  # noqa: E402
+from _common import ROOT, SHARED, inference_medians, machine, mean_std  # noqa: E402
 
 os.environ.setdefault("HEADSTART_PROGRESS", "0")
 OUT = ROOT / "benchmarks" / "out" / "distill_select"
@@ -108,12 +108,6 @@ def splits(n_select: int, n_transfer: int, n_unseen: int, smoke: bool) -> dict[s
     }
 
 
-def accuracy(clf: Any, data: Any) -> float:
-    import numpy as np
-
-    return float(np.mean(np.asarray(clf.predict(data)).astype(str) == np.asarray(data.labels).astype(str)))
-
-
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One teacher or student run (in a worker process); its accuracies and time."""
     import torch
@@ -149,9 +143,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "kind": job["kind"],
         "config": job["config"],
         "seed": job["seed"],
-        "select": accuracy(clf, data["select"]),
-        "dev": accuracy(clf, data["dev"]),
-        "unseen": accuracy(clf, data["unseen"]),
+        "select": clf.evaluate(data["select"])["accuracy"],
+        "dev": clf.evaluate(data["dev"])["accuracy"],
+        "unseen": clf.evaluate(data["unseen"])["accuracy"],
         "train_seconds": seconds,
         "best_epoch": getattr(clf, "best_epoch_", None),
     }
@@ -227,14 +221,10 @@ def compare(kd: list[float], labels: list[float], what: str) -> tuple[float, flo
         p = float(result.pvalue)
         test = f"; paired t-test over {len(diffs)} seeds: t = {result.statistic:.2f}, p = {p:.4f}"
     print(
-        f"{what}: {spread(kd)} vs {spread(labels)}: {statistics.mean(diffs):+.2f} points "
+        f"{what}: {mean_std(kd)} vs {mean_std(labels)}: {statistics.mean(diffs):+.2f} points "
         f"(wins {wins}, ties {ties}, losses {len(diffs) - wins - ties}){test}"
     )
     return statistics.mean(diffs), p
-
-
-def spread(xs: list[float]) -> str:
-    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
 
 
 def main() -> None:
@@ -298,8 +288,8 @@ def main() -> None:
         }
         for c, recipe in TEACHERS.items()
     ]
-    done = run_jobs(teachers, results, args.workers, float("inf"))
-    teacher = choose(done, list(TEACHERS), [0])
+    trained = run_jobs(teachers, results, args.workers, float("inf"))
+    teacher = choose(trained, list(TEACHERS), [0])
     teacher_dir = out / "teachers" / teacher
     print(f"teacher: {teacher} (best development accuracy of {len(TEACHERS)})", flush=True)
 
@@ -326,8 +316,7 @@ def main() -> None:
         sys.exit("no seed finished every configuration")
     labels, kd = choose(done, list(LABELS), seeds), choose(done, list(KD), seeds)
 
-    rows = {r["key"]: r for r in map(json.loads, results.read_text().splitlines())}
-    t = rows[f"{teacher}-s0"]
+    t = trained[f"{teacher}-s0"]
     print()
     import torch
 
@@ -344,7 +333,7 @@ def main() -> None:
     print("| run | epochs, lr, options | development split (mean) | dev (mean ± std) |")
     print("|---|---|---:|---:|")
     for c, (e, lr) in TEACHERS.items():
-        r = rows[f"{c}-s0"]
+        r = trained[f"{c}-s0"]
         mark = " (chosen)" if c == teacher else ""
         print(f"| teacher {c}{mark} | {e}, {lr:g} | {r['select']:.4f} | {r['dev']:.4f} |")
     for family, configs, chosen in (("labels alone", LABELS, labels), ("distilled", KD, kd)):
@@ -352,7 +341,7 @@ def main() -> None:
             sel = statistics.mean(done[f"{c}-s{s}"]["select"] for s in seeds)
             dev = [done[f"{c}-s{s}"]["dev"] for s in seeds]
             mark = " (chosen)" if c == chosen else ""
-            print(f"| student, {family}: {c}{mark} | {options} | {sel:.4f} | {spread(dev)} |")
+            print(f"| student, {family}: {c}{mark} | {options} | {sel:.4f} | {mean_std(dev)} |")
 
     print()
     kd_dev = [done[f"{kd}-s{s}"]["dev"] for s in seeds]
@@ -379,13 +368,11 @@ def main() -> None:
         "teacher": hs.load_run(teacher_dir).set_params(cache=False, device="cpu"),
         "student": hs.load_run(out / "students" / f"{teacher}-{kd}").set_params(cache=False, device="cpu"),
     }
-    for clf in models.values():
-        clf.decision_function(data["dev"])  # warm-up
-    times = interleaved({k: (lambda c=c: c.decision_function(data["dev"])) for k, c in models.items()}, args.repeats)
-    speedup = median(times["teacher"]) / median(times["student"])
+    times = inference_medians(models, data["dev"], args.repeats)
+    speedup = times["teacher"] / times["student"]
     print(
         f"inference on dev, CPU, {args.threads} threads, median of {args.repeats} interleaved repeats: teacher "
-        f"{median(times['teacher']):.3f} s, student {median(times['student']):.3f} s: {speedup:.2f}x faster"
+        f"{times['teacher']:.3f} s, student {times['student']:.3f} s: {speedup:.2f}x faster"
     )
     print(
         f"checks: beats labels alone on dev (mean > 0, paired p < 0.05) {mean_diff > 0 and p < 0.05}; "
