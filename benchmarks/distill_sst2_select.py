@@ -15,6 +15,10 @@ reads dev.tsv. Rows of ``sst2/train.tsv`` (67,349):
 
 Reported on ``sst2/dev.tsv`` (872 sentences), which no choice looks at, and,
 as a second test set from the training distribution, on the unseen split.
+``train.tsv`` holds the sub-phrases of its sentences as rows of their own, so
+the transfer set contains most of the development and unseen rows' text
+(``sst2_overlap.py``): the distilled students have seen it with the teacher's
+soft labels. Only dev.tsv is a clean test of distillation.
 
 1. Teachers (``minilm``, full fine-tune, seed 0, max length 64): one per entry
    of ``TEACHERS``; the best on the development split is the teacher.
