@@ -6,6 +6,7 @@ pretrained text and image backbones train through the same path."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,64 @@ def test_cli_adapt_writes_run_folder_and_reports_target_accuracy(tmp_path, capsy
     assert (
         run(["adapt", str(tmp_path / "src.csv"), str(tmp_path / "tgt.csv"), "--method", "dan", "--option", "x=1"]) == 2
     )
+
+
+def test_cli_adapt_resumes_after_sigkill_and_matches_an_uninterrupted_run(tmp_path):
+    """`headstart adapt ... --resume` after a SIGKILL during DANN's training: the finished
+    source-only run is reloaded, DANN continues from its last checkpoint, and the saved
+    model is byte-identical to an uninterrupted run's."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    xs, ys = two_gaussians((0.0, 0.0), n=400, seed=0)
+    xt, _ = two_gaussians((1.0, 1.0), n=400, seed=1)
+    pd.DataFrame({"a": xs[:, 0], "b": xs[:, 1], "label": ys}).to_csv(tmp_path / "src.csv", index=False)
+    pd.DataFrame({"a": xt[:, 0], "b": xt[:, 1]}).to_csv(tmp_path / "tgt.csv", index=False)
+
+    def command(out: str) -> list[str]:
+        argv = [sys.executable, "-m", "headstart", "adapt", str(tmp_path / "src.csv"), str(tmp_path / "tgt.csv")]
+        return argv + [
+            "--backbone",
+            "scratch:mlp",
+            "--epochs",
+            "60",
+            "--feature-cols",
+            "a,b",
+            "--out",
+            str(tmp_path / out),
+        ]
+
+    reference = subprocess.run(command("A"), capture_output=True, text=True, timeout=300)
+    assert reference.returncode == 0, reference.stderr
+    proc = subprocess.Popen(command("B"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = tmp_path / "B" / "training" / "dann" / "checkpoints" / "latest"
+    deadline = time.time() + 240
+    while not pointer.is_file() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert pointer.is_file() and proc.returncode == -signal.SIGKILL, "the run ended before DANN's first checkpoint"
+    assert not (tmp_path / "B" / "adapt.json").exists()
+    resumed = subprocess.run(command("B") + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stderr and resumed.stderr.count("resuming from") == 2  # both runs
+    saved = {
+        run: sorted(p.relative_to(tmp_path / run) for p in (tmp_path / run).rglob("*.safetensors")) for run in "AB"
+    }
+    saved = {run: [p for p in files if p.parts[0] != "training"] for run, files in saved.items()}  # not checkpoints
+    assert Path("model.safetensors") in saved["A"] and saved["A"] == saved["B"]
+    for name in saved["A"]:  # the adapted model: head and backbone
+        assert (tmp_path / "A" / name).read_bytes() == (tmp_path / "B" / name).read_bytes(), name
+    a, b = (json.loads((tmp_path / run / "adapt.json").read_text()) for run in ("A", "B"))
+    from headstart.cli import run
+
+    assert run(["adapt", str(tmp_path / "src.csv"), str(tmp_path / "tgt.csv"), "--resume"]) == 2  # needs --out
+    for part in ("result", "baseline"):  # the same figures; only the time taken differs
+        assert {k: v for k, v in a[part].items() if k != "seconds"} == {
+            k: v for k, v in b[part].items() if k != "seconds"
+        }
 
 
 def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):

@@ -166,13 +166,16 @@ def adapt(
     backbone_options: dict[str, Any] | None = None,
     run_dir: str | Path | None = None,
     progress: bool | None = None,
+    resume: bool = False,
 ) -> AdaptResult:
     """Train ``backbone`` + a head on the labelled ``source`` rows and the
     unlabelled ``target`` rows with an adaptation ``method`` (a key of
     :data:`headstart.adapt.METHODS`, with ``options``); see the module docstring
     for how target labels are kept out and how the epoch is chosen.
 
-    ``run_dir`` receives the loop's checkpoints and history."""
+    ``run_dir`` receives the loop's checkpoints and history; ``resume=True``
+    continues the run there from its last checkpoint (the same arguments are
+    required: the loop refuses a changed configuration)."""
     from headstart.adapt import make_method
     from headstart.backbones import load_backbone_for
     from headstart.strategies import make_strategy
@@ -252,7 +255,7 @@ def adapt(
         val_rows,
         config,
         run_dir,
-        False,
+        resume,
         identity,
         progress,
         loss_fn=adapt_loss(loss_module, n_classes),

@@ -23,6 +23,15 @@ def _default_out(target: Path, method: str) -> Path:
     return Path("runs") / f"{name}-{stamp}"
 
 
+def _training(run_dir: Path, method: str, resume: bool) -> dict[str, Any]:
+    """Where one method's training checkpoints, and whether to continue it (only where a checkpoint exists:
+    a run killed before its first checkpoint, or never started, starts afresh)."""
+    from headstart.train import checkpoint
+
+    folder = run_dir / "training" / method
+    return {"run_dir": folder, "resume": resume and checkpoint.latest(folder) is not None}
+
+
 @app.command()
 def adapt(
     source: Path = typer.Argument(..., help="Labelled source data (table, image folder, MNIST IDX folder, .mat)."),
@@ -56,6 +65,7 @@ def adapt(
     ),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/adapt-TARGET-METHOD-TIME)."),
+    resume: bool = c.Resume,
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
     image_col: str = c.ImageCol,
@@ -66,7 +76,9 @@ def adapt(
 
     Writes RUN/adapt.json (figures, options, the selection rule), RUN/projection.png (2-D PCA of source and
     target features before and after adaptation) and the adapted model as a run folder (config.json,
-    model.safetensors, backbone/) that `headstart predict` and `headstart export` read."""
+    model.safetensors, backbone/) that `headstart predict` and `headstart export` read. Each training run
+    checkpoints to RUN/training/METHOD/; after a kill, the same command with --resume continues it, and a
+    run that had finished is reloaded, not retrained."""
     import numpy as np
     from rich.markup import escape
 
@@ -98,6 +110,8 @@ def adapt(
         + (" (its labels are used for the final report only)" if labelled else " (no labels)"),
         highlight=False,
     )
+    if resume and out is None:
+        raise HeadstartError("--resume needs --out: the run folder to continue")
     run_dir = Path(out) if out is not None else _default_out(target, method)
     common: dict[str, Any] = dict(
         backbone=backbone,
@@ -113,9 +127,9 @@ def adapt(
     results = []
     if baseline and method != "source-only":
         console.print("[bold]baseline[/bold] source-only, identical training otherwise", highlight=False)
-        results.append(run_adapt(src, tgt, method="source-only", **common))
+        results.append(run_adapt(src, tgt, method="source-only", **common, **_training(run_dir, "source-only", resume)))
     console.print(f"[bold]adapt[/bold] {method}", highlight=False)
-    results.append(run_adapt(src, tgt, method=method, options=options, **common))
+    results.append(run_adapt(src, tgt, method=method, options=options, **common, **_training(run_dir, method, resume)))
     main = results[-1]
     before = results[0] if len(results) == 2 else None
     rng = np.random.default_rng(seed)
