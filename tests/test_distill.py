@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,7 +16,7 @@ from headstart import TransferClassifier
 from headstart.backbones import load_backbone
 from headstart.data import from_arrays
 from headstart.distill import FeatureKD, LogitKD, Outputs, SelfDistill, distill, list_methods, make_method
-from headstart.distill.base import UNLABELLED, hard_loss
+from headstart.distill.base import UNLABELLED, DistillModel, ensemble_logits, hard_loss
 from headstart.distill.students import evenly_spaced, make_student, parse_layers, same_inputs
 from headstart.errors import HeadstartError
 from headstart.run import load_run
@@ -34,6 +35,22 @@ def teacher_run(tmp_path_factory, hf_text_spec):
     finally:
         torch.set_num_threads(threads)
     folder = tmp_path_factory.mktemp("teacher") / "run"
+    clf.save(folder, data={"source": "memory"})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def second_teacher_run(tmp_path_factory, hf_text_spec):
+    """Another teacher like ``teacher_run`` (other rows, seed 1): with it, an ensemble of two."""
+    texts, labels = make_texts(80, seed=12)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        clf = TransferClassifier(backbone=hf_text_spec, strategy="full", epochs=3, lr=2e-3, seed=1, progress=False)
+        clf.fit(texts, labels)
+    finally:
+        torch.set_num_threads(threads)
+    folder = tmp_path_factory.mktemp("teacher2") / "run"
     clf.save(folder, data={"source": "memory"})
     return folder
 
@@ -233,6 +250,47 @@ def test_self_distillation_default_student(teacher_run, data):
     assert student.distilled_["student_parameters"] == student.distilled_["teacher_parameters"]
 
 
+def test_ensemble_logits_are_the_log_of_the_mean_probability():
+    torch.manual_seed(0)
+    za, zb = torch.randn(5, 3), torch.randn(5, 3)
+    mean = 0.5 * (F.softmax(za, 1) + F.softmax(zb, 1))
+    assert torch.allclose(ensemble_logits([za, zb]).exp(), mean, atol=1e-6)
+    assert ensemble_logits([za]) is za  # one teacher: its own logits, untouched
+
+
+def test_an_ensemble_of_teachers_targets_their_mean_prediction(teacher_run, second_teacher_run, data):
+    from torch import nn
+
+    from headstart.train import TransferModel
+
+    teachers = [load_run(teacher_run), load_run(second_teacher_run)]
+    texts = list(data.inputs)[:8]
+    made = make_student("layers:1", teachers[0])
+    model = TransferModel(made.backbone, 2)
+    model.head = made.head
+    members = [nn.ModuleDict({"backbone": t.backbone_, "head": t.head_}) for t in teachers]
+    net = DistillModel(model, members, LogitKD()).train()
+    items, _ = made.backbone.prepare(texts)
+    net(made.backbone.collate(items))
+    kept = net._kept[1].logits
+    mean = sum(torch.from_numpy(t.predict_proba(texts)) for t in teachers) / 2
+    assert torch.allclose(kept.exp(), mean.float(), atol=1e-4)
+    assert not torch.allclose(mean.float(), torch.from_numpy(teachers[0].predict_proba(texts)).float(), atol=1e-3)
+
+    kw = dict(student="layers:1", epochs=1, lr=1e-3, progress=False, cache=False)
+    student = distill([teacher_run, second_teacher_run], data, **kw)
+    info = student.distilled_
+    assert info["teachers"] == 2 and info["teacher"] == f"{teacher_run}, {second_teacher_run}"
+    single = distill(teacher_run, data, **kw).distilled_
+    assert info["teacher_parameters"] == 2 * single["teacher_parameters"] and single["teachers"] == 1
+    with pytest.raises(HeadstartError, match="feature distillation matches one teacher"):
+        distill([teacher_run, second_teacher_run], data, method="features", **kw)
+    other = load_run(second_teacher_run)
+    other.classes_ = np.asarray(["no", "yes"])
+    with pytest.raises(HeadstartError, match="ensemble teachers must share their classes"):
+        distill([teachers[0], other], data, **kw)
+
+
 # ----------------------------------------------------------------------- CLI
 def test_cli_distill_writes_a_normal_run_folder(tmp_path, capsys, teacher_run):
     train, test = write_csv(tmp_path / "train.csv"), write_csv(tmp_path / "test.csv", n=30, seed=8)
@@ -253,6 +311,22 @@ def test_cli_distill_writes_a_normal_run_folder(tmp_path, capsys, teacher_run):
     code, _, err = cli(capsys, "evaluate", out, test)
     assert code == 0, err
     assert load_run(out).backbone_.model.config.num_hidden_layers == 1
+
+
+def test_cli_distill_from_an_ensemble(tmp_path, capsys, teacher_run, second_teacher_run):
+    train, test = write_csv(tmp_path / "train.csv"), write_csv(tmp_path / "test.csv", n=30, seed=8)
+    out = tmp_path / "student"
+    args = ["distill", teacher_run, train, "--ensemble", second_teacher_run, "--student", "layers:1", "--eval", test]
+    code, _, err = cli(capsys, *args, "--epochs", "1", "-o", out)
+    assert code == 0, err
+    info = json.loads((out / "distill.json").read_text())
+    assert info["teachers"] == 2 and str(second_teacher_run) in info["teacher"]
+    # The teacher's accuracy reported is the ensemble's: the class of highest mean probability.
+    frame = pd.read_csv(test)
+    teachers = [load_run(teacher_run), load_run(second_teacher_run)]
+    mean = sum(t.predict_proba(list(frame["text"])) for t in teachers) / 2
+    truth = teachers[0]._encode(list(frame["label"]), "test")
+    assert info["teacher_accuracy"] == pytest.approx(float((mean.argmax(1) == truth).mean()))
 
 
 def test_cli_distill_errors_are_one_line(tmp_path, capsys, teacher_run):

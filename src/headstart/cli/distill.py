@@ -18,6 +18,12 @@ from headstart.errors import HeadstartError
 def distill(
     teacher: Path = typer.Argument(..., help="The teacher: a run folder written by `headstart fit`."),
     data: Path = typer.Argument(..., help="Labelled training data with the teacher's input column(s)."),
+    ensemble: list[Path] = typer.Option(
+        None,
+        "--ensemble",
+        help="Another teacher run, repeatable: the teachers' mean class probabilities become the targets "
+        "(same classes and preprocessing as TEACHER_RUN; the student is made from TEACHER_RUN).",
+    ),
     student: str = typer.Option(
         None,
         "--student",
@@ -63,7 +69,10 @@ def distill(
     cache_dir: str = c.CacheDir,
     make_report: bool = ReportFlag,
 ) -> None:
-    """Distil the TEACHER run into a student trained on DATA; the student is a normal run folder."""
+    """Distil the TEACHER run (with --ensemble: several teacher runs) into a student trained on DATA; the student
+    is a normal run folder."""
+    import numpy as np
+
     from headstart.cli.fit import check_held_out_classes, choose_splits, parse_options
     from headstart.distill import distill as run_distill
     from headstart.distill import make_method
@@ -100,10 +109,12 @@ def distill(
         + (f" + {len(extra)} unlabelled transfer rows" if extra is not None else "")
         + f"; {how}"
     )
-    teacher_clf = load_run(teacher)
-    teacher_clf.set_params(batch_size=batch_size, device=device, cache=not no_cache, cache_dir=cache_dir)
+    teachers = [load_run(t) for t in [teacher, *(ensemble or [])]]
+    for t in teachers:
+        t.set_params(batch_size=batch_size, device=device, cache=not no_cache, cache_dir=cache_dir)
+    teacher_clf = teachers[0]
     clf = run_distill(
-        teacher_clf,
+        teachers if len(teachers) > 1 else teacher_clf,
         train,
         student=student,
         method=method,
@@ -125,7 +136,7 @@ def distill(
         device=device,
         cache=not no_cache,
         cache_dir=cache_dir,
-        teacher_name=str(teacher),
+        teacher_name=", ".join(map(str, [teacher, *(ensemble or [])])),
         head_init=head_init,
     )
     if int(os.environ.get("RANK", "0")) != 0:
@@ -139,7 +150,12 @@ def distill(
     )
     metrics = clf.evaluate(test)
     metrics["evaluated_on"] = how
-    teacher_metrics = teacher_clf.evaluate(test)
+    if len(teachers) == 1:
+        teacher_metrics = teacher_clf.evaluate(test)
+    else:  # the ensemble's prediction: the class of highest mean probability
+        mean = np.mean([t.predict_proba(test) for t in teachers], axis=0)
+        codes = teacher_clf._encode(test.labels, test.source)
+        teacher_metrics = {"accuracy": float((mean.argmax(1) == codes).mean())}
     info["teacher_accuracy"] = teacher_metrics["accuracy"]
     info["student_accuracy"] = metrics["accuracy"]
     info["retained"] = metrics["accuracy"] / teacher_metrics["accuracy"] if teacher_metrics["accuracy"] else None

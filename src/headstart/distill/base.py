@@ -15,10 +15,16 @@ Distillation goes through :func:`headstart.train.train` unchanged:
 
 Rows of an unlabelled transfer set carry the label code ``-1``: the hard-label
 term skips them, the teacher's targets cover every row.
+
+Several teachers (an ensemble, as Hinton et al. 2015 distilled one) act as one:
+their logits are ``log`` of the mean of their class probabilities, so the
+targets at ``T = 1`` are the ensemble's averaged prediction. They must share
+their input preprocessing; the features kept are the first teacher's.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -70,25 +76,35 @@ class DistillLoss(nn.Module):
         return self.name
 
 
-class DistillModel(nn.Module):
-    """A student ``TransferModel`` trained against a frozen teacher.
+def ensemble_logits(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Several teachers' logits ``(B, K)`` -> ``log`` of their mean class probabilities (one teacher: its own)."""
+    if len(logits) == 1:
+        return logits[0]
+    log_probs = torch.stack([F.log_softmax(z, dim=1) for z in logits])
+    return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
 
-    The teacher (``backbone`` + ``head``) is kept outside the module's
-    parameters: it is never trained, checkpointed or handed to the optimiser;
-    it follows the batch to its device on first use. ``backbone`` and ``head``
+
+class DistillModel(nn.Module):
+    """A student ``TransferModel`` trained against a frozen teacher (or several: see the module docstring).
+
+    The teacher (``backbone`` + ``head``, or a list of them) is kept outside the
+    module's parameters: it is never trained, checkpointed or handed to the
+    optimiser; it follows the batch to its device on first use. ``backbone`` and ``head``
     are the student's, so strategies see the student as they would in ``fit``.
     A batch is either one input for both networks (same preprocessing) or a
     ``(student_input, teacher_input)`` pair (see :class:`PairRows`).
     """
 
-    def __init__(self, student: nn.Module, teacher: nn.Module, loss: DistillLoss) -> None:
+    def __init__(self, student: nn.Module, teacher: nn.Module | list[nn.Module], loss: DistillLoss) -> None:
         super().__init__()
         self.student = student
         self.loss = loss
-        teacher.eval().requires_grad_(False)
-        object.__setattr__(self, "_teacher", teacher)  # not a submodule: see the docstring
+        teachers = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
+        for t in teachers:
+            t.eval().requires_grad_(False)
+        object.__setattr__(self, "_teachers", teachers)  # not submodules: see the docstring
         self._kept: tuple[Outputs, Outputs] | None = None
-        loss.setup(int(student.backbone.feature_dim), int(teacher.backbone.feature_dim))
+        loss.setup(int(student.backbone.feature_dim), int(teachers[0].backbone.feature_dim))
 
     @property
     def backbone(self) -> nn.Module:
@@ -100,11 +116,13 @@ class DistillModel(nn.Module):
 
     @property
     def teacher(self) -> nn.Module:
-        return self._teacher
+        """The (first) teacher."""
+        return self._teachers[0]
 
     def train(self, mode: bool = True) -> DistillModel:
         super().train(mode)
-        self._teacher.eval()
+        for t in self._teachers:
+            t.eval()
         return self
 
     def forward(self, batch: Any) -> torch.Tensor:
@@ -115,18 +133,20 @@ class DistillModel(nn.Module):
         if not self.training:
             self._kept = None
             return logits
-        teacher = self._teacher
-        if next(teacher.parameters()).device != logits.device:
-            teacher.to(logits.device)
+        t_logits, t_features = [], None
         with torch.no_grad():
-            t_features = teacher.backbone.forward_features(t_batch).float()
-            t_logits = teacher.head(t_features)
+            for teacher in self._teachers:
+                if next(teacher.parameters()).device != logits.device:
+                    teacher.to(logits.device)
+                features_i = teacher.backbone.forward_features(t_batch).float()
+                t_logits.append(teacher.head(features_i))
+                t_features = features_i if t_features is None else t_features
         projected = self.loss.project(features)
         if projected is not features:
             # Keep the projection on the path to the output: DDP's unused-parameter
             # search walks back from what forward returns.
             logits = logits + 0.0 * projected.sum()
-        self._kept = (Outputs(logits, projected), Outputs(t_logits, t_features))
+        self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits), t_features))
         return logits
 
     def objective(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,10 @@ def distill(
     """Train ``student`` on labelled ``data`` (+ an unlabelled ``transfer`` set) against ``teacher``.
 
     Args:
-        teacher: a run folder (or a fitted TransferClassifier) to learn from.
+        teacher: a run folder (or a fitted TransferClassifier) to learn from,
+            or a list of them: an ensemble, whose mean class probabilities are
+            the targets (same classes and input preprocessing; the student is
+            made from the first; not with ``method="features"``).
         data: labelled training rows; ``val_size`` of them pick the best epoch.
         student: ``layers:K``, ``layers:0,2,4``, ``self`` or a backbone spec
             (see :mod:`headstart.distill.students`); default: the method's
@@ -85,8 +88,25 @@ def distill(
     base_strategy = make_strategy(strategy, **(strategy_options or {}))
     if base_strategy.uses_cached_features:
         raise HeadstartError(f"strategy '{strategy}' trains a head on cached features: a student needs fine-tuning")
-    teacher_run = str(teacher) if isinstance(teacher, (str, Path)) else teacher_name
-    teacher_clf = load_run(teacher) if isinstance(teacher, (str, Path)) else teacher
+    members = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
+    if not members:
+        raise HeadstartError("distill needs a teacher: a run folder, or a list of them for an ensemble")
+    named = all(isinstance(t, (str, Path)) for t in members)
+    teacher_run = ", ".join(map(str, members)) if named else teacher_name
+    teacher_clfs = [load_run(t) if isinstance(t, (str, Path)) else t for t in members]
+    teacher_clf = teacher_clfs[0]
+    for other in teacher_clfs[1:]:
+        if list(other.classes_) != list(teacher_clf.classes_):
+            raise HeadstartError(
+                f"ensemble teachers must share their classes: {list(teacher_clf.classes_)} vs {list(other.classes_)}"
+            )
+        if not same_inputs(teacher_clf.backbone_, other.backbone_):
+            raise HeadstartError(
+                f"ensemble teachers must take the same inputs: '{other.backbone_.spec}' preprocesses differently "
+                f"from '{teacher_clf.backbone_.spec}'"
+            )
+    if len(teacher_clfs) > 1 and method == "features":
+        raise HeadstartError("feature distillation matches one teacher's features: give a single teacher")
     spec = student or (loss.default_student if loss is not None else None)
     if spec is None:
         raise HeadstartError("choose a student: layers:K (the teacher's blocks), self, or a backbone spec")
@@ -152,7 +172,7 @@ def distill(
     val_rows = None
     if va is not None:
         val_rows = Rows(va, made.backbone, va_codes, train=False, augment=False, max_length=max_length)
-    t_backbone, t_head = teacher_clf.backbone_, teacher_clf.head_
+    t_backbone = teacher_clf.backbone_
     shared_batch = same_inputs(made.backbone, t_backbone)
     hooks: dict[str, Any] = {}
     if loss is None:
@@ -162,7 +182,8 @@ def distill(
         if not shared_batch:
             t_rows = Rows(tr, t_backbone, tr_codes, train=False, augment=False, max_length=max_length)
             train_rows = PairRows(train_rows, t_rows)
-        net = DistillModel(model, nn.ModuleDict({"backbone": t_backbone, "head": t_head}), loss)
+        ensemble = [nn.ModuleDict({"backbone": t.backbone_, "head": t.head_}) for t in teacher_clfs]
+        net = DistillModel(model, ensemble, loss)
         run_strategy = DistillStrategy(base_strategy)
         hooks["loss_fn"] = net.objective
     identity = {
@@ -207,7 +228,8 @@ def distill(
     clf.distilled_ = {
         "teacher": teacher_run,
         "teacher_backbone": getattr(t_backbone, "spec", None),
-        "teacher_parameters": count_parameters(t_backbone) + count_parameters(t_head),
+        "teachers": len(teacher_clfs),
+        "teacher_parameters": sum(count_parameters(t.backbone_) + count_parameters(t.head_) for t in teacher_clfs),
         "student": spec,
         "student_kind": made.kind,
         "student_description": made.description,
