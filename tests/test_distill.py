@@ -14,7 +14,7 @@ from conftest import assert_one_error_line, cli, make_texts
 
 from headstart import TransferClassifier
 from headstart.backbones import load_backbone
-from headstart.data import from_arrays
+from headstart.data import Dataset, from_arrays
 from headstart.distill import FeatureKD, LogitKD, Outputs, SelfDistill, distill, list_methods, make_method
 from headstart.distill.base import UNLABELLED, DistillModel, ensemble_logits, hard_loss
 from headstart.distill.students import evenly_spaced, make_student, parse_layers, same_inputs
@@ -291,6 +291,31 @@ def test_an_ensemble_of_teachers_targets_their_mean_prediction(teacher_run, seco
         distill([teachers[0], other], data, **kw)
 
 
+def test_cached_teacher_outputs_train_the_same_student(teacher_run, second_teacher_run, data, tmp_path):
+    """cache_teacher=True looks the teachers' features up instead of running them per batch: the same
+    student to float rounding (a 20% validation split and a transfer set make the row mapping matter),
+    while a student of another teacher ends visibly elsewhere; the table is extracted once, then reused."""
+    unlabelled = from_arrays(make_texts(40, seed=21)[0])
+    kw = dict(student="layers:1", method_options={"alpha": 1.0, "temperature": 1.0}, val_size=0.2, epochs=2)
+    kw.update(lr=2e-3, progress=False, transfer=unlabelled, cache_dir=tmp_path / "cache")
+    texts = make_texts(30, seed=5)[0]
+    per_batch = distill([teacher_run, second_teacher_run], data, **kw).predict_proba(texts)
+    looked_up = distill([teacher_run, second_teacher_run], data, cache_teacher=True, **kw)
+    assert looked_up.distilled_["cache_teacher"] is True
+    np.testing.assert_allclose(looked_up.predict_proba(texts), per_batch, atol=1e-4)
+    other = distill(second_teacher_run, data, **kw).predict_proba(texts)
+    assert np.abs(other - per_batch).max() > 1e-2
+    everything = Dataset(list(data.inputs) + list(unlabelled.inputs), None, "text").fingerprint()[:32]
+    tables = sorted((tmp_path / "cache" / "features").rglob(f"{everything}.safetensors"))
+    assert len(tables) == 2  # one per teacher: every labelled row and the transfer set
+    stamps = [t.stat().st_mtime_ns for t in tables]
+    again = distill([teacher_run, second_teacher_run], data, cache_teacher=True, seed=1, **kw)
+    assert again.distilled_["cache_teacher"] is True
+    # Another seed (another validation split) reads the same tables.
+    assert sorted((tmp_path / "cache" / "features").rglob(f"{everything}.safetensors")) == tables
+    assert [t.stat().st_mtime_ns for t in tables] == stamps
+
+
 # ----------------------------------------------------------------------- CLI
 def test_cli_distill_writes_a_normal_run_folder(tmp_path, capsys, teacher_run):
     train, test = write_csv(tmp_path / "train.csv"), write_csv(tmp_path / "test.csv", n=30, seed=8)
@@ -317,10 +342,10 @@ def test_cli_distill_from_an_ensemble(tmp_path, capsys, teacher_run, second_teac
     train, test = write_csv(tmp_path / "train.csv"), write_csv(tmp_path / "test.csv", n=30, seed=8)
     out = tmp_path / "student"
     args = ["distill", teacher_run, train, "--ensemble", second_teacher_run, "--student", "layers:1", "--eval", test]
-    code, _, err = cli(capsys, *args, "--epochs", "1", "-o", out)
+    code, _, err = cli(capsys, *args, "--epochs", "1", "--cache-teacher", "--cache-dir", tmp_path / "cache", "-o", out)
     assert code == 0, err
     info = json.loads((out / "distill.json").read_text())
-    assert info["teachers"] == 2 and str(second_teacher_run) in info["teacher"]
+    assert info["teachers"] == 2 and str(second_teacher_run) in info["teacher"] and info["cache_teacher"] is True
     # The teacher's accuracy reported is the ensemble's: the class of highest mean probability.
     frame = pd.read_csv(test)
     teachers = [load_run(teacher_run), load_run(second_teacher_run)]

@@ -150,6 +150,22 @@ def test_sorted_batches_match_one_by_one_with_a_real_tokenizer(hf_text_backbone)
     assert not np.allclose(batched[0], batched[1])
 
 
+def test_max_length_cuts_texts_as_training_does_and_has_its_own_cache_file(hf_text_backbone, tmp_path):
+    long = "a really very long and quite boring film with a dull plot and a sad song"
+    texts = ["film", long]
+    full = extract(hf_text_backbone, texts, cache_dir=tmp_path)
+    cut = extract(hf_text_backbone, texts, cache_dir=tmp_path, max_length=5)
+    assert cut.cached is False and cut.path != full.path and "-len5" in cut.path.name
+    # The short text is unchanged, the long one is cut: its features are those of its first tokens.
+    np.testing.assert_allclose(cut.features[0], full.features[0], atol=1e-5)
+    assert not np.allclose(cut.features[1], full.features[1], atol=1e-3)
+    items, _ = hf_text_backbone.prepare([long], max_length=5)
+    with torch.no_grad():
+        expected = hf_text_backbone.forward_features(hf_text_backbone.collate(items)).numpy()
+    np.testing.assert_allclose(cut.features[1], expected[0], atol=1e-5)
+    assert extract(hf_text_backbone, texts, cache_dir=tmp_path, max_length=5).cached is True
+
+
 def test_corrupted_cache_file_is_recomputed(tmp_path):
     backbone = CountingTextBackbone()
     first = extract(backbone, TEXTS, cache_dir=tmp_path)

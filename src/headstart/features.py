@@ -53,21 +53,25 @@ class Extraction:
     path: Path | None
 
 
-def cache_path(backbone: Any, data: Dataset, cache_dir: str | Path | None = None, tta: bool = False) -> Path:
+def cache_path(
+    backbone: Any, data: Dataset, cache_dir: str | Path | None = None, tta: bool = False, max_length: int | None = None
+) -> Path:
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    suffix = "-hflip" if tta else ""
+    suffix = ("-hflip" if tta else "") + (f"-len{max_length}" if max_length else "")
     return root / "features" / backbone.cache_key() / f"{data.fingerprint()[:32]}{suffix}.safetensors"
 
 
-def _prepared(backbone: Any, data: Dataset) -> tuple[Any, np.ndarray]:
+def _prepared(backbone: Any, data: Dataset, max_length: int | None = None) -> tuple[Any, np.ndarray]:
     """Inputs ready for batching, and the order to batch them in.
 
-    Backbones with a ``prepare`` step (tokenizers) run it once over all rows and
-    return lengths; rows are then batched longest first, so each batch pads to
-    its own longest row. Others keep the data's order.
+    Backbones with a ``prepare`` step (tokenizers) run it once over all rows
+    (cut at ``max_length`` tokens when given) and return lengths; rows are then
+    batched longest first, so each batch pads to its own longest row. Others
+    keep the data's order.
     """
     if hasattr(backbone, "prepare"):
-        items, lengths = backbone.prepare(list(data.inputs))
+        extra = {"max_length": max_length} if max_length else {}
+        items, lengths = backbone.prepare(list(data.inputs), **extra)
         return items, np.argsort(-lengths, kind="stable")
     return data.inputs, np.arange(len(data))
 
@@ -80,9 +84,15 @@ def _autocast(device: torch.device) -> Any:
 
 
 def _run_backbone(
-    backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None, tta: bool = False
+    backbone: Any,
+    data: Dataset,
+    batch_size: int,
+    device: torch.device,
+    progress: bool | None,
+    tta: bool = False,
+    max_length: int | None = None,
 ) -> np.ndarray:
-    items, order = _prepared(backbone, data)
+    items, order = _prepared(backbone, data, max_length)
     collate = getattr(backbone, "collate", backbone.preprocess)
     out = np.empty((len(data), backbone.feature_dim), dtype=np.float32) if backbone.feature_dim else None
     was_training = backbone.training
@@ -117,11 +127,14 @@ def extract(
     cache_dir: str | Path | None = None,
     progress: bool | None = None,
     tta: bool = False,
+    max_length: int | None = None,
 ) -> Extraction:
     """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present.
 
     ``tta=True`` (images only) averages the embeddings of each image and its
-    mirror image: test-time augmentation by horizontal flip.
+    mirror image: test-time augmentation by horizontal flip. ``max_length``
+    (text) cuts texts at that many tokens, as training with ``max_length`` does
+    (default: the backbone's own limit).
     """
     data = data if isinstance(data, Dataset) else from_arrays(data)
     if len(data) == 0:
@@ -137,7 +150,8 @@ def extract(
     device = torch.device(device) if device is not None else default_device()
     start = time.perf_counter()
     # Tabular features are already features: caching a copy buys nothing.
-    path = cache_path(backbone, data, cache_dir, tta) if cache and data.modality != "tabular" else None
+    max_length = max_length if data.modality == "text" else None
+    path = cache_path(backbone, data, cache_dir, tta, max_length) if cache and data.modality != "tabular" else None
     if path is not None and path.is_file():
         try:
             feats = load_tensors(path)["features"].numpy()
@@ -145,7 +159,7 @@ def extract(
                 return Extraction(feats, True, time.perf_counter() - start, path)
         except Exception:  # a damaged cache file is recomputed, never trusted
             pass
-    feats = _run_backbone(backbone, data, batch_size, device, progress, tta)
+    feats = _run_backbone(backbone, data, batch_size, device, progress, tta, max_length)
     if path is not None:
         save_tensors(path, {"features": torch.from_numpy(feats)}, {"backbone": backbone.spec, "rows": str(len(data))})
     return Extraction(feats, False, time.perf_counter() - start, path)

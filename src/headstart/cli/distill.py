@@ -39,6 +39,13 @@ def distill(
     transfer: Path = typer.Option(
         None, "--transfer", help="Unlabelled inputs (a transfer set): the teacher's predictions are their targets."
     ),
+    cache_teacher: bool = typer.Option(
+        False,
+        "--cache-teacher",
+        help="Run each teacher once over DATA and the transfer set (kept in the feature cache, reused by later "
+        "runs) and look its outputs up, instead of running it on every batch. Text, or images the teacher "
+        "preprocesses apart from the student.",
+    ),
     head_init: str = typer.Option(
         "probe", "--head-init", help="The student's head starts as: probe (LP-FT), teacher (layers:K), random."
     ),
@@ -138,6 +145,7 @@ def distill(
         cache_dir=cache_dir,
         teacher_name=", ".join(map(str, [teacher, *(ensemble or [])])),
         head_init=head_init,
+        cache_teacher=cache_teacher,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, the main process evaluates and writes the run

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -92,7 +93,8 @@ class DistillModel(nn.Module):
     optimiser; it follows the batch to its device on first use. ``backbone`` and ``head``
     are the student's, so strategies see the student as they would in ``fit``.
     A batch is either one input for both networks (same preprocessing) or a
-    ``(student_input, teacher_input)`` pair (see :class:`PairRows`).
+    ``(student_input, teacher_input)`` pair (see :class:`PairRows`), where the
+    teacher's input may be row indices into a :class:`TeacherTable`.
     """
 
     def __init__(self, student: nn.Module, teacher: nn.Module | list[nn.Module], loss: DistillLoss) -> None:
@@ -184,6 +186,42 @@ class PairRows(torch.utils.data.Dataset):
         s_batch, labels = self.student_rows.collate([(r[0][0], r[1]) for r in rows])
         t_batch, _ = self.teacher_rows.collate([(r[0][1], r[1]) for r in rows])
         return (s_batch, t_batch), labels
+
+
+class TeacherTable(nn.Module):
+    """A teacher backbone replaced by its pooled features, computed once: ``forward_features(row indices)``.
+
+    With ``distill(cache_teacher=True)`` the teacher's input in each batch is
+    the rows' indices into this table (see :class:`RowIndex`); the teacher's
+    head still runs on the looked-up features. The table is a buffer, so it
+    follows the teacher to its device.
+    """
+
+    def __init__(self, features: np.ndarray, spec: str) -> None:
+        super().__init__()
+        self.register_buffer("table", torch.as_tensor(np.asarray(features, dtype=np.float32)))
+        self.feature_dim = int(self.table.shape[1])
+        self.spec = spec
+
+    def forward_features(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.table[rows]
+
+
+class RowIndex(torch.utils.data.Dataset):
+    """The teacher's side of :class:`PairRows` when its outputs are looked up: row
+    ``i`` -> its row ``where[i]`` in the :class:`TeacherTable`; a batch of them is a ``LongTensor``."""
+
+    def __init__(self, where: np.ndarray) -> None:
+        self.where = np.asarray(where, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def __getitem__(self, i: int) -> tuple[int, None]:
+        return int(self.where[i]), None
+
+    def collate(self, rows: list[tuple[int, Any]]) -> tuple[torch.Tensor, None]:
+        return torch.tensor([r[0] for r in rows], dtype=torch.long), None
 
 
 @dataclass

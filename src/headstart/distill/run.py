@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from headstart.data import Dataset, stratified_split
-from headstart.distill.base import UNLABELLED, DistillModel, DistillStrategy, PairRows
+from headstart.distill.base import UNLABELLED, DistillModel, DistillStrategy, PairRows, RowIndex, TeacherTable
 from headstart.distill.registry import make_method
 from headstart.distill.students import count_parameters, fresh_head, make_student, same_inputs
 from headstart.errors import HeadstartError
@@ -53,6 +53,7 @@ def distill(
     cache_dir: str | None = None,
     teacher_name: str | None = None,
     head_init: str = "probe",
+    cache_teacher: bool = False,
 ) -> Any:
     """Train ``student`` on labelled ``data`` (+ an unlabelled ``transfer`` set) against ``teacher``.
 
@@ -75,8 +76,16 @@ def distill(
             on the student's own features of the labelled training rows, as
             ``fit``'s LP-FT; the default), ``"teacher"`` (a copy of the
             teacher's head; ``layers:K`` students only) or ``"random"``.
+        cache_teacher: run each teacher's backbone once over ``data`` and the
+            transfer set (through the feature cache when ``cache``, so runs
+            with other seeds or students reuse it) and look its features up
+            per batch, instead of running it on every batch of every epoch.
+            Only where the teacher sees fixed inputs: text, or images the
+            teacher preprocesses apart from the student's augmentation. The
+            targets match the per-batch ones to float rounding (other padding).
     """
     from headstart.classifier import TransferClassifier
+    from headstart.features import extract
     from headstart.run import load_run
     from headstart.strategies import make_strategy
     from headstart.train import TrainConfig, TransferModel, train
@@ -133,6 +142,7 @@ def distill(
         tr, va, tr_codes, va_codes = data.subset(tr_idx), data.subset(va_idx), codes[tr_idx], codes[va_idx]
     else:
         tr, va, tr_codes, va_codes = data, None, codes, None
+        tr_idx = np.arange(len(data))
     n_labelled = len(tr)
     head = None
     if head_init == "teacher":
@@ -141,8 +151,6 @@ def distill(
         # LP-FT (Kumar et al. 2022): a head fitted to the student's own features. A copy
         # of the teacher's head scores another network's features: on SST-2 a 3-layer
         # MiniLM cut from its teacher scores 50% with it, 77-80% with a probe.
-        from headstart.features import extract
-
         features = extract(
             made.backbone, tr, batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress
         )
@@ -179,10 +187,27 @@ def distill(
         net: nn.Module = model
         run_strategy: Any = base_strategy
     else:
-        if not shared_batch:
+        backbones = [t.backbone_ for t in teacher_clfs]
+        if cache_teacher:
+            if shared_batch and data.modality == "image" and config.augment:
+                raise HeadstartError(
+                    "cache_teacher: this teacher sees the student's augmented images, new on every batch; "
+                    "it can only be run per batch"
+                )
+            # Every labelled row and the transfer set, whatever the seed's validation split: one table for all runs.
+            rows = list(data.inputs) + (list(transfer.inputs) if transfer is not None else [])
+            table_data = Dataset(rows, None, data.modality, source=f"{data.source} (+ transfer), for the teacher")
+            options = dict(batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress)
+            tables = [extract(b, table_data, max_length=max_length, **options).features for b in backbones]
+            backbones = [TeacherTable(f, f"{b.spec} (looked up)") for f, b in zip(tables, backbones, strict=True)]
+            where = np.concatenate([tr_idx, len(data) + np.arange(len(tr) - len(tr_idx))])
+            train_rows = PairRows(train_rows, RowIndex(where))
+        elif not shared_batch:
             t_rows = Rows(tr, t_backbone, tr_codes, train=False, augment=False, max_length=max_length)
             train_rows = PairRows(train_rows, t_rows)
-        ensemble = [nn.ModuleDict({"backbone": t.backbone_, "head": t.head_}) for t in teacher_clfs]
+        ensemble = [
+            nn.ModuleDict({"backbone": b, "head": t.head_}) for b, t in zip(backbones, teacher_clfs, strict=True)
+        ]
         net = DistillModel(model, ensemble, loss)
         run_strategy = DistillStrategy(base_strategy)
         hooks["loss_fn"] = net.objective
@@ -195,6 +220,8 @@ def distill(
         "data": data.fingerprint(),
         "transfer": transfer.fingerprint() if transfer is not None else None,
     }
+    if cache_teacher:
+        identity["teacher_outputs"] = "looked up"
     result = train(net, run_strategy, train_rows, val_rows, config, run_dir, resume, identity, progress, **hooks)
 
     model.cpu().eval()
@@ -235,6 +262,7 @@ def distill(
         "student_description": made.description,
         "student_layers": made.layers,
         "head_init": head_init,
+        "cache_teacher": cache_teacher,
         "student_parameters": count_parameters(backbone) + count_parameters(clf.head_),
         "method": method,
         "loss": loss.describe() if loss is not None else "cross-entropy on the labels alone",
