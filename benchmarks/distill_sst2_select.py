@@ -116,7 +116,8 @@ def splits(n_select: int, n_transfer: int, n_unseen: int, smoke: bool) -> dict[s
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """One teacher or student run (in a worker process); its accuracies and time."""
+    """One teacher or student run (in a worker process); its accuracies and time. A student's
+    ``teacher_dir`` may be a list of runs (an ensemble: ``distill_teacher_ensemble.py``)."""
     import torch
 
     import headstart as hs
@@ -125,7 +126,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(job["threads"])
     data = splits(job["select_rows"], job["transfer_rows"], job["unseen_rows"], job["smoke"])
     start = time.perf_counter()
-    common = {"max_length": 64, "seed": job["seed"], "progress": False, "cache": False}
+    # cache_dir: the feature cache (a distilled recipe with cache_teacher looks its teachers up there).
+    cached = job.get("cache_dir")
+    common = {"max_length": 64, "seed": job["seed"], "progress": False, "cache": bool(cached), "cache_dir": cached}
     if job["kind"] == "teacher":
         epochs, lr = job["recipe"]
         clf = hs.TransferClassifier(backbone="minilm", strategy="full", epochs=epochs, lr=lr, **common)
