@@ -23,36 +23,29 @@ from headstart.run import load_run
 
 
 # ------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def teacher_run(tmp_path_factory, hf_text_spec):
+def fit_teacher(folder, hf_text_spec, rows_seed: int, seed: int = 0):
     """A tiny BERT fine-tuned on the sentiment words: a teacher that knows something."""
-    texts, labels = make_texts(80, seed=11)
+    texts, labels = make_texts(80, seed=rows_seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # module fixtures run before conftest's one-thread fixture
     try:
-        clf = TransferClassifier(backbone=hf_text_spec, strategy="full", epochs=3, lr=2e-3, progress=False)
+        clf = TransferClassifier(backbone=hf_text_spec, strategy="full", epochs=3, lr=2e-3, seed=seed, progress=False)
         clf.fit(texts, labels)
     finally:
         torch.set_num_threads(threads)
-    folder = tmp_path_factory.mktemp("teacher") / "run"
     clf.save(folder, data={"source": "memory"})
     return folder
+
+
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory, hf_text_spec):
+    return fit_teacher(tmp_path_factory.mktemp("teacher") / "run", hf_text_spec, rows_seed=11)
 
 
 @pytest.fixture(scope="module")
 def second_teacher_run(tmp_path_factory, hf_text_spec):
     """Another teacher like ``teacher_run`` (other rows, seed 1): with it, an ensemble of two."""
-    texts, labels = make_texts(80, seed=12)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        clf = TransferClassifier(backbone=hf_text_spec, strategy="full", epochs=3, lr=2e-3, seed=1, progress=False)
-        clf.fit(texts, labels)
-    finally:
-        torch.set_num_threads(threads)
-    folder = tmp_path_factory.mktemp("teacher2") / "run"
-    clf.save(folder, data={"source": "memory"})
-    return folder
+    return fit_teacher(tmp_path_factory.mktemp("teacher2") / "run", hf_text_spec, rows_seed=12, seed=1)
 
 
 @pytest.fixture
