@@ -115,6 +115,11 @@ def splits(n_select: int, n_transfer: int, n_unseen: int, smoke: bool) -> dict[s
     }
 
 
+def job_base(threads: int, select: int = 3000, transfer: int = 30000, unseen: int = 5000, smoke: bool = False) -> dict:
+    """What every job of a run shares: its threads and the sizes of the splits (see :func:`splits`)."""
+    return {"threads": threads, "select_rows": select, "transfer_rows": transfer, "unseen_rows": unseen, "smoke": smoke}
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One teacher or student run (in a worker process); its accuracies and time. A student's
     ``teacher_dir`` may be a list of runs (an ensemble: ``distill_teacher_ensemble.py``)."""
@@ -237,6 +242,19 @@ def compare(kd: list[float], labels: list[float], what: str) -> tuple[float, flo
     return statistics.mean(diffs), p
 
 
+def welch(kd: list[float], labels: list[float], what: str, other: str) -> tuple[float, float]:
+    """Print Welch's unpaired t-test of two lists of accuracies (any lengths); mean difference (points), p."""
+    from scipy import stats
+
+    result = stats.ttest_ind(kd, labels, equal_var=False)
+    gap = 100 * (statistics.mean(kd) - statistics.mean(labels))
+    print(
+        f"{what} {mean_std(kd)} ({len(kd)} seeds) vs {other} {mean_std(labels)} ({len(labels)} seeds): "
+        f"{gap:+.2f} points; Welch's t-test t = {result.statistic:.2f}, p = {result.pvalue:.4f}"
+    )
+    return gap, float(result.pvalue)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="student seeds FIRST..FIRST+N-1")
@@ -282,13 +300,7 @@ def main() -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
-    base = {
-        "threads": args.threads,
-        "select_rows": args.select,
-        "transfer_rows": args.transfer,
-        "unseen_rows": args.unseen,
-        "smoke": args.smoke,
-    }
+    base = job_base(args.threads, args.select, args.transfer, args.unseen, args.smoke)
 
     teachers = [
         {
@@ -368,15 +380,7 @@ def main() -> None:
     kd_all = [r["dev"] for s in seed_range if (r := done.get(f"{kd}-s{s}"))]
     lab_all = [r["dev"] for s in labels_range if (r := done.get(f"{labels}-s{s}"))]
     if len(lab_all) > len(seeds) or len(kd_all) > len(seeds):
-        from scipy import stats
-
-        welch = stats.ttest_ind(kd_all, lab_all, equal_var=False)
-        gap = 100 * (statistics.mean(kd_all) - statistics.mean(lab_all))
-        print(
-            f"dev, every finished seed: distilled {mean_std(kd_all)} ({len(kd_all)} seeds) vs labels alone "
-            f"{mean_std(lab_all)} ({len(lab_all)} seeds): {gap:+.2f} points; "
-            f"Welch's t-test t = {welch.statistic:.2f}, p = {welch.pvalue:.4f}"
-        )
+        welch(kd_all, lab_all, "dev, every finished seed: distilled", "labels alone")
     if all("unseen" in done[f"{c}-s{s}"] for c in (kd, labels) for s in seeds):
         kd_unseen = [done[f"{kd}-s{s}"]["unseen"] for s in seeds]
         lab_unseen = [done[f"{labels}-s{s}"]["unseen"] for s in seeds]
