@@ -120,19 +120,17 @@ def distill_ensemble(
     from scipy import stats
 
     import headstart as hs
-    from headstart.features import extract
+    from headstart.distill.run import teacher_tables
 
     dirs = [str(args.out / "teachers" / f"{args.recipe}-s{seed}") for seed in range(args.teachers)]
     cache = args.out / "cache"
     # Each teacher's table once, here, before the parallel runs would each compute it.
-    transfer = data["transfer"]
-    rows = hs.Dataset(list(data["train"].inputs) + list(transfer.inputs), None, "text", source="tables")
     torch.set_num_threads(2)
     start = time.perf_counter()
-    for d in dirs:
-        teacher = hs.load_run(d)
-        extract(teacher.backbone_, rows, batch_size=64, device="cpu", cache_dir=cache, max_length=64, progress=False)
-    print(f"teacher tables ({len(rows)} rows x {len(dirs)} teachers): {time.perf_counter() - start:.0f} s")
+    backbones = [hs.load_run(d).backbone_ for d in dirs]
+    options = dict(batch_size=64, device="cpu", cache_dir=cache, progress=False)
+    tables = teacher_tables(backbones, data["train"], data["transfer"], 64, **options)
+    print(f"teacher tables ({len(tables[0])} rows x {len(dirs)} teachers): {time.perf_counter() - start:.0f} s")
 
     recipe = dict(KD[args.recipe_kd], cache_teacher=True)
     name = f"ensemble{args.teachers}/{args.recipe_kd}"

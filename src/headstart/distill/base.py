@@ -135,20 +135,19 @@ class DistillModel(nn.Module):
         if not self.training:
             self._kept = None
             return logits
-        t_logits, t_features = [], None
+        t_logits, t_features = [], []
         with torch.no_grad():
             for teacher in self._teachers:
                 if next(teacher.parameters()).device != logits.device:
                     teacher.to(logits.device)
-                features_i = teacher.backbone.forward_features(t_batch).float()
-                t_logits.append(teacher.head(features_i))
-                t_features = features_i if t_features is None else t_features
+                t_features.append(teacher.backbone.forward_features(t_batch).float())
+                t_logits.append(teacher.head(t_features[-1]))
         projected = self.loss.project(features)
         if projected is not features:
             # Keep the projection on the path to the output: DDP's unused-parameter
             # search walks back from what forward returns.
             logits = logits + 0.0 * projected.sum()
-        self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits), t_features))
+        self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits), t_features[0]))
         return logits
 
     def objective(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

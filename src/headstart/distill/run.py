@@ -25,6 +25,20 @@ from headstart.errors import HeadstartError
 HEAD_INITS = ("probe", "teacher", "random")
 
 
+def teacher_tables(
+    backbones: list[Any], data: Dataset, transfer: Dataset | None, max_length: int | None, **options: Any
+) -> list[np.ndarray]:
+    """Each teacher backbone's pooled features of every labelled row of ``data`` followed by the transfer set:
+    what ``cache_teacher`` looks up. The rows do not depend on the seed's validation split, so with the
+    feature cache on (``options`` go to :func:`headstart.features.extract`) every run on the same data
+    reads the same files; calling this first fills them."""
+    from headstart.features import extract
+
+    rows = list(data.inputs) + (list(transfer.inputs) if transfer is not None else [])
+    table_data = Dataset(rows, None, data.modality, source=f"{data.source} (+ transfer), for the teacher")
+    return [extract(b, table_data, max_length=max_length, **options).features for b in backbones]
+
+
 def distill(
     teacher: Any,
     data: Dataset,
@@ -194,11 +208,8 @@ def distill(
                     "cache_teacher: this teacher sees the student's augmented images, new on every batch; "
                     "it can only be run per batch"
                 )
-            # Every labelled row and the transfer set, whatever the seed's validation split: one table for all runs.
-            rows = list(data.inputs) + (list(transfer.inputs) if transfer is not None else [])
-            table_data = Dataset(rows, None, data.modality, source=f"{data.source} (+ transfer), for the teacher")
             options = dict(batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress)
-            tables = [extract(b, table_data, max_length=max_length, **options).features for b in backbones]
+            tables = teacher_tables(backbones, data, transfer, max_length, **options)
             backbones = [TeacherTable(f, f"{b.spec} (looked up)") for f, b in zip(tables, backbones, strict=True)]
             where = np.concatenate([tr_idx, len(data) + np.arange(len(tr) - len(tr_idx))])
             train_rows = PairRows(train_rows, RowIndex(where))
