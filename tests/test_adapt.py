@@ -250,7 +250,7 @@ def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
     """A TARGET file with a label column: the true labels and flipped labels train
     byte-identical models; the column only changes the reported accuracy."""
     from headstart.cli import run
-    from headstart.run import load_run
+    from headstart.classifier import load_run
 
     xs, ys = two_gaussians((0.0, 0.0), n=100, seed=0)
     xt, yt = two_gaussians((1.0, 1.0), n=100, seed=1)

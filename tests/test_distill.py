@@ -19,7 +19,7 @@ from headstart.distill import FeatureKD, LogitKD, Outputs, SelfDistill, distill,
 from headstart.distill.base import UNLABELLED, DistillModel, ensemble_logits, hard_loss
 from headstart.distill.students import evenly_spaced, make_student, parse_layers, same_inputs
 from headstart.errors import HeadstartError
-from headstart.run import load_run
+from headstart.classifier import load_run
 
 
 # ------------------------------------------------------------------ fixtures

@@ -24,7 +24,7 @@ from headstart.cli import run as cli_run
 from headstart.data import from_arrays, load
 from headstart.errors import HeadstartError
 from headstart.export import compare, describe_transform, export_run, measure
-from headstart.run import load_run
+from headstart.classifier import load_run
 
 # The runtime must load where torch cannot be imported at all.
 NO_TORCH = (

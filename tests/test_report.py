@@ -42,7 +42,7 @@ EXPECTED = {
 
 
 def write_many_classes_run(folder: Path, n_classes: int = 100, seed: int = 0) -> Path:
-    """A fit run folder as save_run writes it, for 100 imbalanced classes (no model needed to report)."""
+    """A fit run folder as the classifier writes it, for 100 imbalanced classes (no model needed to report)."""
     rng = np.random.default_rng(seed)
     classes = [f"species_{i:03d}" for i in range(n_classes)]
     support = rng.integers(3, 40, size=n_classes)

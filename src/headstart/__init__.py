@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from headstart.features import extract, extract_features
     from headstart.fewshot import FewShotClassifier
     from headstart.metrics import classification_metrics
-    from headstart.run import load_run
+    from headstart.classifier import load_run
     from headstart.strategies import list_strategies
 
 # The public names, imported on first use (PEP 562): `import headstart.runtime`
@@ -42,7 +42,7 @@ _LAZY = {
     "extract_features": "headstart.features",
     "FewShotClassifier": "headstart.fewshot",
     "classification_metrics": "headstart.metrics",
-    "load_run": "headstart.run",
+    "load_run": "headstart.classifier",
     "list_strategies": "headstart.strategies",
 }
 

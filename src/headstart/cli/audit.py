@@ -27,7 +27,7 @@ def load_audit_data(
     (one per ``--group``) and, with ``--pair-on``, each row's sentence-set key."""
     from headstart.data import from_dataframe, read_table
     from headstart.fairness import groups_from_table, set_keys
-    from headstart.run import read_config
+    from headstart.runfolder import read_config
 
     config = read_config(run)
     cols = config.get("columns", {})
@@ -108,7 +108,8 @@ def audit(
     from headstart.fairness.render import render_audit
     from headstart.fairness.run import AUDIT_FILE, audit_model
     from headstart.io import write_json
-    from headstart.run import load_run, read_config
+    from headstart.classifier import load_run
+    from headstart.runfolder import read_config
 
     if len(set(group)) != len(group):
         raise HeadstartError("each --group column once, please")

@@ -85,7 +85,8 @@ def distill(
     from headstart.distill import make_method
     from headstart.io import write_json
     from headstart.metrics import render_metrics
-    from headstart.run import load_run, read_config
+    from headstart.classifier import load_run
+    from headstart.runfolder import read_config
     from headstart.strategies import make_strategy
 
     options = parse_options(option)

@@ -37,7 +37,7 @@ def export(
     """Export RUN to ONNX (+ int8) in RUN/export/, with parity, size, latency and accuracy (export.json)."""
     from headstart.cli.predict import load_for_run
     from headstart.export import export_run
-    from headstart.run import read_config
+    from headstart.runfolder import read_config
 
     if fmt != "onnx":
         raise HeadstartError(f"--format must be onnx, got '{fmt}'")

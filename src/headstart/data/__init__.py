@@ -2,6 +2,7 @@
 
 from headstart.data.dataset import MODALITIES, Dataset
 from headstart.data.digits import load_digits_mat, load_idx_folder
+from headstart.data.labels import MISSING, as_dataset, encode_labels, group_labels, label_key
 from headstart.data.loaders import (
     from_arrays,
     from_dataframe,
@@ -13,10 +14,15 @@ from headstart.data.loaders import (
 from headstart.data.splits import stratified_sample, stratified_split
 
 __all__ = [
+    "MISSING",
     "MODALITIES",
     "Dataset",
+    "as_dataset",
+    "encode_labels",
     "from_arrays",
     "from_dataframe",
+    "group_labels",
+    "label_key",
     "load",
     "load_digits_mat",
     "load_idx_folder",

@@ -100,7 +100,7 @@ def distill(
     """
     from headstart.classifier import TransferClassifier
     from headstart.features import extract
-    from headstart.run import load_run
+    from headstart.classifier import load_run
     from headstart.strategies import make_strategy
     from headstart.train import TrainConfig, TransferModel, train
     from headstart.train.data import Rows
@@ -237,6 +237,28 @@ def distill(
 
     model.cpu().eval()
     backbone = model.backbone
+    info = {
+        "teacher": teacher_run,
+        "teacher_backbone": getattr(t_backbone, "spec", None),
+        "teachers": len(teacher_clfs),
+        "teacher_parameters": sum(count_parameters(t.backbone_) + count_parameters(t.head_) for t in teacher_clfs),
+        "student": spec,
+        "student_kind": made.kind,
+        "student_description": made.description,
+        "student_layers": made.layers,
+        "head_init": head_init,
+        "cache_teacher": cache_teacher,
+        "student_parameters": count_parameters(backbone) + count_parameters(model.head),
+        "method": method,
+        "loss": loss.describe() if loss is not None else "cross-entropy on the labels alone",
+        "method_options": loss.options() if loss is not None else {},
+        "shared_batch": shared_batch if loss is not None else None,
+        "labelled_rows": n_labelled,
+        "transfer_rows": len(transfer) if transfer is not None else 0,
+        "validation_rows": len(va) if va is not None else 0,
+        "best_epoch": result.best_epoch,
+        "train_seconds": result.seconds,
+    }
     clf = TransferClassifier.from_trained(
         backbone,
         model.head,
@@ -246,6 +268,7 @@ def distill(
         best_epoch=result.best_epoch,
         seconds=result.seconds,
         columns=teacher_clf.columns_,
+        extras={"distill": info},
         strategy=strategy,
         strategy_options=strategy_options,
         epochs=epochs,
@@ -263,26 +286,4 @@ def distill(
         cache_dir=cache_dir,
         progress=progress,
     )
-    clf.distilled_ = {
-        "teacher": teacher_run,
-        "teacher_backbone": getattr(t_backbone, "spec", None),
-        "teachers": len(teacher_clfs),
-        "teacher_parameters": sum(count_parameters(t.backbone_) + count_parameters(t.head_) for t in teacher_clfs),
-        "student": spec,
-        "student_kind": made.kind,
-        "student_description": made.description,
-        "student_layers": made.layers,
-        "head_init": head_init,
-        "cache_teacher": cache_teacher,
-        "student_parameters": count_parameters(backbone) + count_parameters(clf.head_),
-        "method": method,
-        "loss": loss.describe() if loss is not None else "cross-entropy on the labels alone",
-        "method_options": loss.options() if loss is not None else {},
-        "shared_batch": shared_batch if loss is not None else None,
-        "labelled_rows": n_labelled,
-        "transfer_rows": len(transfer) if transfer is not None else 0,
-        "validation_rows": len(va) if va is not None else 0,
-        "best_epoch": result.best_epoch,
-        "train_seconds": result.seconds,
-    }
     return clf

@@ -165,7 +165,8 @@ def export_run(
         threads: CPU threads for PyTorch and onnxruntime alike (default: torch's).
         repeats: timed repeats per model and batch size.
     """
-    from headstart.run import load_run, read_config
+    from headstart.classifier import load_run
+    from headstart.runfolder import read_config
 
     run = Path(run)
     config = read_config(run)

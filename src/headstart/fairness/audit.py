@@ -44,24 +44,17 @@ from typing import Any
 
 import numpy as np
 
+from headstart.data.labels import label_key
+from headstart.data.labels import group_labels
 from headstart.errors import HeadstartError, did_you_mean
 from headstart.fairness.bootstrap import bootstrap_confusions, percentile_ci, rates
 
 MIN_ROWS = 30  # fewer rows than this: the group's estimates are flagged as unreliable
 RESAMPLES = 1000
 LEVEL = 0.95
-MISSING = ("", "nan")  # a blank cell (read as NaN; "nan" once turned into text)
 
 
 # ------------------------------------------------------------------ groups
-def group_labels(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Group labels as strings, and the mask of rows that have one (blank / NaN: missing)."""
-    raw = np.asarray(values, dtype=object)
-    labels = np.asarray(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in raw])
-    present = np.asarray([s.strip().lower() not in MISSING for s in labels], dtype=bool)
-    return labels, present
-
-
 def groups_from_table(table: Any, columns: Sequence[str], source: str) -> dict[str, np.ndarray]:
     """``{column: labels}`` for the group ``columns`` of a DataFrame; a missing one is one clear line."""
     present = [str(c) for c in table.columns]
@@ -379,7 +372,7 @@ def positive_code(clf: Any, positive: Any) -> int | None:
     """The code of the positive class (``None`` = the default: the second of two classes)."""
     if positive is None:
         return 1 if len(clf.classes_) == 2 else None
-    keys = [clf._key(c) for c in clf.classes_]
+    keys = [label_key(c) for c in clf.classes_]
     if str(positive) not in keys:
         raise HeadstartError(f"positive class '{positive}' is not a class of the model (classes: {', '.join(keys)})")
     if len(keys) != 2:
@@ -409,5 +402,5 @@ def audit_classifier(
     if known:
         check_known_groups(groups, known, data.source)
     proba, codes = score(clf, data)
-    keys = [clf._key(c) for c in clf.classes_]
+    keys = [label_key(c) for c in clf.classes_]
     return audit_predictions(codes, proba.argmax(1), groups, keys, positive_code(clf, positive), **options)

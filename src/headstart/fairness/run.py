@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from headstart.data.labels import label_key
 from headstart.fairness.audit import audit_predictions, check_known_groups, positive_code, score
 from headstart.fairness.counterfactual import counterfactual_audit
 from headstart.fairness.transfer import audit_before_after
@@ -56,8 +57,8 @@ def audit_model(
     for model in (clf, before):
         if model is not None and getattr(model, "groups_", None):
             check_known_groups(groups, model.groups_, data.source)
-    keys = [clf._key(c) for c in clf.classes_]
-    if before is not None and [before._key(c) for c in before.classes_] != keys:
+    keys = [label_key(c) for c in clf.classes_]
+    if before is not None and [label_key(c) for c in before.classes_] != keys:
         raise HeadstartError("the model to compare with (--before) has different classes: nothing to compare")
     pos = positive_code(clf, positive)
     proba, codes = score(clf, data)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from headstart.data.labels import label_key
 from headstart.fairness.audit import (
     LEVEL,
     MIN_ROWS,
@@ -181,8 +182,8 @@ def audit_classifiers(
     """:func:`audit_before_after` for two fitted classifiers (or loaded runs) with the same classes."""
     from headstart.errors import HeadstartError
 
-    keys_b = [before._key(c) for c in before.classes_]
-    keys_a = [after._key(c) for c in after.classes_]
+    keys_b = [label_key(c) for c in before.classes_]
+    keys_a = [label_key(c) for c in after.classes_]
     if keys_a != keys_b:
         raise HeadstartError(
             f"the two models have different classes ({', '.join(keys_b)} vs {', '.join(keys_a)}): nothing to compare"

@@ -1,0 +1,258 @@
+"""How ``TransferClassifier.fit`` trains: the strategy it picks, the linear probe on
+cached features, and the fine-tuning run (validation split, LP-FT head,
+imbalance and debiasing hooks, one training job from
+:func:`headstart.train.job.build_job`).
+
+Each function takes plain values (the estimator's options in ``params``) and
+fills a :class:`~headstart.runfolder.RunState`, which the classifier adopts.
+In fine-tuning the order of what draws random numbers is fixed (the validation
+split from ``seed``, the model from a forked RNG seeded with ``seed``, the
+loop's own ``set_seed``), so a run is reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from headstart.data import Dataset, stratified_split
+from headstart.errors import HeadstartError
+from headstart.runfolder import RunState
+
+
+def new_state(data: Dataset, classes: Any, counts: np.ndarray) -> RunState:
+    """The :class:`RunState` of a model trained on ``data`` (its rows, columns, class counts and groups),
+    to be filled by the training that follows."""
+    return RunState(
+        params={},
+        backbone={},
+        classes=list(classes),
+        modality=data.modality,
+        columns=dict(data.columns),
+        n_features=0,
+        n_train=len(data),
+        class_counts=[int(n) for n in counts],
+        groups=training_groups(data),
+    )
+
+
+def probe_options(params: dict[str, Any]) -> dict[str, Any]:
+    """The linear probe's options among the estimator's."""
+    return {k: params[k] for k in ("C", "class_weight", "val_size", "seed")}
+
+
+def choose_strategy(params: dict[str, Any], data: Dataset) -> Any:
+    """The strategy object for ``params["strategy"]``: ``auto`` on a table (no backbone to
+    fine-tune) is the probe; another fine-tuning strategy there is one clear line."""
+    from headstart.strategies import make_strategy
+
+    name = params["strategy"]
+    if name == "linear-probe":
+        return make_strategy("linear-probe", **probe_options(params))
+    strategy = make_strategy(name, **(params["strategy_options"] or {}))  # unknown names fail here
+    if data.modality == "tabular":
+        if name == "auto":
+            return make_strategy("linear-probe", **probe_options(params))
+        raise HeadstartError(f"strategy '{name}' fine-tunes a backbone; tabular data has none")
+    return strategy
+
+
+def training_groups(data: Dataset) -> dict[str, list[str]] | None:
+    """The training rows' groups by column: the audit refuses a group the model never saw."""
+    if data.group is None:
+        return None
+    from headstart.data import group_labels
+
+    labels, present = group_labels(data.group)
+    return {data.columns.get("group", "group"): sorted(set(labels[present].tolist()))}
+
+
+def fit_probe(
+    state: Any,
+    params: dict[str, Any],
+    strategy: Any,
+    method: Any,
+    features: np.ndarray,
+    codes: np.ndarray,
+    names: list[str],
+) -> nn.Linear:
+    """The linear probe on cached ``features`` (with an imbalance method: the probe it trains);
+    what it chose goes in ``state``. Returns the head."""
+    if method is None:
+        strategy.fit(features, codes, len(names))
+    else:
+        from headstart.imbalance import fit_probe as fit_imbalanced
+        from headstart.imbalance import plan as imbalance_plan
+
+        probe = probe_options(params)
+        method, why = imbalance_plan.resolve_auto(method, features, codes, len(names), probe, names, False)
+        strategy, note = fit_imbalanced(method, features, codes, len(names), probe)
+        state.imbalance = imbalance_plan.record(method, params["imbalance"], note, why, names, state.class_counts)
+    state.C, state.val_scores, state.n_features = strategy.C_, dict(strategy.val_scores_), int(features.shape[1])
+    return strategy.head_
+
+
+def split_validation(
+    data: Dataset, codes: np.ndarray, val_size: float, seed: int, n_classes: int
+) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
+    """(train, val, train codes, val codes): a stratified ``val_size`` of the training rows picks the
+    best epoch, when every class has 2 rows and there are 10 in all; else no validation rows."""
+    counts = np.bincount(codes, minlength=n_classes)
+    if val_size and counts.min() >= 2 and len(data) >= 10:
+        tr_idx, va_idx = stratified_split(data.labels, val_size, seed)  # = data.train_test_split
+        return data.subset(tr_idx), data.subset(va_idx), codes[tr_idx], codes[va_idx]
+    return data, None, codes, None
+
+
+def fine_tune(
+    state: RunState,
+    backbone: Any,
+    data: Dataset,
+    codes: np.ndarray,
+    names: list[str],
+    params: dict[str, Any],
+    strategy: Any,
+    method: Any,
+    mitigation: Any,
+    features: Callable[[Any, Dataset, str], np.ndarray],
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+) -> tuple[Any, nn.Linear]:
+    """Fine-tune ``backbone`` + a head on ``data`` (class ``codes``; ``names`` the class keys) with
+    ``strategy``, an imbalance ``method`` and a debiasing ``mitigation`` (either may be ``None``).
+    Returns (the backbone, the head); the history and what the methods did go in ``state``.
+
+    ``params`` are ``TransferClassifier``'s options; ``features(backbone, rows, stage)`` extracts
+    (cached) features, for the LP-FT head and the methods that work on them."""
+    from headstart.heads import fit_linear_probe
+    from headstart.imbalance import plan as imbalance_plan
+    from headstart.train import TrainConfig
+    from headstart.train.job import build_job
+
+    p = params
+    seed, n_classes = p["seed"], len(names)
+    config = TrainConfig(
+        epochs=p["epochs"],
+        lr=p["lr"],
+        batch_size=p["train_batch_size"],
+        max_length=p["max_length"],
+        patience=p["patience"],
+        precision=p["precision"],
+        seed=seed,
+        # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
+        head_lr_factor=1.0 if p["head_init"] == "probe" else 10.0,
+        num_workers=p["num_workers"],
+        # Imbalanced classes: the best epoch is the one with the best balanced accuracy.
+        monitor="accuracy" if method is None else "balanced_accuracy",
+    )
+    tr, va, tr_codes, va_codes = split_validation(data, codes, p["val_size"], seed, n_classes)
+    tr_counts = np.bincount(tr_codes, minlength=n_classes)
+    lp_ft = p["head_init"] == "probe" and not resume
+    tr_features = features(backbone, tr, "probe") if lp_ft else None
+    probe = probe_options(p)
+    init_method, why = method, None
+    if method is not None:
+        taken = mitigation is not None  # debiasing samples the batches by group
+        method, why = imbalance_plan.resolve_auto(method, tr_features, tr_codes, n_classes, probe, names, True, taken)
+        rows = method.resample_rows(tr_codes, seed)  # random over- / under-sampling
+        if rows is not None:
+            tr, tr_codes = tr.subset(rows), tr_codes[rows]
+            tr_features = tr_features[rows] if tr_features is not None else None
+        # The LP-FT head is trained like the fine-tuning run: resampled rows are
+        # its training rows already, two-stage's first stage samples naturally,
+        # and a post-hoc change waits for the end of fine-tuning.
+        init_method = None if (rows is not None or method.two_stage) else method
+    head = None
+    if lp_ft:
+        # LP-FT (Kumar et al. 2022): start from the linear probe's head, so the
+        # backbone is not first pushed around by a random head's gradients.
+        lp_options = {k: probe[k] for k in ("C", "class_weight", "seed")}
+        head = fit_linear_probe(tr_features, tr_codes, n_classes, init_method, **lp_options).head_
+    targets: Any = tr_codes
+    group_codes, group_names, column = None, [], data.columns.get("group", "group")
+    if mitigation is not None:
+        # Debiasing: each training row carries (class code, group code); see headstart.fairness.base.
+        from headstart.fairness.base import encode_groups, with_groups
+
+        group_codes, group_names = encode_groups(tr.group, tr.source, column)
+        targets = with_groups(tr_codes, group_codes)
+    identity = {
+        "backbone": backbone.spec,
+        "strategy": f"{p['strategy']} {p['strategy_options'] or {}}",
+        "data": data.fingerprint(),
+        "pretrained": p["pretrained"],
+    }
+    job = build_job(
+        backbone,
+        n_classes,
+        tr,
+        targets,
+        config,
+        strategy,
+        val_data=va,
+        val_codes=va_codes,
+        identity=identity,
+        head=head,
+    )
+    if method is not None:
+        job.identity["imbalance"] = f"{p['imbalance']} {p['imbalance_options'] or {}}"
+        job.hooks = {"loss_fn": method.loss(tr_counts), "batch_sampler": method.batch_sampler(tr_counts)}
+        if method.needs_validation and va is None:
+            raise HeadstartError(
+                f"imbalance '{method.name}' tunes on validation rows cut from the training rows: "
+                f"set val_size > 0 (--val-size) with at least 2 rows of every class"
+            )
+    if mitigation is not None:
+        _add_debias(job, mitigation, p, method, tr_codes, group_codes, n_classes, len(group_names))
+    result = job.run(run_dir, resume, p["progress"])
+    # Back to the CPU: the head scores features that extract() returns as
+    # numpy arrays, and extract() moves the backbone to its device itself.
+    model = job.model.cpu().eval()
+    backbone, head = model.backbone.eval().requires_grad_(False), model.head.requires_grad_(False)
+    state.history, state.best_epoch, state.n_features = result.history, result.best_epoch, int(backbone.feature_dim)
+    state.fine_tuned, state.timings = strategy.name != "head", {"train_seconds": result.seconds}
+    if method is not None:
+        two_stage = {"C": p["C"], "val_size": p["val_size"], "seed": seed}
+
+        def tuned(rows: Dataset, stage: str) -> np.ndarray:
+            return features(backbone, rows, stage)
+
+        head, state.C, note = imbalance_plan.finish(
+            method, head, tuned, data, codes, va, va_codes, tr_counts, n_classes, two_stage
+        )
+        state.imbalance = imbalance_plan.record(
+            method, p["imbalance"], note, why, names, np.asarray(state.class_counts)
+        )
+    if mitigation is not None:
+        from headstart.fairness.plan import record
+
+        state.fairness = record(mitigation, column, group_names, group_codes)
+    return backbone, head
+
+
+def _add_debias(
+    job: Any,
+    mitigation: Any,
+    p: dict[str, Any],
+    method: Any,
+    codes: np.ndarray,
+    groups: Any,
+    n_classes: int,
+    n_groups: int,
+) -> None:
+    """The debiasing method's loss, batch sampler and wrapped model on ``job``."""
+    job.identity["debias"] = f"{p['debias']} {p['debias_options'] or {}}"
+    if job.hooks.get("batch_sampler") is not None:  # it reads plain class codes
+        raise HeadstartError(
+            f"imbalance '{method.name}' chooses the training batches by class: it cannot run with "
+            f"debias '{mitigation.name}'; use one of them (or a loss-based imbalance method)"
+        )
+    sampler = mitigation.batch_sampler(codes, groups)
+    job.hooks["loss_fn"] = mitigation.loss(job.hooks.get("loss_fn"), n_classes, n_groups)
+    if sampler is not None:
+        job.hooks["batch_sampler"] = sampler
+    job.wrap(*mitigation.wrap(job.model, job.strategy, n_classes, n_groups))

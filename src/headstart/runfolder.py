@@ -1,0 +1,192 @@
+"""The run folder: everything a fit leaves behind, readable without headstart's state.
+
+    config.json        options, backbone, strategy, classes, input columns, versions
+    model.safetensors  the head (weight, bias)
+    labels.json        class index -> label
+    metrics.json       held-out metrics (when given)
+    backbone/          the backbone, when training changed it (loadable as ``local:RUN/backbone``)
+
+:class:`RunState` is the one schema of a fitted model's state: the classifier
+builds one to save (:func:`write_run`) and adopts one when it is loaded
+(:func:`read_run`) or made from weights trained elsewhere (distillation,
+adaptation), so the three cannot drift. What a family adds (distillation's
+teacher and student, adaptation's method) goes in ``extras``. This module knows
+nothing of the classifier: it writes and reads files and tensors.
+
+    >>> state = RunState(params={"backbone": "identity"}, backbone={"spec": "identity"},
+    ...                  classes=["neg", "pos"], modality="tabular", columns={}, n_features=4, n_train=10)
+    >>> state.backbone_spec("runs/x")
+    'identity'
+
+Each file is written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from headstart.errors import HeadstartError
+from headstart.io import load_tensors, read_json, save_tensors, write_json
+
+CONFIG = "config.json"
+HEAD = "model.safetensors"
+LABELS = "labels.json"
+METRICS = "metrics.json"
+BACKBONE = "backbone"
+FORMAT = 1
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("headstart", "torch", "transformers", "timm", "scikit-learn"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+@dataclass
+class RunState:
+    """A fitted classifier's state, as the run folder stores it.
+
+    ``params`` are the estimator's constructor options (``backbone`` is the
+    spec string); ``backbone`` is the backbone's ``describe()``; ``C`` and
+    ``val_scores`` are what the linear probe chose (``None`` / ``{}`` after
+    fine-tuning); ``history`` and ``best_epoch`` the training loop's;
+    ``fine_tuned`` says the backbone's weights changed (they are then saved
+    in ``backbone/``); ``extras`` holds what a family adds (``{"distill":
+    {...}}``)."""
+
+    params: dict[str, Any]
+    backbone: dict[str, Any]
+    classes: list[Any]
+    modality: str
+    columns: dict[str, Any]
+    n_features: int
+    n_train: int
+    class_counts: list[int] = field(default_factory=list)
+    imbalance: dict[str, Any] | None = None
+    groups: dict[str, list[str]] | None = None
+    fairness: dict[str, Any] | None = None
+    C: float | None = None
+    val_scores: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    timings: dict[str, Any] = field(default_factory=dict)
+    fine_tuned: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def backbone_spec(self, folder: str | Path) -> str:
+        """What to load the backbone from: the run's own ``backbone/`` when training changed it."""
+        return f"local:{Path(folder) / BACKBONE}" if self.fine_tuned else str(self.params["backbone"])
+
+
+def write_run(
+    folder: str | Path,
+    state: RunState,
+    head: nn.Module,
+    backbone: Any = None,
+    metrics: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``state``, the linear ``head`` and (when ``state.fine_tuned``) ``backbone`` to ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_tensors(folder / HEAD, {"weight": head.weight, "bias": head.bias}, {"format": "headstart-head"})
+    if state.fine_tuned:
+        if backbone is None:
+            raise HeadstartError("a fine-tuned run needs its backbone to be saved")
+        backbone.save(folder / BACKBONE)
+    write_json(folder / LABELS, [c.item() if hasattr(c, "item") else c for c in state.classes])
+    config = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "task": "classification",
+        "params": state.params,
+        "backbone": state.backbone,
+        "modality": state.modality,
+        "columns": state.columns,
+        "n_features": state.n_features,
+        "n_train": state.n_train,
+        "class_counts": [int(n) for n in state.class_counts],
+        "imbalance": state.imbalance,
+        "groups": state.groups,
+        "fairness": state.fairness,
+        "chosen": {"C": state.C, "val_scores": {str(k): v for k, v in state.val_scores.items()}},
+        "training": {"history": state.history, "best_epoch": state.best_epoch},
+        "timings": state.timings,
+        "fine_tuned": state.fine_tuned,
+        "extras": state.extras,
+        "data": data or {},
+        "versions": versions(),
+    }
+    write_json(folder / CONFIG, config)
+    if metrics is not None:
+        write_json(folder / METRICS, metrics)
+    return folder
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """``config.json`` of a run folder; one clear line when ``folder`` is not one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HeadstartError(f"no such run folder: {folder}")
+    if not (folder / CONFIG).is_file() or not (folder / HEAD).is_file():
+        raise HeadstartError(
+            f"{folder} is not a headstart run folder (no {CONFIG} / {HEAD}); make one with `headstart fit`"
+        )
+    config = read_json(folder / CONFIG)
+    if config.get("format") != FORMAT:
+        raise HeadstartError(f"{folder}: run format {config.get('format')} is not supported by this version")
+    return config
+
+
+def read_run(folder: str | Path) -> tuple[RunState, nn.Linear]:
+    """The :class:`RunState` and the head of a run folder (the backbone is the caller's to load:
+    ``state.backbone_spec(folder)``)."""
+    folder = Path(folder)
+    config = read_config(folder)
+    training = config.get("training", {})
+    state = RunState(
+        params=dict(config["params"]),
+        backbone=config.get("backbone", {}),
+        classes=list(read_json(folder / LABELS)),
+        modality=config["modality"],
+        columns=config.get("columns", {}),
+        n_features=config["n_features"],
+        n_train=config.get("n_train", 0),
+        class_counts=list(config.get("class_counts") or []),
+        imbalance=config.get("imbalance"),
+        groups=config.get("groups"),
+        fairness=config.get("fairness"),
+        C=config["chosen"]["C"],
+        val_scores=config["chosen"]["val_scores"],
+        history=training.get("history", []),
+        best_epoch=training.get("best_epoch"),
+        timings={},
+        # Folders written before the field existed: the backbone folder says it.
+        fine_tuned=bool(config.get("fine_tuned", (folder / BACKBONE).is_dir())),
+        extras=config.get("extras") or {},
+    )
+    tensors = load_tensors(folder / HEAD)
+    head = nn.Linear(tensors["weight"].shape[1], tensors["weight"].shape[0])
+    with torch.no_grad():
+        head.weight.copy_(tensors["weight"])
+        head.bias.copy_(tensors["bias"])
+    return state, head.requires_grad_(False)
+
+
+def state_fields() -> list[str]:
+    """The names of :class:`RunState`'s fields (what a classifier must provide to be saved)."""
+    return [f.name for f in dataclasses.fields(RunState)]
