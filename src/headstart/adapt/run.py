@@ -179,8 +179,8 @@ def adapt(
     from headstart.adapt import make_method
     from headstart.backbones import load_backbone_for
     from headstart.strategies import make_strategy
-    from headstart.train import TrainConfig, TransferModel, train
-    from headstart.train.data import Rows
+    from headstart.train import TrainConfig
+    from headstart.train.job import build_job
 
     start = time.perf_counter()
     loss_module = make_method(method, **(options or {}))
@@ -225,42 +225,37 @@ def adapt(
         augment=False,  # the source and target rows must look alike to the network, bar the domain
     )
     scratch = str(getattr(net_backbone, "source", "")) == "scratch"
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = TransferModel(net_backbone, n_classes, freeze_bn=not scratch)
-        loss_module.build(int(net_backbone.feature_dim), n_classes)
-    net = AdaptModel(model, loss_module)
     base_strategy = make_strategy(strategy)
     if base_strategy.uses_cached_features or base_strategy.name == "head":
         raise HeadstartError(
             f"strategy '{strategy}' keeps the backbone frozen: adaptation must move the features "
             f"(use full, partial, discriminative, gradual, l2sp or lora)"
         )
-    run_strategy = AdaptStrategy(base_strategy, loss_module)
     n_src, n_tgt = len(src_train), len(target)
-    loss_module.total_steps = epochs * math.ceil(n_src / math.ceil(batch_size / 2))
-
-    train_rows = Rows(both, net_backbone, domain_targets(codes[tr_idx], n_tgt), True, False, config.max_length)
-    val_rows = None
+    val_data = None
     if len(va_idx):
         val_data = src_val
         if width is not None:
             val_data = Dataset(inputs=_pad_tabular(np.asarray(src_val.inputs), width), labels=None, modality="tabular")
-        val_rows = Rows(val_data, net_backbone, codes[va_idx], False, False, config.max_length)
-    identity = {"backbone": net_backbone.spec, "adapt": f"{method} {loss_module.options()}", "select": select}
-    result = train(
-        net,
-        run_strategy,
-        train_rows,
-        val_rows,
+    job = build_job(
+        net_backbone,
+        n_classes,
+        both,
+        domain_targets(codes[tr_idx], n_tgt),
         config,
-        run_dir,
-        resume,
-        identity,
-        progress,
-        loss_fn=adapt_loss(loss_module, n_classes),
-        batch_sampler=domain_batches(n_src, n_tgt),
+        AdaptStrategy(base_strategy, loss_module),
+        val_data=val_data,
+        val_codes=codes[va_idx],
+        identity={"backbone": net_backbone.spec, "adapt": f"{method} {loss_module.options()}", "select": select},
+        freeze_bn=not scratch,
+        # The discriminator (or other module) is drawn from the same seeded stream, after the model.
+        init=lambda _: loss_module.build(int(net_backbone.feature_dim), n_classes),
     )
+    loss_module.total_steps = epochs * math.ceil(n_src / math.ceil(batch_size / 2))
+    job.wrap(AdaptModel(job.model, loss_module), job.strategy)
+    job.hooks = {"loss_fn": adapt_loss(loss_module, n_classes), "batch_sampler": domain_batches(n_src, n_tgt)}
+    result = job.run(run_dir, resume, progress)
+    model = job.model
     model = model.cpu().eval()
     source_val = None
     if len(va_idx):

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from headstart.data import Dataset, stratified_split
 from headstart.distill.base import UNLABELLED, DistillModel, DistillStrategy, PairRows, RowIndex, TeacherTable
 from headstart.distill.registry import make_method
-from headstart.distill.students import count_parameters, fresh_head, make_student, same_inputs
+from headstart.distill.students import count_parameters, make_student, same_inputs
 from headstart.errors import HeadstartError
+from headstart.heads import lp_ft_head, random_head
 
 HEAD_INITS = ("probe", "teacher", "random")
 
@@ -98,12 +98,11 @@ def distill(
             teacher preprocesses apart from the student's augmentation. The
             targets match the per-batch ones to float rounding (other padding).
     """
-    from headstart.classifier import TransferClassifier
-    from headstart.features import extract
-    from headstart.classifier import load_run
+    from headstart.classifier import TransferClassifier, load_run
     from headstart.strategies import make_strategy
-    from headstart.train import TrainConfig, TransferModel, train
+    from headstart.train import TrainConfig
     from headstart.train.data import Rows
+    from headstart.train.job import build_job
 
     if head_init not in HEAD_INITS:
         raise HeadstartError(f"head_init must be one of {', '.join(HEAD_INITS)}, got '{head_init}'")
@@ -158,6 +157,7 @@ def distill(
         tr, va, tr_codes, va_codes = data, None, codes, None
         tr_idx = np.arange(len(data))
     n_labelled = len(tr)
+    extract_options = dict(batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress)
     head = None
     if head_init == "teacher":
         head = made.head
@@ -165,20 +165,10 @@ def distill(
         # LP-FT (Kumar et al. 2022): a head fitted to the student's own features. A copy
         # of the teacher's head scores another network's features: on SST-2 a 3-layer
         # MiniLM cut from its teacher scores 50% with it, 77-80% with a probe.
-        features = extract(
-            made.backbone, tr, batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress
-        )
-        probe = make_strategy("linear-probe", seed=seed)
-        probe.fit(features.features, tr_codes, n_classes)
-        head = probe.head_.requires_grad_(True)
+        head = lp_ft_head(made.backbone, tr, tr_codes, n_classes, extract_options=extract_options, seed=seed)
     if transfer is not None and len(transfer):
         tr = Dataset(list(tr.inputs) + list(transfer.inputs), None, data.modality, source=f"{data.source} + transfer")
         tr_codes = np.concatenate([tr_codes, np.full(len(transfer), UNLABELLED, dtype=np.int64)])
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = TransferModel(made.backbone, n_classes)
-    model.head = head if head is not None else fresh_head(made.backbone.feature_dim, n_classes, seed)
     config = TrainConfig(
         epochs=epochs,
         lr=lr,
@@ -190,17 +180,14 @@ def distill(
         head_lr_factor=1.0 if head is not None else 10.0,
         num_workers=num_workers,
     )
-    train_rows: Any = Rows(tr, made.backbone, tr_codes, train=True, augment=config.augment, max_length=max_length)
-    val_rows = None
-    if va is not None:
-        val_rows = Rows(va, made.backbone, va_codes, train=False, augment=False, max_length=max_length)
+    start_head = head if head is not None else random_head(made.backbone.feature_dim, n_classes, seed)
+    job = build_job(
+        made.backbone, n_classes, tr, tr_codes, config, base_strategy, val_data=va, val_codes=va_codes, head=start_head
+    )
+    model, train_rows = job.model, job.train_rows
     t_backbone = teacher_clf.backbone_
     shared_batch = same_inputs(made.backbone, t_backbone)
-    hooks: dict[str, Any] = {}
-    if loss is None:
-        net: nn.Module = model
-        run_strategy: Any = base_strategy
-    else:
+    if loss is not None:
         backbones = [t.backbone_ for t in teacher_clfs]
         if cache_teacher:
             if shared_batch and data.modality == "image" and config.augment:
@@ -208,8 +195,7 @@ def distill(
                     "cache_teacher: this teacher sees the student's augmented images, new on every batch; "
                     "it can only be run per batch"
                 )
-            options = dict(batch_size=batch_size, device=device, cache=cache, cache_dir=cache_dir, progress=progress)
-            tables = teacher_tables(backbones, data, transfer, max_length, **options)
+            tables = teacher_tables(backbones, data, transfer, max_length, **extract_options)
             backbones = [TeacherTable(f, f"{b.spec} (looked up)") for f, b in zip(tables, backbones, strict=True)]
             where = np.concatenate([tr_idx, len(data) + np.arange(len(tr) - len(tr_idx))])
             train_rows = PairRows(train_rows, RowIndex(where))
@@ -220,9 +206,10 @@ def distill(
             nn.ModuleDict({"backbone": b, "head": t.head_}) for b, t in zip(backbones, teacher_clfs, strict=True)
         ]
         net = DistillModel(model, ensemble, loss)
-        run_strategy = DistillStrategy(base_strategy)
-        hooks["loss_fn"] = net.objective
-    identity = {
+        job.wrap(net, DistillStrategy(base_strategy))
+        job.hooks["loss_fn"] = net.objective
+        job.train_rows = train_rows
+    job.identity = {
         "teacher": teacher_run or getattr(t_backbone, "spec", "?"),
         "student": spec,
         "method": f"{method} {method_options or {}}",
@@ -232,8 +219,8 @@ def distill(
         "transfer": transfer.fingerprint() if transfer is not None else None,
     }
     if cache_teacher:
-        identity["teacher_outputs"] = "looked up"
-    result = train(net, run_strategy, train_rows, val_rows, config, run_dir, resume, identity, progress, **hooks)
+        job.identity["teacher_outputs"] = "looked up"
+    result = job.run(run_dir, resume, progress)
 
     model.cpu().eval()
     backbone = model.backbone

@@ -23,7 +23,6 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import nn
 
 from headstart.backbones.base import find_blocks
@@ -140,9 +139,3 @@ def same_inputs(a: Any, b: Any) -> bool:
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def fresh_head(dim: int, n_classes: int, seed: int) -> nn.Linear:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return nn.Linear(dim, n_classes)

@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from headstart.errors import HeadstartError
@@ -51,8 +50,8 @@ def train_head(
     from headstart.data import from_arrays
     from headstart.fairness import make_method
     from headstart.strategies import make_strategy
-    from headstart.train import TrainConfig, TransferModel, train
-    from headstart.train.data import Rows
+    from headstart.train import TrainConfig
+    from headstart.train.job import build_job
 
     features = np.asarray(features, dtype=np.float32)
     y, groups = np.asarray(y, dtype=np.int64), np.asarray(groups, dtype=np.int64)
@@ -60,21 +59,6 @@ def train_head(
         raise HeadstartError(f"features {features.shape}, {len(y)} labels and {len(groups)} groups do not match")
     n_classes, n_groups = int(y.max()) + 1, int(groups.max()) + 1
     backbone = IdentityBackbone(features.shape[1])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = TransferModel(backbone, n_classes)
-    strategy = make_strategy("head")
-    rows = Rows(from_arrays(features, y), backbone, with_groups(y, groups), train=True, augment=False, max_length=None)
-    net, run_strategy = model, strategy
-    hooks: dict[str, Any] = {"loss_fn": plain_loss(None)}
-    if method is not None:
-        mitigation = make_method(method, **(options or {}))
-        mitigation.check(strategy)
-        hooks["loss_fn"] = mitigation.loss(None, n_classes, n_groups)
-        sampler = mitigation.batch_sampler(y, groups)
-        if sampler is not None:
-            hooks["batch_sampler"] = sampler
-        net, run_strategy = mitigation.wrap(model, strategy, n_classes, n_groups)
     config = TrainConfig(
         epochs=epochs,
         lr=lr,
@@ -82,7 +66,19 @@ def train_head(
         batch_size=batch_size,
         weight_decay=weight_decay,
         precision="no",
+        augment=False,
         seed=seed,
     )
-    train(net, run_strategy, rows, None, config, progress=progress, **hooks)
-    return model.head.eval().requires_grad_(False)
+    strategy = make_strategy("head")
+    job = build_job(backbone, n_classes, from_arrays(features, y), with_groups(y, groups), config, strategy)
+    job.hooks = {"loss_fn": plain_loss(None)}
+    if method is not None:
+        mitigation = make_method(method, **(options or {}))
+        mitigation.check(strategy)
+        job.hooks["loss_fn"] = mitigation.loss(None, n_classes, n_groups)
+        sampler = mitigation.batch_sampler(y, groups)
+        if sampler is not None:
+            job.hooks["batch_sampler"] = sampler
+        job.wrap(*mitigation.wrap(job.model, strategy, n_classes, n_groups))
+    job.run(progress=progress)
+    return job.model.head.eval().requires_grad_(False)

@@ -126,12 +126,10 @@ def train_episodic(
     ``(backbone, TrainResult)``; the backbone is trained in place."""
     from headstart.strategies.full import Full
     from headstart.train.config import TrainConfig
-    from headstart.train.data import Rows
-    from headstart.train.loop import train
+    from headstart.train.job import build_job
 
     data.require_labels()
     _, codes = np.unique(data.labels, return_inverse=True)
-    rows = Rows(data, backbone, codes, train=True, augment=augment, max_length=None)
     config = TrainConfig(
         epochs=epochs,
         lr=lr,
@@ -150,18 +148,17 @@ def train_episodic(
     def batches(train_rows: Any, batch_size: int, seed: int, num_processes: int) -> EpisodeBatches:
         return EpisodeBatches(codes, ways, shots, queries, episodes, seed)
 
-    model = EmbeddingModel(backbone)
-    result = train(
-        model,
-        strategy or Full(),
-        rows,
-        None,
+    job = build_job(
+        backbone,
+        0,
+        data,
+        codes,
         config,
-        run_dir=run_dir,
-        progress=progress,
+        strategy or Full(),
         identity={"backbone": getattr(backbone, "spec", ""), "episodic": f"{ways}w{shots}s{queries}q/{metric}"},
-        loss_fn=loss,
-        batch_sampler=batches,
+        model=EmbeddingModel(backbone),  # no head: the loss compares embeddings
     )
+    job.hooks = {"loss_fn": loss, "batch_sampler": batches}
+    result = job.run(run_dir, progress=progress)
     backbone.eval()
     return backbone, result
