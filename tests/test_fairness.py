@@ -18,7 +18,7 @@ import torch
 from conftest import assert_one_error_line, cli, make_texts
 
 import headstart as hs
-from headstart.adapt.grl import GradientReversal, dann_schedule, reverse_gradient
+from headstart.train.grl import GradientReversal, dann_schedule, reverse_gradient
 from headstart.errors import HeadstartError
 from headstart.fairness import (
     GroupThreshold,

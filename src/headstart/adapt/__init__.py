@@ -39,7 +39,7 @@ from headstart.adapt.cdan import CDAN, CDANE
 from headstart.adapt.coral import CORAL
 from headstart.adapt.dan import DAN
 from headstart.adapt.dann import DANN
-from headstart.adapt.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
+from headstart.train.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
 from headstart.adapt.source_only import SourceOnly
 from headstart.registry import make_named, options_of
 

@@ -17,7 +17,7 @@ whose ``g`` says more about the class, count more.
 
     transfer = sum_i w_i BCE(d(R_lambda(T(f_i, g_i))), domain_i)
 
-``lambda`` ramps as in DANN (:func:`~headstart.adapt.grl.dann_schedule`).
+``lambda`` ramps as in DANN (:func:`~headstart.train.grl.dann_schedule`).
 
 Shapes: ``f`` ``(B, D)``, logits ``(B, K)`` -> scalar.
 
@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
-from headstart.adapt.grl import GradientReversal, dann_schedule
+from headstart.train.grl import GradientReversal, dann_schedule
 from headstart.errors import HeadstartError
 
 

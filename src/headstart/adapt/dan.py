@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss
-from headstart.adapt.grl import dann_schedule
+from headstart.train.grl import dann_schedule
 from headstart.errors import HeadstartError
 
 ALPHAS = (0.125, 0.25, 0.5, 1.0, 2.0)

@@ -3,14 +3,14 @@ Adaptation by Backpropagation", ICML 2015; Ganin et al., "Domain-Adversarial
 Training of Neural Networks", JMLR 17, 2016).
 
 A domain discriminator ``d`` reads the features through the gradient reversal
-layer ``R`` (:mod:`headstart.adapt.grl`):
+layer ``R`` (:mod:`headstart.train.grl`):
 
     transfer = BCE(d(R_lambda(f_s)), 0) + BCE(d(R_lambda(f_t)), 1)
 
 One step makes ``d`` better at telling source from target, and the features
 (everything below ``R``) worse for it: domain-invariant features. ``lambda``
 ramps ``2 / (1 + exp(-10 p)) - 1`` over the training progress ``p``
-(:func:`~headstart.adapt.grl.dann_schedule`), times ``coeff``.
+(:func:`~headstart.train.grl.dann_schedule`), times ``coeff``.
 
 Shapes: ``f_s`` ``(B_s, D)``, ``f_t`` ``(B_t, D)`` -> scalar.
 
@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
-from headstart.adapt.grl import GradientReversal, dann_schedule
+from headstart.train.grl import GradientReversal, dann_schedule
 from headstart.errors import HeadstartError
 
 

@@ -9,12 +9,12 @@ apart the domains are in the full feature space: the unbiased RBF MMD²
 (:func:`headstart.select.proxy_a.proxy_a_distance`, 0 = inseparable,
 2 = separable). Adaptation should shrink both.
 
+The picture itself is drawn by :func:`headstart.report.projection.plot_projection`.
+
 Shapes: each panel ``(f_s (N_s, D), f_t (N_t, D))``.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -38,32 +38,3 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     x = (x - x.mean(0)) / (x.std(0) + 1e-8)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     return x @ vt[:2].T if vt.shape[0] >= 2 else np.pad(x @ vt.T, ((0, 0), (0, 2 - vt.shape[0])))
-
-
-def plot_projection(
-    path: str | Path,
-    panels: dict[str, tuple[np.ndarray, np.ndarray]],
-    figures: dict[str, dict[str, float]] | None = None,
-    seed: int = 0,
-) -> Path:
-    """One scatter per panel (source blue, target orange), written atomically as PNG."""
-    from headstart.io import atomic_write_bytes
-    from headstart.report.plots import COLOURS, figure, png_bytes
-
-    names = list(panels)
-    with figure(4.2 * len(names), 4.0, ncols=len(names)) as (fig, axes):
-        axes = np.atleast_1d(axes)
-        for ax, name in zip(axes, names, strict=True):
-            fs, ft = panels[name]
-            z = pca_2d(np.concatenate([fs, ft]))
-            ax.scatter(z[: len(fs), 0], z[: len(fs), 1], s=5, alpha=0.5, color=COLOURS[0], label="source")
-            ax.scatter(z[len(fs) :, 0], z[len(fs) :, 1], s=5, alpha=0.5, color=COLOURS[1], label="target")
-            extra = ""
-            if figures and name in figures:
-                f = figures[name]
-                extra = f"\nMMD² {f['mmd2']:.3g}, proxy A-distance {f['pad']:.2f}"
-            ax.set_title(f"{name}{extra}")
-            ax.set_xlabel("PC 1")
-            ax.set_ylabel("PC 2")
-            ax.legend(loc="upper right", markerscale=3)
-        return atomic_write_bytes(path, png_bytes(fig))

@@ -83,7 +83,7 @@ def adapt(
     from rich.markup import escape
 
     from headstart.adapt import make_method
-    from headstart.adapt.projection import plot_projection, projection_figures
+    from headstart.adapt.projection import projection_figures
     from headstart.adapt.run import SELECTIONS, embed
     from headstart.adapt.run import adapt as run_adapt
     from headstart.backbones.registry import check_spec
@@ -91,6 +91,7 @@ def adapt(
     from headstart.cli.fit import parse_options
     from headstart.errors import HeadstartError
     from headstart.io import write_json
+    from headstart.report.projection import plot_projection
 
     options = parse_options(option)
     make_method(method, **options)  # a misspelt method or option fails before any data is read

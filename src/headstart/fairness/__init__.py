@@ -17,7 +17,7 @@ Mitigation, through the one training loop (``TransferClassifier(debias=...)``,
 ``headstart fit --debias``; the CLI's choices are this registry's keys):
 
 - ``adversarial``: a group classifier behind a gradient reversal layer
-  (Zhang et al. 2018; ``headstart.adapt.grl``);
+  (Zhang et al. 2018; ``headstart.train.grl``);
 - ``penalty``: the batch's soft equalized-odds / demographic-parity gap
   added to the loss (Bechavod & Ligett 2017);
 - ``group-sampling``: group (x class) balanced batches (Kamiran & Calders 2012);

@@ -1,7 +1,7 @@
 """``adversarial``: adversarial debiasing through a gradient reversal layer
 (Zhang, Lemoine & Mitchell, "Mitigating Unwanted Biases with Adversarial
 Learning", AIES 2018; the reversal layer of Ganin & Lempitsky 2015,
-:mod:`headstart.adapt.grl`).
+:mod:`headstart.train.grl`).
 
 A small adversary ``a`` (an MLP) tries to predict each row's group ``z`` from
 the model's representation ``h`` — the backbone's features (``on="features"``)
@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.adapt.grl import GradientReversal
+from headstart.train.grl import GradientReversal
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
 from headstart.strategies.extra import WithModule

@@ -69,7 +69,7 @@ class FewShotClassifier:
     def fit(self, X: Any, y: Any = None) -> FewShotClassifier:
         """Fit on the support set: a labelled Dataset, or inputs ``X`` with labels ``y``."""
         from headstart.backbones import load_backbone_for
-        from headstart.classifier import as_dataset
+        from headstart.data import as_dataset
         from headstart.fewshot.registry import get_method
 
         data = as_dataset(X, y)
@@ -83,7 +83,7 @@ class FewShotClassifier:
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels of the queries (a Dataset, or raw inputs)."""
-        from headstart.classifier import as_dataset
+        from headstart.data import as_dataset
 
         if not hasattr(self, "method_"):
             raise HeadstartError("FewShotClassifier is not fitted: call fit(support) first")
@@ -91,7 +91,7 @@ class FewShotClassifier:
 
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Accuracy, balanced accuracy, macro-F1 and per-class figures on labelled queries."""
-        from headstart.classifier import as_dataset
+        from headstart.data import as_dataset
         from headstart.metrics import classification_metrics
 
         data = as_dataset(data)

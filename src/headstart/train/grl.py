@@ -20,7 +20,7 @@ Shapes: any tensor in, the same tensor out.
 
 Example:
     >>> import torch
-    >>> from headstart.adapt.grl import GradientReversal
+    >>> from headstart.train.grl import GradientReversal
     >>> x = torch.ones(3, requires_grad=True)
     >>> GradientReversal(coeff=0.5)(x).sum().backward()
     >>> x.grad.tolist()
