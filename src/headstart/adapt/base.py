@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from headstart.errors import HeadstartError
-from headstart.strategies.extra import WithModule
+from headstart.strategies.with_module import WithModule
 from headstart.train.data import EpochBatches
 from headstart.train.model import WrappedModel
 

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.strategies.extra import WithModule
+from headstart.strategies.with_module import WithModule
 
 UNLABELLED = -1  # label code of transfer-set rows
 

@@ -46,7 +46,7 @@ from torch import nn
 from headstart.train.grl import GradientReversal
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
-from headstart.strategies.extra import WithModule
+from headstart.strategies.with_module import WithModule
 from headstart.train.model import WrappedModel
 
 
