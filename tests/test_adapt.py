@@ -17,6 +17,7 @@ from headstart.adapt import DomainBatches, adapt_loss, domain_targets, list_meth
 from headstart.adapt.run import adapt
 from headstart.data import from_arrays
 from headstart.errors import HeadstartError
+from headstart.train.targets import Targets
 
 ADAPTING = [m for m in list_methods() if m != "source-only"]
 
@@ -123,7 +124,8 @@ def test_target_labels_never_reach_training():
 
 def test_domain_targets_and_batches_mix_the_domains():
     t = domain_targets(np.array([2, 0, 1]), 4)
-    assert t.tolist() == [[2, 0], [0, 0], [1, 0], [-1, 1], [-1, 1], [-1, 1], [-1, 1]]
+    assert t.y.tolist() == [2, 0, 1, -1, -1, -1, -1] and t.domain.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert t.group is None and t.labelled.tolist() == [True] * 3 + [False] * 4
     sampler = DomainBatches(n_source=10, n_target=3, batch_size=4, seed=0)
     batches = list(sampler)
     assert len(batches) == len(sampler) == 5
@@ -138,8 +140,8 @@ def test_loss_ignores_target_class_codes_and_counts_steps():
     method = make_method("dan").build(4, 2)
     loss = adapt_loss(method, 2)
     out = torch.randn(6, 2 + 4, requires_grad=True)
-    labels = torch.tensor([[0, 0], [1, 0], [1, 0], [-1, 1], [-1, 1], [-1, 1]])
-    value = loss(out, labels)
+    targets = Targets.of([0, 1, 1, -1, -1, -1], domain=[0, 0, 0, 1, 1, 1])
+    value = loss(out, targets)
     value.backward()
     assert torch.isfinite(value) and int(method.step) == 1
     assert out.grad[3:, :2].abs().sum() == 0  # no class gradient from target rows
@@ -249,8 +251,8 @@ def test_cli_adapt_resumes_after_sigkill_and_matches_an_uninterrupted_run(tmp_pa
 def test_cli_target_file_label_column_never_leaks_into_training(tmp_path):
     """A TARGET file with a label column: the true labels and flipped labels train
     byte-identical models; the column only changes the reported accuracy."""
-    from headstart.cli import run
     from headstart.classifier import load_run
+    from headstart.cli import run
 
     xs, ys = two_gaussians((0.0, 0.0), n=100, seed=0)
     xt, yt = two_gaussians((1.0, 1.0), n=100, seed=1)

@@ -14,12 +14,12 @@ from conftest import assert_one_error_line, cli, make_texts
 
 from headstart import TransferClassifier
 from headstart.backbones import load_backbone
+from headstart.classifier import load_run
 from headstart.data import Dataset, from_arrays
 from headstart.distill import FeatureKD, LogitKD, Outputs, SelfDistill, distill, list_methods, make_method
 from headstart.distill.base import UNLABELLED, DistillModel, ensemble_logits, hard_loss
 from headstart.distill.students import evenly_spaced, make_student, parse_layers, same_inputs
 from headstart.errors import HeadstartError
-from headstart.classifier import load_run
 
 
 # ------------------------------------------------------------------ fixtures

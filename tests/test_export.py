@@ -20,11 +20,11 @@ import torch
 from conftest import assert_one_error_line, cli, make_image_folder, make_texts, shared
 
 from headstart import TransferClassifier
+from headstart.classifier import load_run
 from headstart.cli import run as cli_run
 from headstart.data import from_arrays, load
 from headstart.errors import HeadstartError
 from headstart.export import compare, describe_transform, export_run, measure
-from headstart.classifier import load_run
 
 # The runtime must load where torch cannot be imported at all.
 NO_TORCH = (

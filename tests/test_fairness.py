@@ -18,7 +18,6 @@ import torch
 from conftest import assert_one_error_line, cli, make_texts
 
 import headstart as hs
-from headstart.train.grl import GradientReversal, dann_schedule, reverse_gradient
 from headstart.errors import HeadstartError
 from headstart.fairness import (
     GroupThreshold,
@@ -33,6 +32,7 @@ from headstart.fairness import (
     with_groups,
 )
 from headstart.fairness.bootstrap import bootstrap_confusions, confusions, rates
+from headstart.train.grl import GradientReversal, dann_schedule, reverse_gradient
 
 
 # ------------------------------------------------------------------ data
@@ -214,10 +214,13 @@ def test_before_after_says_whether_fine_tuning_amplified_or_reduced_a_gap():
 
 # ------------------------------------------------------------------ mitigation pieces
 def test_targets_carry_groups_and_split_back():
-    t = torch.as_tensor(with_groups(np.array([0, 1, 1]), np.array([2, 0, 1])))
+    t = with_groups(np.array([0, 1, 1]), np.array([2, 0, 1]))
+    assert t.y.tolist() == [0, 1, 1] and t.group.tolist() == [2, 0, 1] and t.domain is None
     y, g = split_targets(t)
     assert y.tolist() == [0, 1, 1] and g.tolist() == [2, 0, 1]
     assert split_targets(torch.tensor([1, 0]))[1] is None
+    with pytest.raises(HeadstartError, match="3 class codes but 2 group codes"):
+        with_groups(np.array([0, 1, 1]), np.array([2, 0]))
 
 
 def test_batch_gap_is_zero_when_fair_and_its_gradient_closes_the_gap():

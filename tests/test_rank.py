@@ -25,14 +25,20 @@ def test_parse_candidate():
 
 
 def test_source_probs_is_the_softmax_of_the_source_head():
-    class WithHead:
+    from headstart.backbones.embedded import IdentityBackbone
+
+    class WithHead(IdentityBackbone):
+        @property
+        def has_source_logits(self) -> bool:
+            return True
+
         def source_logits(self, f: torch.Tensor) -> torch.Tensor:
             return f[:, :3] * 2
 
     feats = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
-    p = source_probs(WithHead(), feats)
+    p = source_probs(WithHead(4), feats)
     assert np.allclose(p.sum(1), 1) and np.allclose(p, torch.softmax(torch.tensor(feats[:, :3] * 2.0), 1).numpy())
-    assert source_probs(object(), feats) is None
+    assert source_probs(IdentityBackbone(4), feats) is None  # no source head: the default
 
 
 def test_rank_sorts_by_the_first_score_and_skips_what_does_not_apply(text_csv, hf_text_spec):

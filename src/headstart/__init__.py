@@ -19,12 +19,11 @@ from headstart.errors import HeadstartError
 
 if TYPE_CHECKING:
     from headstart.backbones import Backbone, list_embedded, list_sources, load_backbone
-    from headstart.classifier import TransferClassifier
+    from headstart.classifier import TransferClassifier, load_run
     from headstart.data import Dataset, from_arrays, load
     from headstart.features import extract, extract_features
     from headstart.fewshot import FewShotClassifier
     from headstart.metrics import classification_metrics
-    from headstart.classifier import load_run
     from headstart.strategies import list_strategies
 
 # The public names, imported on first use (PEP 562): `import headstart.runtime`

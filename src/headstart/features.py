@@ -64,16 +64,16 @@ def cache_path(
 def _prepared(backbone: Any, data: Dataset, max_length: int | None = None) -> tuple[Any, np.ndarray]:
     """Inputs ready for batching, and the order to batch them in.
 
-    Backbones with a ``prepare`` step (tokenizers) run it once over all rows
-    (cut at ``max_length`` tokens when given) and return lengths; rows are then
-    batched longest first, so each batch pads to its own longest row. Others
-    keep the data's order.
+    The backbone's ``prepare`` step runs once over all rows (tokenizers: cut at
+    ``max_length`` tokens when given). When it returns lengths, rows are
+    batched longest first, so each batch pads to its own longest row; without
+    lengths (the default ``prepare``: the rows as they are) the data's order is kept.
     """
-    if hasattr(backbone, "prepare"):
-        extra = {"max_length": max_length} if max_length else {}
-        items, lengths = backbone.prepare(list(data.inputs), **extra)
-        return items, np.argsort(-lengths, kind="stable")
-    return data.inputs, np.arange(len(data))
+    extra = {"max_length": max_length} if max_length else {}
+    items, lengths = backbone.prepare(data.inputs, **extra)
+    if lengths is None:
+        return items, np.arange(len(data))
+    return items, np.argsort(-lengths, kind="stable")
 
 
 def _autocast(device: torch.device) -> Any:
@@ -93,7 +93,7 @@ def _run_backbone(
     max_length: int | None = None,
 ) -> np.ndarray:
     items, order = _prepared(backbone, data, max_length)
-    collate = getattr(backbone, "collate", backbone.preprocess)
+    collate = backbone.collate
     out = np.empty((len(data), backbone.feature_dim), dtype=np.float32) if backbone.feature_dim else None
     was_training = backbone.training
     backbone.eval().to(device)

@@ -39,9 +39,9 @@ from headstart.adapt.cdan import CDAN, CDANE
 from headstart.adapt.coral import CORAL
 from headstart.adapt.dan import DAN
 from headstart.adapt.dann import DANN
-from headstart.train.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
 from headstart.adapt.source_only import SourceOnly
 from headstart.registry import make_named, options_of
+from headstart.train.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
 
 METHODS: dict[str, type[DomainLoss]] = {}
 

@@ -13,17 +13,19 @@ outputs, ``_s`` source rows, ``_t`` target rows), and the training loss is
 
 How the rows travel (the pattern of :mod:`headstart.fairness.adversarial`):
 
-- the training rows are the source rows then the target rows, and each
-  carries two codes ``(class, domain)``, ``(N, 2)``: a target row's class code
-  is always ``-1`` (its label, if the file had one, is never read: see
-  :func:`domain_targets`), its domain code ``1``;
+- the training rows are the source rows then the target rows, and their
+  :class:`~headstart.train.targets.Targets` carry a class code and a domain
+  code each (:func:`domain_targets`): a target row's class code is always
+  ``UNLABELLED`` (``-1``; its label, if the file had one, is never read), its
+  domain code ``1``;
 - :class:`DomainBatches` (the loop's ``batch_sampler``) puts half source and
   half target rows in every batch; an epoch is one pass over the source rows
   (the target rows cycle);
 - :class:`AdaptModel` wraps the transfer model and the method: in training
   mode it returns ``[class logits | features]`` ``(B, K + D)``, in evaluation
   mode the class logits only (validation on source rows, prediction);
-- :func:`adapt_loss` (the loop's ``loss_fn``) splits both, and advances the
+- :func:`adapt_loss` (the loop's ``loss_fn``) splits the output, reads
+  ``targets.y`` and ``targets.domain``, and advances the
   method's training progress (``step / total``, which DANN's and CDAN's
   gradient-reversal coefficient ramps on; a buffer, so checkpoints keep it);
 - :class:`AdaptStrategy` adds the method's parameters (a domain
@@ -46,6 +48,7 @@ from headstart.errors import HeadstartError
 from headstart.strategies.with_module import WithModule
 from headstart.train.data import EpochBatches
 from headstart.train.model import WrappedModel
+from headstart.train.targets import UNLABELLED, Targets, TargetsLoss
 
 SOURCE, TARGET = 0, 1
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -118,17 +121,18 @@ def domain_accuracy(logits_s: torch.Tensor, logits_t: torch.Tensor) -> float:
     return float(right) / max(1, len(logits_s) + len(logits_t))
 
 
-def domain_targets(source_codes: np.ndarray, n_target: int) -> np.ndarray:
-    """``(N_s + N_t, 2)`` training targets: source rows ``(class, 0)``, target rows ``(-1, 1)``.
+def domain_targets(source_codes: np.ndarray, n_target: int) -> Targets:
+    """The training rows' :class:`Targets` (``N_s + N_t`` rows): source rows class
+    ``y`` and domain ``SOURCE`` (0), target rows class ``UNLABELLED`` and domain ``TARGET`` (1).
 
     Takes the *number* of target rows, never their labels: a target file's label
     column cannot reach the training loss."""
     codes = np.asarray(source_codes, dtype=np.int64)
     if codes.ndim != 1 or (len(codes) and codes.min() < 0):
         raise HeadstartError("source class codes must be a 1-D array of codes >= 0")
-    source = np.stack([codes, np.full(len(codes), SOURCE)], axis=1)
-    target = np.stack([np.full(n_target, -1), np.full(n_target, TARGET)], axis=1)
-    return np.concatenate([source, target]).astype(np.int64)
+    y = np.concatenate([codes, np.full(n_target, UNLABELLED, dtype=np.int64)])
+    domain = np.concatenate([np.full(len(codes), SOURCE, dtype=np.int64), np.full(n_target, TARGET, dtype=np.int64)])
+    return Targets.of(y, domain=domain)
 
 
 class AdaptModel(WrappedModel):
@@ -162,17 +166,17 @@ class AdaptStrategy(WithModule):
         return f"domain adaptation: {self.method.describe()}" if self.method is not None else "domain adaptation"
 
 
-def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> Loss:
+def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> TargetsLoss:
     """The loop's ``loss_fn``: ``CE(source rows) + weight * method(...)`` on
-    ``[logits | features]`` outputs and ``(B, 2)`` (class, domain) targets.
+    ``[logits | features]`` outputs and Targets with class and domain codes.
 
     Each call is one training step: it advances ``method.step``."""
     base = base or F.cross_entropy
 
-    def loss(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if labels.ndim != 2:  # plain class codes: no domains (never happens in training)
-            return base(output[:, :n_classes], labels)
-        y, d = labels[:, 0], labels[:, 1]
+    def loss(output: torch.Tensor, targets: Targets) -> torch.Tensor:
+        if targets.domain is None:  # class codes alone: no domains (never happens in training)
+            return base(output[:, :n_classes], targets.y)
+        y, d = targets.y, targets.domain
         logits, features = output[:, :n_classes], output[:, n_classes:]
         src, tgt = d == SOURCE, d == TARGET
         ce = base(logits[src], y[src])
@@ -183,7 +187,7 @@ def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> 
         transfer = method(features[src], features[tgt], logits[src], logits[tgt])
         return ce + method.weight * transfer
 
-    return loss
+    return TargetsLoss(loss)
 
 
 class DomainBatches(EpochBatches):

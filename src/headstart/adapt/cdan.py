@@ -40,8 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
-from headstart.train.grl import GradientReversal, dann_schedule
 from headstart.errors import HeadstartError
+from headstart.train.grl import GradientReversal, dann_schedule
 
 
 def entropy_weights(probs: torch.Tensor) -> torch.Tensor:

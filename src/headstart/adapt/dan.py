@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss
-from headstart.train.grl import dann_schedule
 from headstart.errors import HeadstartError
+from headstart.train.grl import dann_schedule
 
 ALPHAS = (0.125, 0.25, 0.5, 1.0, 2.0)
 LAYERS = ("features", "logits")

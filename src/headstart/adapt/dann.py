@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
-from headstart.train.grl import GradientReversal, dann_schedule
 from headstart.errors import HeadstartError
+from headstart.train.grl import GradientReversal, dann_schedule
 
 
 class DANN(DomainLoss):

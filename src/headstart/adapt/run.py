@@ -96,7 +96,7 @@ def combine(source: Dataset, target: Dataset, pad: bool = False) -> Dataset:
     """Source rows then target rows, as one unlabelled Dataset (for the loop's ``Rows``).
 
     Tabular inputs of different widths are zero-padded on the right when ``pad``
-    (padded sequences: ``scratch:seqconv`` reads each row's length), else refused."""
+    (a backbone that ``pads_inputs``: ``scratch:seqconv`` reads each row's length), else refused."""
     if source.modality != target.modality:
         raise HeadstartError(
             f"source {source.source} is {source.modality} data but target {target.source} is {target.modality}"
@@ -209,8 +209,7 @@ def adapt(
     src_train, src_val = source.subset(tr_idx), source.subset(va_idx)
 
     net_backbone = load_backbone_for(backbone, source, seed=seed, **(backbone_options or {}))
-    pad = str(getattr(net_backbone, "spec", "")) == "scratch:seqconv"
-    both = combine(src_train, target, pad=pad)
+    both = combine(src_train, target, pad=net_backbone.pads_inputs)
     width = int(np.asarray(both.inputs).shape[1]) if both.modality == "tabular" else None
 
     config = TrainConfig(

@@ -1,7 +1,7 @@
 """The Backbone protocol: one surface over every pretrained model.
 
 Whatever its source (Hugging Face, timm, torchvision, a saved folder, the
-embedded defaults), a backbone is an ``nn.Module`` with:
+embedded defaults, the scratch networks), a backbone is an ``nn.Module`` with:
 
 - ``modality``: ``"text"``, ``"image"`` or ``"tabular"``;
 - ``feature_dim``: size D of the pooled embedding;
@@ -11,26 +11,117 @@ embedded defaults), a backbone is an ``nn.Module`` with:
 - ``param_groups()``: parameters grouped from input to output (embeddings/stem,
   each block, then the top), which layer-wise learning rates and gradual
   unfreezing need;
-- ``pretrained_config``: what preprocessing expects (input size, mean/std,
-  interpolation; or tokenizer, max length, pooling);
+- ``pretrained_config``: a :class:`PretrainedConfig`, what preprocessing
+  expects (input size, mean/std, interpolation; or tokenizer, max length,
+  pooling), recorded in ``backbone.json`` and in the feature-cache key;
 - ``save(folder)``: weights (safetensors) + ``backbone.json``, loadable with
   ``local:FOLDER`` and no network.
+
+and optional abilities, declared here with their defaults so that callers ask
+the backbone instead of probing it with ``getattr``:
+
+- ``prepare(raw, max_length=None) -> (items, lengths | None)``: a one-off step
+  over all rows (tokenizing); the default keeps the rows as they are and has
+  no lengths (no length bucketing);
+- ``collate(items)``: a batch from prepared items; the default is ``preprocess``;
+- ``train_transform``: a per-image training augmentation, or ``None`` (the
+  evaluation preprocessing is used for training too);
+- ``has_source_logits`` / ``source_logits(features)``: the source task's head
+  (ImageNet's) when the backbone kept one; the default has none and returns ``None``;
+- ``pads_inputs``: tabular rows are ``[length, values...]`` zero-padded
+  sequences, so inputs of different widths may be padded to one width
+  (``scratch:seqconv``); default ``False``;
+- ``input_width``: the numeric columns a tabular backbone takes (``None``: any);
+- ``pretrained``: whether the weights are pretrained (``load_backbone`` sets it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
 BACKBONE_JSON = "backbone.json"
 WEIGHTS_FILE = "weights.safetensors"
+
+
+@dataclass(eq=False)
+class PretrainedConfig(Mapping[str, Any]):
+    """What a backbone's inputs must look like: the recipe its weights were trained with.
+
+    Every source fills the fields that apply to it (images: ``input_size``
+    ``[C, H, W]``, ``mean``, ``std``, ``interpolation``; text: ``tokenizer``,
+    ``max_length``, ``pooling``, ``normalize``; scratch networks:
+    ``architecture`` and their options); what is specific to one source
+    (timm's ``crop_pct``, torchvision's ``resize``, ``layer`` of ``SPEC@blockK``)
+    goes to ``extra``. Unset fields are ``None`` (``sample_rate`` for every
+    source so far: no audio backbone yet).
+
+    It is also a read-only mapping over the set fields and ``extra``
+    (``cfg["pooling"]``, ``cfg.get("input_size")``, ``{**cfg}``), whose
+    :meth:`to_dict` is what ``backbone.json`` records and the feature cache
+    key hashes: the same dict the sources wrote before this class existed, so
+    saved folders load and cache keys stay the same. ``from_dict(to_dict())``
+    gives an equal config.
+    """
+
+    architecture: str | None = None
+    input_size: list[int] | None = None
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    interpolation: str | None = None
+    tokenizer: str | None = None
+    max_length: int | None = None
+    pooling: str | None = None
+    normalize: bool | None = None
+    sample_rate: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> PretrainedConfig:
+        """Known keys become fields, the others ``extra``; a PretrainedConfig is copied."""
+        values = dict(values or {})
+        known = {k: values.pop(k) for k in _FIELDS if k in values}
+        return cls(**known, extra=values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The set fields (in declaration order) then ``extra``: what is saved and hashed."""
+        out = {k: getattr(self, k) for k in _FIELDS if getattr(self, k) is not None}
+        return {**out, **self.extra}
+
+    def updated(self, **changes: Any) -> PretrainedConfig:
+        """A copy with ``changes`` (fields or extra keys; ``None`` unsets a field)."""
+        return PretrainedConfig.from_dict({**self.to_dict(), **changes})
+
+    # -- the read-only mapping ----------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        if key in _FIELDS and getattr(self, key) is not None:
+            return getattr(self, key)
+        return self.extra[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self.to_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # mutable, like a dict
+
+
+# The typed fields, in declaration order (everything but ``extra``).
+_FIELDS = tuple(f.name for f in fields(PretrainedConfig) if f.name != "extra")
 
 
 @dataclass
@@ -114,17 +205,36 @@ def weights_fingerprint(module: nn.Module) -> str:
 
 
 class Backbone(nn.Module):
-    """Base class; subclasses set the attributes and implement the methods."""
+    """Base class; subclasses set the attributes and implement the methods.
+
+    The optional abilities (see the module docstring) have their defaults here;
+    a subclass overrides the ones it has.
+    """
 
     spec: str = ""
     modality: str = ""
     feature_dim: int = 0
     source: str = ""
     input_width: int | None = None  # numeric columns a tabular backbone takes (None: any)
+    pads_inputs: ClassVar[bool] = False  # tabular rows are zero-padded [length, values...] sequences
+    pretrained: bool = True  # pretrained weights (False: random); load_backbone sets it
 
     def __init__(self) -> None:
         super().__init__()
-        self.pretrained_config: dict[str, Any] = {}
+        self._pretrained_config = PretrainedConfig()
+        # An instance attribute, not a class default: a transform that is an nn.Module
+        # (torchvision v2) is registered as a submodule, which a class attribute would shadow.
+        self.train_transform: Callable[[Any], torch.Tensor] | None = None
+
+    @property
+    def pretrained_config(self) -> PretrainedConfig:
+        """The preprocessing recipe (:class:`PretrainedConfig`)."""
+        return self._pretrained_config
+
+    @pretrained_config.setter
+    def pretrained_config(self, value: Mapping[str, Any]) -> None:
+        # A plain dict is accepted (and converted): sources outside this package build them.
+        self._pretrained_config = PretrainedConfig.from_dict(value)
 
     # -- the surface ---------------------------------------------------------
     def preprocess(self, raw: Sequence[Any]) -> Any:
@@ -141,6 +251,31 @@ class Backbone(nn.Module):
 
     def save(self, folder: str | Path) -> Path:
         raise NotImplementedError
+
+    # -- optional abilities, with their defaults -----------------------------
+    def prepare(self, raw: Sequence[Any], max_length: int | None = None) -> tuple[Any, np.ndarray | None]:
+        """Run a one-off step over all rows before batching; returns (items, lengths).
+
+        ``collate`` turns a list of the items into a batch. Lengths (one per
+        row) let callers batch rows of similar length together; ``None``: no
+        lengths, keep the rows' order. The default keeps ``raw`` as it is.
+        ``max_length`` caps the length where there is one (tokens).
+        """
+        return raw, None
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        """A batch for ``forward_features`` from prepared items (default: ``preprocess``)."""
+        return self.preprocess(items)
+
+    @property
+    def has_source_logits(self) -> bool:
+        """Whether :meth:`source_logits` has a source-task head to apply (default: no)."""
+        return False
+
+    def source_logits(self, features: torch.Tensor) -> torch.Tensor | None:
+        """Logits of the source task (e.g. ImageNet's 1000 classes) from pooled
+        ``features`` ``(B, D)``; ``None`` when the backbone has no source head."""
+        return None
 
     # -- helpers shared by every source -------------------------------------
     @property
@@ -160,7 +295,7 @@ class Backbone(nn.Module):
         """Identity of (architecture, weights, preprocessing) for the feature cache."""
         # Recomputed each time (a strided sample, milliseconds): weights changed in
         # place, by fine-tuning say, must not hit features of the old weights.
-        config = json.dumps(self.pretrained_config, sort_keys=True, default=str)
+        config = json.dumps(self.pretrained_config.to_dict(), sort_keys=True, default=str)
         return hashlib.sha256(f"{self.spec}|{config}|{weights_fingerprint(self)}".encode()).hexdigest()[:24]
 
     def describe(self) -> dict[str, Any]:
@@ -170,7 +305,7 @@ class Backbone(nn.Module):
             "modality": self.modality,
             "feature_dim": self.feature_dim,
             "parameters": sum(p.numel() for p in self.parameters()),
-            "pretrained_config": self.pretrained_config,
+            "pretrained_config": self.pretrained_config.to_dict(),
         }
 
     def _write_meta(self, folder: Path, meta: dict[str, Any]) -> None:
@@ -181,7 +316,7 @@ class Backbone(nn.Module):
             "spec": self.spec,
             "modality": self.modality,
             "feature_dim": self.feature_dim,
-            "pretrained_config": self.pretrained_config,
+            "pretrained_config": self.pretrained_config.to_dict(),
             **meta,
         }
         atomic_write_text(folder / BACKBONE_JSON, json.dumps(meta, indent=2, default=str))

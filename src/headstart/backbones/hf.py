@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.backbones.base import Backbone
+from headstart.backbones.base import Backbone, PretrainedConfig
 from headstart.backbones.registry import register_source
 from headstart.errors import HeadstartError
 from headstart.hub import resolve_hf
@@ -82,16 +82,16 @@ class HFTextBackbone(Backbone):
         self.tokenizer = tokenizer
         self.spec = spec
         self.feature_dim = int(model.config.hidden_size)
-        self.pretrained_config = {
-            "tokenizer": Path(str(getattr(tokenizer, "name_or_path", ""))).name,
-            "max_length": int(max_length),
-            "pooling": pooling,
-            "normalize": bool(normalize),
-        }
+        self.pretrained_config = PretrainedConfig(
+            tokenizer=Path(str(getattr(tokenizer, "name_or_path", ""))).name,
+            max_length=int(max_length),
+            pooling=pooling,
+            normalize=bool(normalize),
+        )
 
     @property
     def max_length(self) -> int:
-        return self.pretrained_config["max_length"]
+        return int(self.pretrained_config.max_length)
 
     def prepare(self, raw: Sequence[str], max_length: int | None = None) -> tuple[list[list[int]], np.ndarray]:
         """Tokenize every text once (the fast tokenizer runs them in parallel),
@@ -129,7 +129,7 @@ class HFTextBackbone(Backbone):
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         tokens, mask = self.forward_tokens(batch)
-        pooling = self.pretrained_config["pooling"]
+        pooling = self.pretrained_config.pooling
         if pooling == "cls":
             pooled = tokens[:, 0]
         elif pooling == "max":
@@ -137,7 +137,7 @@ class HFTextBackbone(Backbone):
         else:
             m = mask.unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * m).sum(1) / m.sum(1).clamp_min(1e-9)
-        return F.normalize(pooled, dim=-1) if self.pretrained_config["normalize"] else pooled
+        return F.normalize(pooled, dim=-1) if self.pretrained_config.normalize else pooled
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
@@ -146,6 +146,28 @@ class HFTextBackbone(Backbone):
         self.tokenizer.save_pretrained(folder)
         self._write_meta(folder, {"loader": "hf-text"})
         return folder
+
+
+def image_processor_config(processor: Any) -> PretrainedConfig:
+    """The preprocessing recipe of a transformers image processor: the size the
+    model sees (the centre crop when the processor crops, else its resize) as
+    ``[3, H, W]``, ``image_mean`` / ``image_std``, and its resampling filter by
+    name; the processor's own ``size`` (a dict) is kept in ``extra``."""
+    from PIL import Image
+
+    size = getattr(processor, "size", None)
+    seen = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) else size
+    seen = dict(seen or {})
+    side = seen.get("shortest_edge")
+    height, width = seen.get("height", side), seen.get("width", side)
+    resample = getattr(processor, "resample", None)
+    return PretrainedConfig(
+        input_size=[3, int(height), int(width)] if height and width else None,
+        mean=[float(v) for v in processor.image_mean] if getattr(processor, "image_mean", None) else None,
+        std=[float(v) for v in processor.image_std] if getattr(processor, "image_std", None) else None,
+        interpolation=Image.Resampling(int(resample)).name.lower() if resample is not None else None,
+        extra={"size": dict(size)} if size else {},
+    )
 
 
 class HFVisionBackbone(Backbone):
@@ -161,9 +183,7 @@ class HFVisionBackbone(Backbone):
         self.spec = spec
         cfg = model.config
         self.feature_dim = int(getattr(cfg, "hidden_size", 0) or cfg.hidden_sizes[-1])
-        self.pretrained_config = {
-            k: getattr(processor, k) for k in ("size", "image_mean", "image_std", "resample") if hasattr(processor, k)
-        }
+        self.pretrained_config = image_processor_config(processor)
 
     def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
         from headstart.backbones.vision import to_pil

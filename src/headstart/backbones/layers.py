@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -75,12 +76,13 @@ class LayerBackbone(Backbone):
         self.block_path = f"{name}.{k - 1}"
         self.spec = f"{inner.spec}@block{k}"
         self.modality = inner.modality
-        self.pretrained = getattr(inner, "pretrained", True)
-        self.pretrained_config = {**inner.pretrained_config, "layer": f"block{k}"}
+        self.pretrained = inner.pretrained
+        self.pretrained_config = inner.pretrained_config.updated(layer=f"block{k}")
         self._hook = blocks[k - 1].register_forward_hook(self._capture)
-        # What the inner backbone has of the optional surface (text: prepare /
-        # collate / tokenizer; images: transforms), and nothing it lacks.
-        for attr in ("prepare", "collate", "transform", "train_transform", "tokenizer", "max_length"):
+        self.train_transform = inner.train_transform
+        # The modality's own surface that callers read off the backbone (images:
+        # ``transform``; text: ``tokenizer``, ``max_length``), where the inner one has it.
+        for attr in ("transform", "tokenizer", "max_length"):
             if hasattr(inner, attr):
                 setattr(self, attr, getattr(inner, attr))
         self.feature_dim = self._probe_dim()
@@ -102,6 +104,12 @@ class LayerBackbone(Backbone):
     def preprocess(self, raw: Sequence[Any]) -> Any:
         return self.inner.preprocess(raw)
 
+    def prepare(self, raw: Sequence[Any], max_length: int | None = None) -> tuple[Any, np.ndarray | None]:
+        return self.inner.prepare(raw, max_length=max_length)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        return self.inner.collate(items)
+
     def forward_features(self, batch: Any) -> torch.Tensor:
         try:
             self.inner.forward_features(batch)
@@ -122,8 +130,7 @@ class LayerBackbone(Backbone):
             return pooled
         return h
 
-    def source_logits(self, features: torch.Tensor) -> None:
-        return None  # an intermediate layer has no source-task head
+    # source_logits: the default (None): an intermediate layer has no source-task head.
 
     def save(self, folder: str | Path) -> Path:
         from headstart.io import write_json

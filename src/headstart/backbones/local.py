@@ -28,7 +28,11 @@ def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
 
         cfg = meta["pretrained_config"]
         extra = {k: cfg[k] for k in ("pooling", "normalize", "max_length") if k in cfg} if loader == "hf-text" else {}
-        backbone = from_pretrained_folder(folder, meta["spec"], **extra, **kwargs)
+        backbone = from_pretrained_folder(folder, meta["spec"], **{**extra, **kwargs})
+        if cfg.get("tokenizer"):
+            # The tokenizer now loads from this folder; its name is still the one it was saved under,
+            # so the saved backbone's pretrained_config (and feature-cache key) is the original's.
+            backbone.pretrained_config = backbone.pretrained_config.updated(tokenizer=cfg["tokenizer"])
     elif loader == "timm":
         from headstart.backbones.timm import from_folder
 

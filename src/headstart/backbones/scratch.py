@@ -94,7 +94,7 @@ def _lenet_backbone(size: int = 28, width: int = 500) -> ScratchImageBackbone:
         model(torch.zeros(1, 1, int(size), int(size)))
     transform = _GreyTransform(int(size))
     config = {"architecture": "lenet", "input_size": [1, int(size), int(size)], "mean": [0.5], "std": [0.5]}
-    config["width"] = int(width)
+    config.update(interpolation="bilinear", width=int(width))
     return ScratchImageBackbone(model, transform, int(width), "scratch:lenet", "scratch", config)
 
 
@@ -103,6 +103,7 @@ class SeqConvBackbone(Backbone):
 
     modality = "tabular"
     source = "scratch"
+    pads_inputs = True  # rows of different widths are the same sequences with more zero padding
 
     def __init__(self, channels: int = 64) -> None:
         super().__init__()

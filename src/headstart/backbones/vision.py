@@ -4,7 +4,7 @@ around a module that already returns pooled ``(B, D)`` features."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ class ImageBackbone(Backbone):
         feature_dim: int,
         spec: str,
         source: str,
-        pretrained_config: dict[str, Any],
+        pretrained_config: Mapping[str, Any],
     ) -> None:
         super().__init__()
         self.model = model
@@ -63,9 +63,11 @@ class ImageBackbone(Backbone):
         self.feature_dim = int(feature_dim)
         self.spec = spec
         self.source = source
-        self.pretrained_config = dict(pretrained_config)
-        # Training-time augmentation (random crops, flips ...); None = eval transform.
-        self.train_transform: Callable[[Any], torch.Tensor] | None = None
+        self.pretrained_config = pretrained_config  # a dict is converted to a PretrainedConfig
+        # Training-time augmentation (random crops, flips ...) is ``train_transform``
+        # (None: the eval transform); the sources that have one set it.
+        # The source task's head (weight (C, D), bias (C,)) when the weights came with one.
+        self._source_head: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
         return torch.stack([self.transform(to_pil(x)) for x in raw])
@@ -74,14 +76,17 @@ class ImageBackbone(Backbone):
         out = self.model(batch)
         return out.flatten(1) if out.ndim > 2 else out
 
+    @property
+    def has_source_logits(self) -> bool:
+        return self._source_head is not None
+
     def source_logits(self, features: torch.Tensor) -> torch.Tensor | None:
         """Logits of the source task's head (e.g. ImageNet) when the model had one.
 
         Kept outside the module's parameters: it is never trained, saved with the
         backbone or counted in its parameter groups.
         """
-        head = getattr(self, "_source_head", None)
-        if head is None:
+        if self._source_head is None:
             return None
-        weight, bias = head
+        weight, bias = self._source_head
         return features @ weight.to(features).T + bias.to(features)

@@ -105,10 +105,10 @@ def audit(
     within the noise). Writes RUN/audit.json (shown by `headstart report`)."""
     from rich.markup import escape
 
+    from headstart.classifier import load_run
     from headstart.fairness.render import render_audit
     from headstart.fairness.run import AUDIT_FILE, audit_model
     from headstart.io import write_json
-    from headstart.classifier import load_run
     from headstart.runfolder import read_config
 
     if len(set(group)) != len(group):

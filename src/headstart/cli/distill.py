@@ -80,12 +80,12 @@ def distill(
     is a normal run folder."""
     import numpy as np
 
+    from headstart.classifier import load_run
     from headstart.cli.fit import check_held_out_classes, choose_splits, parse_options
     from headstart.distill import distill as run_distill
     from headstart.distill import make_method
     from headstart.io import write_json
     from headstart.metrics import render_metrics
-    from headstart.classifier import load_run
     from headstart.runfolder import read_config
     from headstart.strategies import make_strategy
 

@@ -16,8 +16,8 @@ from headstart.errors import HeadstartError
 
 def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, label_col: str | None) -> tuple[Any, Any]:
     """The run's classifier, and DATA read with the columns the run was trained on."""
-    from headstart.data import from_dataframe, load, read_table
     from headstart.classifier import load_run
+    from headstart.data import from_dataframe, load, read_table
     from headstart.runfolder import read_config
 
     config = read_config(run)

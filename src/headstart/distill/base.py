@@ -7,14 +7,15 @@ Distillation goes through :func:`headstart.train.train` unchanged:
 - the model is a :class:`DistillModel`: its forward returns the student's logits
   (what the loop scores and validates), and in training mode it also runs the
   frozen teacher on the same batch and keeps both sides' outputs for the loss;
-- ``loss_fn`` is :meth:`DistillModel.objective`: the method's loss on the
-  student's logits, the labels and the kept outputs;
+- ``loss_fn`` is :attr:`DistillModel.objective` (a ``TargetsLoss``): the
+  method's loss on the student's logits, the batch's Targets and the kept outputs;
 - the strategy is the student's fine-tuning strategy wrapped by
   :class:`DistillStrategy` (same groups, same freezing, plus the loss's
   parameters at the head's learning rate).
 
-Rows of an unlabelled transfer set carry the label code ``-1``: the hard-label
-term skips them, the teacher's targets cover every row.
+Rows of an unlabelled transfer set carry the class code ``UNLABELLED`` (``-1``;
+``Targets.labelled`` is False for them): the hard-label term skips them, the
+teacher's targets cover every row.
 
 Several teachers (an ensemble, as Hinton et al. 2015 distilled one) act as one:
 their logits are ``log`` of the mean of their class probabilities, so the
@@ -34,8 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from headstart.strategies.with_module import WithModule
-
-UNLABELLED = -1  # label code of transfer-set rows
+from headstart.train.targets import UNLABELLED as UNLABELLED  # re-exported: the code of transfer-set rows
+from headstart.train.targets import Targets, TargetsLoss, as_targets
 
 
 class Outputs(NamedTuple):
@@ -45,19 +46,23 @@ class Outputs(NamedTuple):
     features: torch.Tensor
 
 
-def hard_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the labelled rows of the batch (0 when there are none)."""
-    labelled = labels != UNLABELLED
+def hard_loss(logits: torch.Tensor, targets: Targets | torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the labelled rows of the batch (0 when there are none).
+
+    ``targets``: the batch's :class:`Targets`, or its class codes ``(B,)``."""
+    targets = as_targets(targets)
+    labelled = targets.labelled
     if not bool(labelled.any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits[labelled], labels[labelled])
+    return F.cross_entropy(logits[labelled], targets.y[labelled])
 
 
 class DistillLoss(nn.Module):
-    """Base of the distillation losses: ``forward(student, teacher, labels) -> scalar``.
+    """Base of the distillation losses: ``forward(student, teacher, targets) -> scalar``.
 
-    ``student`` and ``teacher`` are :class:`Outputs`; ``labels`` are class codes
-    with ``-1`` for unlabelled rows. ``project`` maps the student's pooled
+    ``student`` and ``teacher`` are :class:`Outputs`; ``targets`` the batch's
+    :class:`Targets` (or its class codes), ``UNLABELLED`` for unlabelled rows:
+    :func:`hard_loss` reads them. ``project`` maps the student's pooled
     features before they are kept (identity except for feature distillation).
     """
 
@@ -70,7 +75,7 @@ class DistillLoss(nn.Module):
     def project(self, features: torch.Tensor) -> torch.Tensor:
         return features
 
-    def forward(self, student: Outputs, teacher: Outputs, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, student: Outputs, teacher: Outputs, targets: Targets | torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -150,18 +155,23 @@ class DistillModel(nn.Module):
         self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits), t_features[0]))
         return logits
 
-    def objective(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The loop's ``loss_fn``: the distillation loss of the last training forward."""
+    @property
+    def objective(self) -> TargetsLoss:
+        """The loop's ``loss_fn``: ``objective(logits, targets)``, the distillation
+        loss of the last training forward against the batch's :class:`Targets`."""
+        return TargetsLoss(self._objective)
+
+    def _objective(self, logits: torch.Tensor, targets: Targets) -> torch.Tensor:
         if self._kept is None:
             raise RuntimeError("objective() needs a training-mode forward first")
         student, teacher = self._kept
         self._kept = None
-        return self.loss(Outputs(logits, student.features), teacher, labels)
+        return self.loss(Outputs(logits, student.features), teacher, targets)
 
 
 class PairRows(torch.utils.data.Dataset):
     """Training rows for a student and a teacher that preprocess differently:
-    row ``i`` -> ((student input, teacher input), label code).
+    row ``i`` -> ((student input, teacher input), the student rows' Targets of row ``i``).
 
     The teacher sees its evaluation preprocessing (no augmentation); the student
     its training one.
@@ -176,15 +186,15 @@ class PairRows(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.student_rows)
 
-    def __getitem__(self, i: int) -> tuple[Any, torch.Tensor]:
-        s, code = self.student_rows[i]
+    def __getitem__(self, i: int) -> tuple[Any, Targets]:
+        s, targets = self.student_rows[i]
         t, _ = self.teacher_rows[i]
-        return (s, t), code
+        return (s, t), targets
 
-    def collate(self, rows: list[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
-        s_batch, labels = self.student_rows.collate([(r[0][0], r[1]) for r in rows])
+    def collate(self, rows: list[tuple[Any, Targets]]) -> tuple[Any, Targets]:
+        s_batch, targets = self.student_rows.collate([(r[0][0], r[1]) for r in rows])
         t_batch, _ = self.teacher_rows.collate([(r[0][1], r[1]) for r in rows])
-        return (s_batch, t_batch), labels
+        return (s_batch, t_batch), targets
 
 
 class TeacherTable(nn.Module):

@@ -43,11 +43,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.train.grl import GradientReversal
 from headstart.errors import HeadstartError
-from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
+from headstart.fairness.base import Loss, Mitigation, check_target
 from headstart.strategies.with_module import WithModule
+from headstart.train.grl import GradientReversal
 from headstart.train.model import WrappedModel
+from headstart.train.targets import Targets, TargetsLoss
 
 
 class AdversaryModel(WrappedModel):
@@ -138,12 +139,12 @@ class Adversarial(Mitigation):
             adversary = nn.Linear(width, out)
         return AdversaryModel(model, adversary, self.coeff, on), AdversaryStrategy(strategy, self.lr)
 
-    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> Loss:
+    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> TargetsLoss:
         base = base or F.cross_entropy
         conditional = self.target == "equalized_odds"
 
-        def loss(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            y, g = split_targets(labels)
+        def loss(output: torch.Tensor, targets: Targets) -> torch.Tensor:
+            y, g = targets.y, targets.group
             logits, adv = output[:, :n_classes], output[:, n_classes:]
             if g is None or adv.shape[1] == 0:  # no groups / evaluation output: the plain loss
                 return base(logits, y)
@@ -151,7 +152,7 @@ class Adversarial(Mitigation):
                 adv = adv.view(len(y), n_classes, n_groups)[torch.arange(len(y), device=y.device), y]
             return base(logits, y) + self.weight * F.cross_entropy(adv, g)
 
-        return loss
+        return TargetsLoss(loss)
 
     def describe(self) -> str:
         given = " given the class" if self.target == "equalized_odds" else ""

@@ -44,8 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from headstart.data.labels import label_key
-from headstart.data.labels import group_labels
+from headstart.data.labels import group_labels, label_key
 from headstart.errors import HeadstartError, did_you_mean
 from headstart.fairness.bootstrap import bootstrap_confusions, percentile_ci, rates
 

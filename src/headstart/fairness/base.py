@@ -1,21 +1,22 @@
 """What every debiasing method shares, and how groups travel with the rows.
 
-The training loop's batches are ``(inputs, labels)``. A debiased fit needs
-each row's group too, so the training rows' target is two codes per row:
+The training loop's batches are ``(inputs, targets)``, ``targets`` a
+:class:`~headstart.train.targets.Targets`. A debiased fit needs each row's
+group too, so the training rows' targets carry it:
 
-    targets = [[class code, group code], ...]        shape (N, 2), int64
+    Targets(y=class codes (N,), group=group codes (N,))
 
-(``headstart.train.data.Rows`` stores and stacks whatever codes it is given,
-so batches carry ``(B, 2)`` labels with no change to the loop;
-:func:`with_groups` builds them, :func:`split_targets` takes them apart). Only
-the training rows carry groups: the validation rows keep plain ``(B,)`` class
-codes, so the loop's validation loss, accuracy and best-epoch choice are
+(:func:`with_groups` builds them; ``headstart.train.data.Rows`` stacks them
+into batches; a method's loss, a :class:`~headstart.train.targets.TargetsLoss`,
+reads ``targets.y`` and ``targets.group``; :func:`split_targets` returns both).
+Only the training rows carry groups: the validation rows have class codes
+alone, so the loop's validation loss, accuracy and best-epoch choice are
 unchanged, and the model's evaluation-mode output is plain class logits.
 
 A method fills some of these hooks (all optional):
 
-- ``loss(base, n_classes, n_groups)``: the loop's ``loss_fn``, given the base
-  per-batch loss ``base(logits, y)`` (cross-entropy, or an imbalance loss);
+- ``loss(base, n_classes, n_groups)``: the loop's ``loss_fn`` (a ``TargetsLoss``),
+  given the base per-batch loss ``base(logits, y)`` (cross-entropy, or an imbalance loss);
 - ``batch_sampler(y, g)``: the loop's ``batch_sampler`` (which rows make a batch);
 - ``wrap(model, strategy, n_classes, n_groups, lr)``: a model and strategy
   around the transfer model (an adversary's parameters join the optimiser
@@ -34,23 +35,24 @@ import torch
 import torch.nn.functional as F
 
 from headstart.errors import HeadstartError
+from headstart.train.targets import Targets, TargetsLoss, as_targets
 
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # a base loss: loss(logits, class codes)
 
 
-def with_groups(codes: np.ndarray, group_codes: np.ndarray) -> np.ndarray:
-    """``(N,)`` class codes and ``(N,)`` group codes -> ``(N, 2)`` targets."""
+def with_groups(codes: np.ndarray, group_codes: np.ndarray) -> Targets:
+    """``(N,)`` class codes and ``(N,)`` group codes -> the rows' :class:`Targets`."""
     codes, group_codes = np.asarray(codes, dtype=np.int64), np.asarray(group_codes, dtype=np.int64)
     if codes.shape != group_codes.shape:
         raise HeadstartError(f"{len(codes)} class codes but {len(group_codes)} group codes")
-    return np.stack([codes, group_codes], axis=1)
+    return Targets.of(codes, group=group_codes)
 
 
-def split_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(B, 2)`` targets -> (class codes, group codes); plain ``(B,)`` codes -> (codes, None)."""
-    if labels.ndim == 2:
-        return labels[:, 0], labels[:, 1]
-    return labels, None
+def split_targets(targets: Targets | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(class codes, group codes) of a batch's :class:`Targets` (group ``None`` when
+    it has none); plain ``(B,)`` class codes -> (codes, None)."""
+    targets = as_targets(targets)
+    return targets.y, targets.group
 
 
 def encode_groups(values: Any, source: str, column: str) -> tuple[np.ndarray, list[str]]:
@@ -71,14 +73,14 @@ def encode_groups(values: Any, source: str, column: str) -> tuple[np.ndarray, li
     return np.asarray([index[v] for v in labels], dtype=np.int64), names
 
 
-def plain_loss(base: Loss | None) -> Loss:
-    """The base loss on the class codes of ``(B, 2)`` targets."""
+def plain_loss(base: Loss | None) -> TargetsLoss:
+    """The base loss (default cross-entropy) on the class codes of the targets, groups unread."""
     base = base or F.cross_entropy
 
-    def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return base(logits, split_targets(labels)[0])
+    def loss(logits: torch.Tensor, targets: Targets) -> torch.Tensor:
+        return base(logits, targets.y)
 
-    return loss
+    return TargetsLoss(loss)
 
 
 @dataclass
@@ -90,7 +92,7 @@ class Mitigation:
     def check(self, strategy: Any) -> None:
         """Raise a clear error if the method cannot apply with this strategy."""
 
-    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> Loss:
+    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> TargetsLoss:
         return plain_loss(base)
 
     def batch_sampler(self, y: np.ndarray, g: np.ndarray) -> Callable[..., Any] | None:

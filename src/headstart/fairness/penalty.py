@@ -38,7 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from headstart.errors import HeadstartError
-from headstart.fairness.base import Loss, Mitigation, check_target, split_targets
+from headstart.fairness.base import Loss, Mitigation, check_target
+from headstart.train.targets import Targets, TargetsLoss
 
 
 def _spread(p: torch.Tensor, member: torch.Tensor) -> torch.Tensor:
@@ -89,17 +90,17 @@ class Penalty(Mitigation):
         if self.weight < 0:
             raise HeadstartError(f"penalty: weight must be >= 0, got {self.weight}")
 
-    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> Loss:
+    def loss(self, base: Loss | None, n_classes: int, n_groups: int) -> TargetsLoss:
         base = base or F.cross_entropy
 
-        def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            y, g = split_targets(labels)
+        def loss(logits: torch.Tensor, targets: Targets) -> torch.Tensor:
+            y, g = targets.y, targets.group
             value = base(logits, y)
             if g is None:
                 return value
             return value + self.weight * batch_gap(logits, y, g, n_groups, self.target)
 
-        return loss
+        return TargetsLoss(loss)
 
     def describe(self) -> str:
         what = self.target.replace("_", " ")

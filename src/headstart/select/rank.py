@@ -68,11 +68,10 @@ def parse_candidate(text: str) -> Candidate:
 
 def source_probs(backbone: Any, features: np.ndarray) -> np.ndarray | None:
     """Softmax of the backbone's source-task head on ``features``, when it kept one."""
-    fn = getattr(backbone, "source_logits", None)
-    if fn is None:
+    if not backbone.has_source_logits:
         return None
     with torch.no_grad():
-        logits = fn(torch.from_numpy(features))
+        logits = backbone.source_logits(torch.from_numpy(features))
     return None if logits is None else torch.softmax(logits.double(), dim=1).numpy()
 
 

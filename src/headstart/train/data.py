@@ -4,7 +4,9 @@ reproduce exactly for a (seed, epoch), and collation per modality.
 Text is tokenized once; training batches are length-bucketed (rows shuffled,
 then sorted by length inside windows of 50 batches, then the batches shuffled),
 so padding stays small without giving up randomness. Images are decoded in
-DataLoader workers, with the backbone's training augmentation.
+DataLoader workers, with the backbone's training augmentation. Each row's
+target is a :class:`~headstart.train.targets.Targets` (class code, and the
+group or domain code a method needs); a batch is ``(inputs, Targets)``.
 """
 
 from __future__ import annotations
@@ -19,25 +21,38 @@ from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import Sampler
 
 from headstart.data import Dataset
+from headstart.train.targets import Targets
 
 BUCKET_WINDOW = 50  # batches per length-sorting window
 
 
 class Rows(TorchDataset):
-    """Row ``i`` -> (model input, label code) for one modality."""
+    """Row ``i`` -> (model input, its :class:`Targets`) for one modality.
+
+    ``targets`` are the rows' class codes ``(N,)`` (an array), or a
+    :class:`Targets` when the rows carry group or domain codes too. ``codes``
+    is the class codes as a tensor (what class-balanced samplers read).
+    """
 
     def __init__(
-        self, data: Dataset, backbone: Any, codes: np.ndarray, train: bool, augment: bool, max_length: int | None
+        self,
+        data: Dataset,
+        backbone: Any,
+        targets: np.ndarray | Targets,
+        train: bool,
+        augment: bool,
+        max_length: int | None,
     ) -> None:
         self.modality = data.modality
         self.backbone = backbone
-        self.codes = torch.as_tensor(codes, dtype=torch.long)
+        self.targets = targets if isinstance(targets, Targets) else Targets.of(targets)
+        self.codes = self.targets.y
         self.lengths: np.ndarray | None = None
         if data.modality == "text":
             self.items, self.lengths = backbone.prepare(list(data.inputs), max_length=max_length)
         elif data.modality == "image":
             self.items = list(data.inputs)
-            transform = getattr(backbone, "train_transform", None) if (train and augment) else None
+            transform = backbone.train_transform if (train and augment) else None
             self.transform = transform or backbone.transform
         else:
             self.items = torch.as_tensor(np.asarray(data.inputs, dtype=np.float32))
@@ -45,19 +60,19 @@ class Rows(TorchDataset):
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, i: int) -> tuple[Any, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[Any, Targets]:
         if self.modality == "image":
             from headstart.backbones.vision import to_pil
 
-            return self.transform(to_pil(self.items[i])), self.codes[i]
-        return self.items[i], self.codes[i]
+            return self.transform(to_pil(self.items[i])), self.targets[i]
+        return self.items[i], self.targets[i]
 
-    def collate(self, rows: Sequence[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
+    def collate(self, rows: Sequence[tuple[Any, Targets]]) -> tuple[Any, Targets]:
         inputs = [r[0] for r in rows]
-        labels = torch.stack([r[1] for r in rows])
+        targets = Targets.stack([r[1] for r in rows])
         if self.modality == "text":
-            return self.backbone.collate(inputs), labels
-        return torch.stack(inputs), labels
+            return self.backbone.collate(inputs), targets
+        return torch.stack(inputs), targets
 
 
 class EpochBatches(Sampler[list[int]]):

@@ -40,6 +40,7 @@ from headstart.progress import bar, stderr
 from headstart.train import checkpoint
 from headstart.train.config import TrainConfig
 from headstart.train.data import Rows, loader
+from headstart.train.targets import ClassLoss, TargetsLoss, targets_loss
 
 
 @dataclass
@@ -90,7 +91,7 @@ def train(
     resume: bool = False,
     identity: dict[str, Any] | None = None,
     progress: bool | None = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    loss_fn: ClassLoss | TargetsLoss | None = None,
     batch_sampler: Callable[[Rows, int, int, int], Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
@@ -102,12 +103,14 @@ def train(
 
     Two hooks, both optional:
 
-    - ``loss_fn(logits, labels) -> scalar``: the training loss, given float32
-      logits ``(B, K)`` and class codes ``(B,)``; default
-      ``F.cross_entropy``. The validation loss stays plain cross-entropy.
-      The labels are whatever the training rows carry: debiasing
-      (``headstart.fairness``) gives them ``(B, 2)`` class and group codes,
-      which its ``loss_fn`` splits (the validation rows keep ``(B,)``).
+    - ``loss_fn(logits, y) -> scalar``: the training loss, given float32
+      logits ``(B, K)`` (or whatever a wrapped model returns in training mode)
+      and class codes ``(B,)``; default ``F.cross_entropy``. A
+      :class:`~headstart.train.targets.TargetsLoss` gets the batch's whole
+      :class:`~headstart.train.targets.Targets` instead (debiasing reads
+      ``targets.group``, adaptation ``targets.domain``, distillation the
+      unlabelled rows). The validation loss stays plain cross-entropy on
+      ``targets.y``.
     - ``batch_sampler(rows, batch_size, seed, num_processes)``: returns the
       training batch sampler (default ``EpochBatches``). It must yield lists of
       row indices as a pure function of (seed, epoch) and have ``set_epoch``,
@@ -151,7 +154,7 @@ def train(
         batch_sampler(train_rows, config.batch_size, config.seed, accelerator.num_processes) if batch_sampler else None
     )
     train_loader, sampler = loader(train_rows, config.batch_size, config.seed, True, config.num_workers, custom)
-    criterion = loss_fn or F.cross_entropy
+    criterion = targets_loss(loss_fn)
     val_loader = None
     if val_rows is not None and len(val_rows):
         val_loader, _ = loader(val_rows, config.batch_size, config.seed, False, config.num_workers)
@@ -221,10 +224,10 @@ def train(
         with bar(
             f"epoch {epoch + 1}/{config.epochs}", len(train_loader) - skip, progress if main else False
         ) as advance:
-            for inputs, labels in batches:
+            for inputs, targets in batches:
                 with accelerator.accumulate(pmodel):
                     logits = pmodel(inputs)
-                    loss = criterion(logits.float(), labels)
+                    loss = criterion(logits.float(), targets)
                     extra = strategy.extra_loss(unwrapped)
                     total_loss = loss if extra is None else loss + extra
                     accelerator.backward(total_loss)
@@ -292,9 +295,9 @@ def train(
 def _evaluate(accelerator: Any, model: torch.nn.Module, val_loader: Any) -> dict[str, float]:
     model.eval()
     logits_all, labels_all = [], []
-    for inputs, labels in val_loader:
+    for inputs, targets in val_loader:
         logits = model(inputs)
-        logits, labels = accelerator.gather_for_metrics((logits.float(), labels))
+        logits, labels = accelerator.gather_for_metrics((logits.float(), targets.y))
         logits_all.append(logits.cpu())
         labels_all.append(labels.cpu())
     logits = torch.cat(logits_all)
