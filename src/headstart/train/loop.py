@@ -1,8 +1,9 @@
 """The one training loop: plain PyTorch, driven by HF Accelerate.
 
-Every method that trains (fine-tuning strategies now; domain adaptation,
-distillation, imbalance, few-shot and debiasing later) goes through
-:func:`train`, and changes it only through the strategy's hooks:
+Every method that trains (the fine-tuning strategies, domain adaptation,
+distillation, imbalance, episodic few-shot and debiasing) goes through
+:func:`train`, set up by one builder (:func:`headstart.train.job.build_job`),
+and changes it only through the strategy's hooks:
 ``optimizer_groups`` (which parameters, which learning rates), ``apply`` (what
 trains at each epoch), ``extra_loss`` (a term added at each step) and
 ``finalize``; and through two arguments of :func:`train` that change what is
