@@ -9,6 +9,7 @@ import numpy as np
 from headstart.report.html import esc, md_table, num
 from headstart.report.plots import figure, img
 from headstart.report.section import Section, finite, read_run_json, register
+from headstart.stats import bootstrap_statistic, percentile_ci
 
 HEADLINE = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("macro_f1", "macro-F1"))
 
@@ -19,32 +20,28 @@ def bootstrap_ci(cm: np.ndarray, resamples: int = 1000, seed: int = 0) -> dict[s
     A resample draws N rows with replacement; a row is a (true, predicted) pair,
     so a resample is a multinomial draw over the confusion matrix's cells. As in
     :func:`headstart.metrics.classification_metrics`, balanced accuracy averages
-    the recall of the classes present in the resample, macro-F1 the F1 of the
-    classes present in the held-out rows.
+    classes present in the held-out rows. The resampling and the interval are
+    :func:`headstart.stats.bootstrap_statistic` and :func:`headstart.stats.percentile_ci`.
     """
     cm = np.asarray(cm, dtype=np.int64)
     n = int(cm.sum())
-    k = cm.shape[0]
     present = cm.sum(1) > 0
-    rng = np.random.default_rng(seed)
-    acc, bal, f1 = [], [], []
-    chunk = max(1, 2_000_000 // max(1, k * k))  # keeps each draw under ~16 MB for 100+ classes
-    for start in range(0, resamples, chunk):
-        m = min(chunk, resamples - start)
-        draws = rng.multinomial(n, cm.ravel() / n, size=m).reshape(m, k, k)
+
+    def scores(draws: np.ndarray) -> np.ndarray:  # (m, K, K) resampled matrices -> (m, 3)
         tp = np.einsum("bii->bi", draws).astype(float)
         support = draws.sum(2)
         predicted = draws.sum(1)
-        acc.append(tp.sum(1) / n)
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = np.where(support > 0, tp / support, np.nan)
             denom = support + predicted
             f1_c = np.where(denom > 0, 2 * tp / denom, 0.0)
-        bal.append(np.nanmean(recall, axis=1))
-        f1.append(f1_c[:, present].mean(1))
+        return np.stack([tp.sum(1) / n, np.nanmean(recall, axis=1), f1_c[:, present].mean(1)], axis=1)
+
+    # At most 2M cells a draw: under ~16 MB for 100+ classes.
+    reps = bootstrap_statistic(cm, scores, resamples, seed, max_cells=2_000_000)
     out = {}
-    for key, values in (("accuracy", acc), ("balanced_accuracy", bal), ("macro_f1", f1)):
-        lo, hi = np.percentile(np.concatenate(values), [2.5, 97.5])
+    for i, key in enumerate(("accuracy", "balanced_accuracy", "macro_f1")):
+        lo, hi = percentile_ci(reps[:, i], 0.95)
         out[key] = (float(lo), float(hi))
     return out
 
