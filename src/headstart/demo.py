@@ -23,13 +23,12 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import torch
 
 from headstart.backbones import load_backbone
 from headstart.data import Dataset, from_arrays, load_table
 from headstart.features import extract
+from headstart.select.compare import probe_score
 from headstart.stats import paired_t
-from headstart.strategies.linear_probe import LinearProbe
 
 SEEDS = (0, 1, 2, 3, 4)
 ALPHA = 0.05  # two-sided; with 5 seeds (df = 4): |t| > 2.776
@@ -88,10 +87,7 @@ def probe_accuracy(X: np.ndarray, y: np.ndarray, shots: int) -> np.ndarray:
     scores = []
     for seed in SEEDS:
         tr, te = few_shot_split(y, shots, seed)
-        head = LinearProbe(seed=seed).fit(X[tr], y[tr], int(y.max()) + 1).head_
-        with torch.no_grad():
-            pred = head(torch.from_numpy(X[te])).argmax(1).numpy()
-        scores.append(float(np.mean(pred == y[te])))
+        scores.append(probe_score(X[tr], y[tr], X[te], y[te], seed, int(y.max()) + 1))
     return np.asarray(scores)
 
 

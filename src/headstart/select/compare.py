@@ -163,7 +163,7 @@ def _score(pred: np.ndarray, y: np.ndarray, metric: str) -> float:
     return float(np.mean(pred == y))
 
 
-def _probe_accuracy(
+def probe_score(
     Xtr: np.ndarray,
     ytr: np.ndarray,
     Xte: np.ndarray,
@@ -173,8 +173,11 @@ def _probe_accuracy(
     imbalance: Any = None,
     metric: str = "accuracy",
 ) -> float:
-    """``metric`` of a linear probe on held-out features; ``imbalance``: a
-    :mod:`headstart.imbalance` method (``Auto`` is resolved on these rows)."""
+    """``metric`` (``"accuracy"`` or ``"balanced_accuracy"``) on ``(Xte, yte)`` of a
+    linear probe fitted on ``(Xtr, ytr)`` (class codes ``0..n_classes-1``);
+    ``imbalance``: a :mod:`headstart.imbalance` method (``Auto`` is resolved on
+    these rows), ``None``: plain training. Every probe is fitted by
+    :func:`headstart.imbalance.fit_probe`."""
     from headstart.imbalance import Auto, Method, fit_probe
 
     method = Method() if imbalance is None else imbalance  # Method(): plain training, LinearProbe(seed=seed)
@@ -333,7 +336,7 @@ def compare(
                 if arm["strategy"] == "linear-probe":
                     # Random weights are drawn per seed: the scratch arm's spread includes its initialisation.
                     Xtr, Xte = probe_features(arm["spec"], arm["pretrained"], seed)
-                    acc = _probe_accuracy(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
+                    acc = probe_score(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
                 else:
                     clf = TransferClassifier(
                         backbone=arm["spec"],
@@ -351,9 +354,7 @@ def compare(
                 br.seconds[name].append(time.perf_counter() - start)
             if baseline is not None:
                 start = time.perf_counter()
-                acc = _probe_accuracy(
-                    baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric
-                )
+                acc = probe_score(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric)
                 br.accuracy["classic"].append(acc)
                 br.seconds["classic"].append(time.perf_counter() - start)
         br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])
