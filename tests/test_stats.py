@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
+import headstart.metrics
 import headstart.stats
 from headstart.stats import (
     MeanCI,
@@ -22,9 +23,10 @@ from headstart.stats import (
 )
 
 
-def test_doctests() -> None:
-    result = doctest.testmod(headstart.stats, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10 and result.failed == 0
+@pytest.mark.parametrize("module", [headstart.stats, headstart.metrics])
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 2 and result.failed == 0
 
 
 # ------------------------------------------------------------------ mean and its CI
@@ -150,6 +152,24 @@ def test_bootstrap_statistic_against_scipy_bootstrap() -> None:
     lo, hi = percentile_ci(reps)
     assert (lo, hi) == pytest.approx((ref.low, ref.high), abs=0.01)
     assert reps.mean() == pytest.approx(0.85, abs=0.002)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_confusion_scores_are_classification_metrics() -> None:
+    """The report's bootstrap scores each resample like headstart.metrics (sklearn) scores the rows."""
+    from headstart.metrics import classification_metrics, confusion_scores
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 5, 400)
+    pred = np.where(rng.random(400) < 0.6, y, rng.integers(0, 6, 400))  # class 5: predicted, never true
+    m = classification_metrics(y, pred, classes=list(range(6)))
+    s = confusion_scores(np.asarray(m["confusion_matrix"]))
+    for key in s:
+        assert float(s[key]) == pytest.approx(m[key], rel=1e-12), key
+    stack = np.stack([np.asarray(m["confusion_matrix"])] * 3)
+    assert confusion_scores(stack, np.asarray(m["confusion_matrix"]).sum(1) > 0)["macro_f1"].shape == (3,)
+    with pytest.raises(ValueError):
+        confusion_scores(stack)
 
 
 def test_percentile_ci_is_numpys_percentile() -> None:

@@ -1,4 +1,5 @@
-"""Headline held-out metrics with their 95% bootstrap CI and the baselines (metrics.json)."""
+"""Headline held-out metrics with their 95% bootstrap CI (:func:`headstart.metrics.bootstrap_ci`)
+and the baselines (metrics.json)."""
 
 from __future__ import annotations
 
@@ -6,44 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from headstart.metrics import bootstrap_ci
 from headstart.report.html import esc, md_table, num
 from headstart.report.plots import figure, img
 from headstart.report.section import Section, finite, read_run_json, register
-from headstart.stats import bootstrap_statistic, percentile_ci
 
 HEADLINE = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("macro_f1", "macro-F1"))
-
-
-def bootstrap_ci(cm: np.ndarray, resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """95% percentile intervals of accuracy, balanced accuracy and macro-F1 over the held-out rows.
-
-    A resample draws N rows with replacement; a row is a (true, predicted) pair,
-    so a resample is a multinomial draw over the confusion matrix's cells. As in
-    :func:`headstart.metrics.classification_metrics`, balanced accuracy averages
-    classes present in the held-out rows. The resampling and the interval are
-    :func:`headstart.stats.bootstrap_statistic` and :func:`headstart.stats.percentile_ci`.
-    """
-    cm = np.asarray(cm, dtype=np.int64)
-    n = int(cm.sum())
-    present = cm.sum(1) > 0
-
-    def scores(draws: np.ndarray) -> np.ndarray:  # (m, K, K) resampled matrices -> (m, 3)
-        tp = np.einsum("bii->bi", draws).astype(float)
-        support = draws.sum(2)
-        predicted = draws.sum(1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall = np.where(support > 0, tp / support, np.nan)
-            denom = support + predicted
-            f1_c = np.where(denom > 0, 2 * tp / denom, 0.0)
-        return np.stack([tp.sum(1) / n, np.nanmean(recall, axis=1), f1_c[:, present].mean(1)], axis=1)
-
-    # At most 2M cells a draw: under ~16 MB for 100+ classes.
-    reps = bootstrap_statistic(cm, scores, resamples, seed, max_cells=2_000_000)
-    out = {}
-    for i, key in enumerate(("accuracy", "balanced_accuracy", "macro_f1")):
-        lo, hi = percentile_ci(reps[:, i], 0.95)
-        out[key] = (float(lo), float(hi))
-    return out
 
 
 def headline_chart(values: dict, cis: dict, majority: float | None, chance: float | None, n: int) -> str:
