@@ -23,10 +23,6 @@ draws and the percentile interval are :mod:`headstart.stats`'s
 
 Example:
     >>> import numpy as np
-
-from headstart.stats import bootstrap_counts, percentile_ci
-
-__all__ = ["bootstrap_confusions", "confusions", "percentile_ci", "rates"]
     >>> y = np.array([0, 1, 1, 0]); pred = np.array([0, 1, 0, 0]); g = np.array([0, 0, 1, 1])
     >>> conf = confusions(y, [pred], g, n_groups=2, n_classes=2)[0]
     >>> rates(conf)["accuracy"].tolist()
