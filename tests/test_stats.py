@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
+import headstart.fairness.bootstrap
 import headstart.metrics
 import headstart.stats
 from headstart.stats import (
@@ -23,7 +24,7 @@ from headstart.stats import (
 )
 
 
-@pytest.mark.parametrize("module", [headstart.stats, headstart.metrics])
+@pytest.mark.parametrize("module", [headstart.stats, headstart.metrics, headstart.fairness.bootstrap])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 2 and result.failed == 0
