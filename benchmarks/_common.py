@@ -49,9 +49,11 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def mean_std(xs: list[float]) -> str:
-    """``"0.8311 ± 0.0029"`` (the mean alone for one value)."""
-    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+def mean_std(xs: list[float], digits: int = 4) -> str:
+    """``"0.8311 ± 0.0029"`` (the mean alone for one value), ``digits`` decimals."""
+    if len(xs) == 1:
+        return f"{xs[0]:.{digits}f}"
+    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"
 
 
 def inference_medians(models: dict[str, Any], data: Any, repeats: int) -> dict[str, float]:

@@ -175,11 +175,11 @@ def main() -> None:
         gain = ", ".join(f"{v:+.3f}" for v in a - base) if len(base) == len(a) and method != "source-only" else ""
         print(f"| {method} | {a.mean():.3f} ± {a.std(ddof=1) if len(a) > 1 else 0:.3f} | {per} | {gain} |")
     if "dann" in results and len(base) == len(results["dann"]) > 1:
-        from scipy import stats
+        from headstart.stats import paired_t
 
         d = np.asarray(results["dann"]) - base
-        t = stats.ttest_rel(results["dann"], base)
-        print(f"\nDANN - source-only: {d.mean():+.3f} ± {d.std(ddof=1):.3f} (paired t-test p = {t.pvalue:.3g})")
+        t = paired_t(results["dann"], base)
+        print(f"\nDANN - source-only: {d.mean():+.3f} ± {d.std(ddof=1):.3f} (paired t-test p = {t.p_value:.3g})")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from _common import ROOT, machine, need_shared
 
 import headstart as hs
 from headstart.demo import digits
-from headstart.select.compare import compare, paired_t, plot_learning_curves
+from headstart.select.compare import compare, plot_learning_curves
+from headstart.stats import paired_t
 
 os.environ.setdefault("HEADSTART_PROGRESS", "0")
 

@@ -206,10 +206,10 @@ def main() -> None:
         print(f"seed {seed}: distilled {k:.4f}, labels alone {la:.4f}, difference {100 * (k - la):+.2f} points")
     print(f"distilled - labels alone: mean {100 * statistics.mean(diffs):+.2f} points; retained {kd_acc / t_acc:.1%}")
     if len(diffs) > 1:
-        from scipy import stats
+        from headstart.stats import paired_t
 
-        t = stats.ttest_rel(kd_accs, lab_accs)
-        print(f"paired t-test over {len(diffs)} seeds: t = {t.statistic:.2f}, p = {t.pvalue:.3f}")
+        t = paired_t(kd_accs, lab_accs)
+        print(f"paired t-test over {len(diffs)} seeds: t = {t.statistic:.2f}, p = {t.p_value:.3f}")
     print(f"inference speed-up (teacher / student, medians of {args.repeats} interleaved repeats): {speedup:.2f}x")
     print(
         f"checks: beats labels alone (mean) {kd_acc > lab_acc}; keeps >= 97% {kd_acc / t_acc >= 0.97}; "

@@ -230,10 +230,10 @@ def compare(kd: list[float], labels: list[float], what: str) -> tuple[float, flo
     p = float("nan")
     test = ""
     if len(diffs) > 1:
-        from scipy import stats
+        from headstart.stats import paired_t
 
-        result = stats.ttest_rel(kd, labels)
-        p = float(result.pvalue)
+        result = paired_t(kd, labels)
+        p = result.p_value
         test = f"; paired t-test over {len(diffs)} seeds: t = {result.statistic:.2f}, p = {p:.4f}"
     print(
         f"{what}: {mean_std(kd)} vs {mean_std(labels)}: {statistics.mean(diffs):+.2f} points "
@@ -244,15 +244,15 @@ def compare(kd: list[float], labels: list[float], what: str) -> tuple[float, flo
 
 def welch(kd: list[float], labels: list[float], what: str, other: str) -> tuple[float, float]:
     """Print Welch's unpaired t-test of two lists of accuracies (any lengths); mean difference (points), p."""
-    from scipy import stats
+    from headstart.stats import welch_t
 
-    result = stats.ttest_ind(kd, labels, equal_var=False)
+    result = welch_t(kd, labels)
     gap = 100 * (statistics.mean(kd) - statistics.mean(labels))
     print(
         f"{what} {mean_std(kd)} ({len(kd)} seeds) vs {other} {mean_std(labels)} ({len(labels)} seeds): "
-        f"{gap:+.2f} points; Welch's t-test t = {result.statistic:.2f}, p = {result.pvalue:.4f}"
+        f"{gap:+.2f} points; Welch's t-test t = {result.statistic:.2f}, p = {result.p_value:.4f}"
     )
-    return gap, float(result.pvalue)
+    return gap, result.p_value
 
 
 def main() -> None:

@@ -117,10 +117,10 @@ def distill_ensemble(
 ) -> None:
     """The ensemble's students (see the docstring), against the labels-only students of ``--students``."""
     import torch
-    from scipy import stats
 
     import headstart as hs
     from headstart.distill.run import teacher_tables
+    from headstart.stats import paired_t
 
     dirs = [str(args.out / "teachers" / f"{args.recipe}-s{seed}") for seed in range(args.teachers)]
     cache = args.out / "cache"
@@ -168,12 +168,12 @@ def distill_ensemble(
     )
     common = [s for s in kd if s in labels]
     if len(common) > 1:
-        paired = stats.ttest_rel([kd[s] for s in common], [labels[s] for s in common])
+        paired = paired_t([kd[s] for s in common], [labels[s] for s in common])
         diffs = [100 * (kd[s] - labels[s]) for s in common]
         wins = sum(d > 0 for d in diffs)
         print(
             f"paired over seeds {common[0]}..{common[-1]}: {statistics.mean(diffs):+.2f} points, KD ahead on {wins} "
-            f"of {len(common)}; t = {paired.statistic:.2f}, p = {paired.pvalue:.4f}"
+            f"of {len(common)}; t = {paired.statistic:.2f}, p = {paired.p_value:.4f}"
         )
     print(f"kept: {statistics.mean(a) / t0:.1%} of teacher 0, {statistics.mean(a) / ensemble_dev:.1%} of the ensemble")
     torch.set_num_threads(args.threads)

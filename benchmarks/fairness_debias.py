@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import machine, need_shared
+from _common import machine, mean_std, need_shared
 
 os.environ.setdefault("HEADSTART_PROGRESS", "0")
 
@@ -169,12 +169,6 @@ def finetune_runs(texts_tr, y_tr, texts_te, y_te, seed: int) -> dict[str, dict[s
     return results
 
 
-def mean_std(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
-
 def table(runs: list[dict[str, dict[str, Any]]], baseline: str, names: list[str]) -> str:
     lines = [
         "| model | test accuracy | Δ accuracy vs " + baseline + " | DP difference | DP CI excludes 0 | DP shrink "
@@ -194,11 +188,11 @@ def table(runs: list[dict[str, dict[str, Any]]], baseline: str, names: list[str]
         if all("acc_shortcut" in r[name] for r in runs):
             d_sc = [r[name]["acc_shortcut"] - r[baseline]["acc_shortcut"] for r in runs]
             delta = "" if same else f" ({100 * statistics.mean(d_sc):+.1f} pts)"
-            shortcut = mean_std([r[name]["acc_shortcut"] for r in runs]) + delta
+            shortcut = mean_std([r[name]["acc_shortcut"] for r in runs], 3) + delta
         lines.append(
-            f"| {name} | {mean_std(acc)} | {'-' if same else f'{100 * statistics.mean(d_acc):+.1f} pts'} "
-            f"| {mean_std(dp)} | {real}/{len(runs)} | {'-' if same else f'{100 * statistics.mean(shrink_dp):.0f}%'} "
-            f"| {mean_std(eo)} | {'-' if same else f'{100 * statistics.mean(shrink_eo):.0f}%'} | {shortcut} |"
+            f"| {name} | {mean_std(acc, 3)} | {'-' if same else f'{100 * statistics.mean(d_acc):+.1f} pts'} "
+            f"| {mean_std(dp, 3)} | {real}/{len(runs)} | {'-' if same else f'{100 * statistics.mean(shrink_dp):.0f}%'} "
+            f"| {mean_std(eo, 3)} | {'-' if same else f'{100 * statistics.mean(shrink_eo):.0f}%'} | {shortcut} |"
         )
     return "\n".join(lines)
 

@@ -39,11 +39,11 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
-    from scipy import stats
 
     import headstart as hs
     from headstart.fewshot import get_method
     from headstart.metrics import classification_metrics
+    from headstart.stats import mean_ci
 
     print(machine())
     sst = need_shared("text", "sst2")
@@ -66,10 +66,9 @@ def main() -> None:
                     pred = get_method(method).fit(Xtr[idx], ytr[idx]).predict(Xte)
                     m = classification_metrics(list(yte), [str(p) for p in pred], classes)
                     scores[method].append((m["accuracy"], m["macro_f1"]))
-            t = stats.t.ppf(0.975, args.draws - 1)
             for method, vals in scores.items():
                 a = np.array(vals)
-                ci = t * a.std(0, ddof=1) / np.sqrt(len(a))
+                ci = mean_ci(a, axis=0).half_width  # Student t, draws - 1 degrees of freedom
                 print(
                     f"{name} K={k} {method}: accuracy {a[:, 0].mean():.4f} ± {ci[0]:.4f}, "
                     f"macro-F1 {a[:, 1].mean():.4f} ± {ci[1]:.4f} ({args.draws} draws)"

@@ -23,15 +23,15 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import torch
 
 from headstart.backbones import load_backbone
 from headstart.data import Dataset, from_arrays, load_table
 from headstart.features import extract
-from headstart.strategies.linear_probe import LinearProbe
+from headstart.select.compare import probe_score
+from headstart.stats import paired_t
 
 SEEDS = (0, 1, 2, 3, 4)
-T_CRIT = 2.776  # Student t, df = 4, two-sided 5%
+ALPHA = 0.05  # two-sided; with 5 seeds (df = 4): |t| > 2.776
 
 
 @dataclass
@@ -49,19 +49,15 @@ class DemoRow:
     def verdict(self) -> tuple[str, float, float]:
         """Pretrained vs scratch, paired over the seeds: (verdict, mean gain, t).
 
-        Paired t-test on the per-seed differences (df = 4, two-sided 5%:
-        |t| > 2.776). A gain inside the noise is never called a win.
+        Paired t-test on the per-seed differences (:func:`headstart.stats.paired_t`;
+        df = 4, two-sided 5%: |t| > 2.776). A gain inside the noise is never called a win.
         """
-        diff = self.pretrained - self.scratch
-        sd = float(np.std(diff, ddof=1))
-        t = float(np.mean(diff) / (sd / np.sqrt(len(diff)))) if sd > 0 else float(np.sign(np.mean(diff)) * np.inf)
-        if t > T_CRIT:
-            word = "transfer helps"
-        elif t < -T_CRIT:
-            word = "negative transfer"
+        t, p = paired_t(self.pretrained, self.scratch)
+        if p < ALPHA:
+            word = "transfer helps" if t > 0 else "negative transfer"
         else:
             word = "no significant difference"
-        return word, float(np.mean(diff)), t
+        return word, float(np.mean(self.pretrained - self.scratch)), t
 
 
 def topics() -> Dataset:
@@ -91,10 +87,7 @@ def probe_accuracy(X: np.ndarray, y: np.ndarray, shots: int) -> np.ndarray:
     scores = []
     for seed in SEEDS:
         tr, te = few_shot_split(y, shots, seed)
-        head = LinearProbe(seed=seed).fit(X[tr], y[tr], int(y.max()) + 1).head_
-        with torch.no_grad():
-            pred = head(torch.from_numpy(X[te])).argmax(1).numpy()
-        scores.append(float(np.mean(pred == y[te])))
+        scores.append(probe_score(X[tr], y[tr], X[te], y[te], seed, int(y.max()) + 1))
     return np.asarray(scores)
 
 

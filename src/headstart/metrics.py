@@ -8,6 +8,19 @@ and, for two classes given scores, the area under the precision-recall curve
 of the positive class (average precision): unlike accuracy it does not
 flatter a model that ignores a rare class, and it does not depend on the
 decision threshold.
+
+``confusion_scores`` computes the headline figures from confusion counts
+(vectorised over leading axes, e.g. bootstrap replicates), and
+``bootstrap_ci`` their 95% percentile intervals over the held-out rows
+(:mod:`headstart.stats`).
+
+Example:
+    >>> cm = np.array([[8, 2], [1, 9]])
+    >>> {k: round(float(v), 3) for k, v in confusion_scores(cm).items()}
+    {'accuracy': 0.85, 'balanced_accuracy': 0.85, 'macro_f1': 0.85}
+    >>> lo, hi = bootstrap_ci(cm)["accuracy"]
+    >>> bool(lo < 0.85 < hi)
+    True
 """
 
 from __future__ import annotations
@@ -16,6 +29,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from headstart.stats import bootstrap_statistic, percentile_ci
+
+HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
 
 
 def classification_metrics(
@@ -65,6 +82,56 @@ def classification_metrics(
         truth = y_true == positive
         out["positive_class"] = str(positive)
         out["pr_auc"] = float(average_precision_score(truth, np.asarray(scores))) if truth.any() else float("nan")
+    return out
+
+
+def confusion_scores(conf: Any, present: Any = None) -> dict[str, np.ndarray]:
+    """Accuracy, balanced accuracy and macro-F1 from confusion counts ``(..., K, K)``
+    (rows = true class), each ``(...)``; as :func:`classification_metrics` computes them:
+    balanced accuracy averages the recall of the classes present (with rows) in
+    each matrix, macro-F1 the F1 of the ``present`` classes (a ``(K,)`` mask;
+    default: the classes with rows, when ``conf`` is one matrix)."""
+    conf = np.asarray(conf)
+    if present is None:
+        if conf.ndim != 2:
+            raise ValueError("give the present classes of a stack of confusion matrices")
+        present = conf.sum(1) > 0
+    n = conf.sum(axis=(-1, -2))
+    tp = np.einsum("...ii->...i", conf).astype(float)
+    support = conf.sum(-1)
+    predicted = conf.sum(-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, tp / support, np.nan)
+        denom = support + predicted
+        f1_c = np.where(denom > 0, 2 * tp / denom, 0.0)
+        return {
+            "accuracy": tp.sum(-1) / n,
+            "balanced_accuracy": np.nanmean(recall, axis=-1),
+            "macro_f1": f1_c[..., np.asarray(present, dtype=bool)].mean(-1),
+        }
+
+
+def bootstrap_ci(cm: Any, resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals of accuracy, balanced accuracy and macro-F1 over the held-out rows.
+
+    A resample draws N rows with replacement; a row is a (true, predicted) pair,
+    so a resample is a multinomial draw over the confusion matrix's cells
+    (:func:`headstart.stats.bootstrap_statistic`). Each resample is scored by
+    :func:`confusion_scores`, macro-F1 over the classes present in ``cm``.
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    present = cm.sum(1) > 0
+
+    def scores(draws: np.ndarray) -> np.ndarray:  # (m, K, K) resampled matrices -> (m, 3)
+        s = confusion_scores(draws, present)
+        return np.stack([s[key] for key in HEADLINE], axis=1)
+
+    # At most 2M cells a draw: under ~16 MB for 100+ classes.
+    reps = bootstrap_statistic(cm, scores, resamples, seed, max_cells=2_000_000)
+    out = {}
+    for i, key in enumerate(HEADLINE):
+        lo, hi = percentile_ci(reps[:, i], 0.95)
+        out[key] = (float(lo), float(hi))
     return out
 
 

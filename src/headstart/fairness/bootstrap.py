@@ -17,7 +17,9 @@ rows only through the counts of joint cells (true class, prediction of model
 1, prediction of model 2 ...), a resample of group ``g`` is one multinomial
 draw ``Multinomial(n_g, counts_g / n_g)`` over those cells: ``B`` resamples
 cost ``O(B * cells)``, not ``O(B * n)``, and two models scored on the same
-rows are resampled *paired* (what a before / after comparison needs).
+rows are resampled *paired* (what a before / after comparison needs). The
+draws and the percentile interval are :mod:`headstart.stats`'s
+(``bootstrap_counts(..., stratified=True)``, ``percentile_ci``).
 
 Example:
     >>> import numpy as np
@@ -32,6 +34,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from headstart.stats import bootstrap_counts, percentile_ci
+
+__all__ = ["bootstrap_confusions", "confusions", "percentile_ci", "rates"]
 
 
 def confusions(
@@ -60,14 +66,10 @@ def bootstrap_confusions(
     m, k = len(preds), n_classes
     dims = (k,) * (m + 1)
     cells = np.ravel_multi_index((y, *preds), dims)
-    rng = np.random.default_rng(seed)
-    joint = np.zeros((resamples, n_groups, k ** (m + 1)), dtype=np.int64)
+    counts = np.zeros((n_groups, k ** (m + 1)), dtype=np.int64)
     for g in range(n_groups):
-        counts = np.bincount(cells[groups == g], minlength=k ** (m + 1))
-        n = int(counts.sum())
-        if n:
-            joint[:, g] = rng.multinomial(n, counts / n, size=resamples)
-    joint = joint.reshape(resamples, n_groups, *dims)
+        counts[g] = np.bincount(cells[groups == g], minlength=k ** (m + 1))
+    joint = bootstrap_counts(counts, resamples, seed, stratified=True).reshape(resamples, n_groups, *dims)
     out = []
     for i in range(m):
         # Keep the true class (axis 2) and model i's prediction (axis 3 + i).
@@ -92,14 +94,3 @@ def rates(conf: np.ndarray) -> dict[str, np.ndarray]:
             "tpr": np.where(actual > 0, diag / actual, np.nan),
             "fpr": np.where(n[..., None] - actual > 0, (predicted - diag) / (n[..., None] - actual), np.nan),
         }
-
-
-def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float | None, float | None]:
-    """The percentile interval of bootstrap replicates (NaN replicates dropped)."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return None, None
-    tail = (1.0 - level) / 2 * 100
-    lo, hi = np.percentile(values, [tail, 100 - tail])
-    return float(lo), float(hi)

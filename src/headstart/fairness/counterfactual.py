@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from headstart.errors import HeadstartError
 from headstart.fairness.audit import group_labels
+from headstart.stats import mean_ci, paired_t
 
 MIN_SETS = 10  # fewer paired sets than this: the tests are flagged as unreliable
 ALPHA = 0.05
@@ -61,7 +63,8 @@ def set_keys(table: Any, pair_on: Sequence[str], source: str) -> np.ndarray:
 
 
 def paired_stats(d: np.ndarray, level: float = 0.95) -> dict[str, Any]:
-    """Mean (t-interval), spread and the paired tests of differences ``d``."""
+    """Mean (t-interval), spread and the paired tests of differences ``d``
+    (:func:`headstart.stats.mean_ci`, :func:`headstart.stats.paired_t`)."""
     from scipy import stats
 
     n = len(d)
@@ -70,11 +73,11 @@ def paired_stats(d: np.ndarray, level: float = 0.95) -> dict[str, Any]:
         return out
     mean, std = float(np.mean(d)), float(np.std(d, ddof=1)) if n > 1 else 0.0
     out.update(mean=mean, std=std)
-    if n > 1 and std > 0:
-        half = float(stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n))
-        out["ci"] = [mean - half, mean + half]
-        t = stats.ttest_1samp(d, 0.0)
-        out["t_test"] = {"statistic": float(t.statistic), "p_value": float(t.pvalue)}
+    t = paired_t(d) if n > 1 and std > 0 else None
+    if t is not None and math.isfinite(t.statistic):
+        ci = mean_ci(d, level)
+        out["ci"] = [ci.low, ci.high]
+        out["t_test"] = {"statistic": t.statistic, "p_value": t.p_value}
     else:
         out["ci"] = [mean, mean]
         out["t_test"] = {"statistic": None, "p_value": 1.0 if mean == 0 else 0.0}

@@ -3,7 +3,9 @@
 An episode draws ``ways`` classes, then ``shots + queries`` distinct rows of each
 (Vinyals et al. 2016; Snell et al. 2017). The evaluator runs ``episodes`` of
 them (600 by default, the usual figure in the literature) and reports the mean
-accuracy with a 95% confidence interval, ``1.96 * std / sqrt(episodes)``.
+accuracy with a 95% confidence interval, ``1.96 * std / sqrt(episodes)``
+(:func:`headstart.stats.mean_ci` with ``method="normal"``: the normal interval
+the few-shot literature reports; at 600 episodes Student t is 0.2% wider).
 Everything is a pure function of ``seed``: episode ``e`` of seed ``s`` is the
 same on every machine, whatever ran before.
 
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from headstart.errors import HeadstartError
+from headstart.stats import mean_ci
 
 
 @dataclass
@@ -112,8 +115,9 @@ class EpisodeResult:
 
     @property
     def ci95(self) -> float:
-        n = len(self.accuracies)
-        return float(1.96 * np.std(self.accuracies, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        if len(self.accuracies) < 2:
+            return float("nan")
+        return mean_ci(self.accuracies, method="normal").half_width
 
     def to_dict(self) -> dict[str, Any]:
         return {

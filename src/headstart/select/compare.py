@@ -21,7 +21,7 @@ of accuracy (the plot, the CIs, the tests and the verdict all use it).
 
 Per budget: each arm's mean accuracy with a 95% confidence interval
 (Student t over the seeds), and a paired t-test of transfer minus scratch
-(pairs share their training rows). The verdict at a budget is "transfer
+(pairs share their training rows); both from :mod:`headstart.stats`. The verdict at a budget is "transfer
 helps" / "negative transfer" only when that test rejects equality at 5%
 (two-sided); otherwise "no significant difference". A gain inside the noise
 is never called a win. The overall verdict is "transfer helps" when it helps
@@ -36,7 +36,6 @@ which budgets otherwise.
 from __future__ import annotations
 
 import io
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,39 +49,10 @@ from headstart.backbones import load_backbone
 from headstart.data import Dataset, stratified_sample
 from headstart.errors import HeadstartError
 from headstart.features import extract
-from headstart.strategies.linear_probe import LinearProbe
+from headstart.stats import mean_ci, paired_t
 
 ALPHA = 0.05
 METRICS = ("accuracy", "balanced_accuracy")
-
-
-def t_crit(df: int) -> float:
-    """Two-sided 95% critical value of Student's t."""
-    from scipy.stats import t
-
-    return float(t.ppf(1 - ALPHA / 2, df)) if df > 0 else math.inf
-
-
-def mean_ci(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% confidence interval (Student t)."""
-    x = np.asarray(values, dtype=float)
-    if len(x) < 2:
-        return float(x.mean()), math.inf
-    return float(x.mean()), t_crit(len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))
-
-
-def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
-    """Paired t statistic of ``a - b`` and its two-sided p-value (0 differences -> t = 0, p = 1)."""
-    from scipy.stats import t as student
-
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
-    if sd <= 1e-12 * max(1.0, abs(float(d.mean()))):  # a constant difference (rounding aside)
-        if np.allclose(d, 0):
-            return 0.0, 1.0
-        return math.copysign(math.inf, float(d.mean())), 0.0
-    t = float(d.mean()) / (sd / math.sqrt(len(d)))
-    return t, float(2 * student.sf(abs(t), len(d) - 1))
 
 
 @dataclass
@@ -193,7 +163,7 @@ def _score(pred: np.ndarray, y: np.ndarray, metric: str) -> float:
     return float(np.mean(pred == y))
 
 
-def _probe_accuracy(
+def probe_score(
     Xtr: np.ndarray,
     ytr: np.ndarray,
     Xte: np.ndarray,
@@ -203,17 +173,17 @@ def _probe_accuracy(
     imbalance: Any = None,
     metric: str = "accuracy",
 ) -> float:
-    """``metric`` of a linear probe on held-out features; ``imbalance``: a
-    :mod:`headstart.imbalance` method (``Auto`` is resolved on these rows)."""
-    if imbalance is None:
-        head = LinearProbe(seed=seed).fit(Xtr, ytr, n_classes).head_
-    else:
-        from headstart.imbalance import Auto, fit_probe
+    """``metric`` (``"accuracy"`` or ``"balanced_accuracy"``) on ``(Xte, yte)`` of a
+    linear probe fitted on ``(Xtr, ytr)`` (class codes ``0..n_classes-1``);
+    ``imbalance``: a :mod:`headstart.imbalance` method (``Auto`` is resolved on
+    these rows), ``None``: plain training. Every probe is fitted by
+    :func:`headstart.imbalance.fit_probe`."""
+    from headstart.imbalance import Auto, Method, fit_probe
 
-        method = imbalance
-        if isinstance(method, Auto):
-            method = method.choose(Xtr, ytr, n_classes, {}, [str(c) for c in range(n_classes)])[0]
-        head = fit_probe(method, Xtr, ytr, n_classes, {"seed": seed})[0].head_
+    method = Method() if imbalance is None else imbalance  # Method(): plain training, LinearProbe(seed=seed)
+    if isinstance(method, Auto):
+        method = method.choose(Xtr, ytr, n_classes, {}, [str(c) for c in range(n_classes)])[0]
+    head = fit_probe(method, Xtr, ytr, n_classes, {"seed": seed})[0].head_
     with torch.no_grad():
         pred = head(torch.from_numpy(np.ascontiguousarray(Xte, dtype=np.float32))).argmax(1).numpy()
     return _score(pred, yte, metric)
@@ -366,7 +336,7 @@ def compare(
                 if arm["strategy"] == "linear-probe":
                     # Random weights are drawn per seed: the scratch arm's spread includes its initialisation.
                     Xtr, Xte = probe_features(arm["spec"], arm["pretrained"], seed)
-                    acc = _probe_accuracy(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
+                    acc = probe_score(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
                 else:
                     clf = TransferClassifier(
                         backbone=arm["spec"],
@@ -384,9 +354,7 @@ def compare(
                 br.seconds[name].append(time.perf_counter() - start)
             if baseline is not None:
                 start = time.perf_counter()
-                acc = _probe_accuracy(
-                    baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric
-                )
+                acc = probe_score(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric)
                 br.accuracy["classic"].append(acc)
                 br.seconds["classic"].append(time.perf_counter() - start)
         br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])

@@ -1,4 +1,5 @@
-"""Headline held-out metrics with their 95% bootstrap CI and the baselines (metrics.json)."""
+"""Headline held-out metrics with their 95% bootstrap CI (:func:`headstart.metrics.bootstrap_ci`)
+and the baselines (metrics.json)."""
 
 from __future__ import annotations
 
@@ -6,47 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from headstart.metrics import bootstrap_ci
 from headstart.report.html import esc, md_table, num
 from headstart.report.plots import figure, img
 from headstart.report.section import Section, finite, read_run_json, register
 
 HEADLINE = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("macro_f1", "macro-F1"))
-
-
-def bootstrap_ci(cm: np.ndarray, resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """95% percentile intervals of accuracy, balanced accuracy and macro-F1 over the held-out rows.
-
-    A resample draws N rows with replacement; a row is a (true, predicted) pair,
-    so a resample is a multinomial draw over the confusion matrix's cells. As in
-    :func:`headstart.metrics.classification_metrics`, balanced accuracy averages
-    the recall of the classes present in the resample, macro-F1 the F1 of the
-    classes present in the held-out rows.
-    """
-    cm = np.asarray(cm, dtype=np.int64)
-    n = int(cm.sum())
-    k = cm.shape[0]
-    present = cm.sum(1) > 0
-    rng = np.random.default_rng(seed)
-    acc, bal, f1 = [], [], []
-    chunk = max(1, 2_000_000 // max(1, k * k))  # keeps each draw under ~16 MB for 100+ classes
-    for start in range(0, resamples, chunk):
-        m = min(chunk, resamples - start)
-        draws = rng.multinomial(n, cm.ravel() / n, size=m).reshape(m, k, k)
-        tp = np.einsum("bii->bi", draws).astype(float)
-        support = draws.sum(2)
-        predicted = draws.sum(1)
-        acc.append(tp.sum(1) / n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall = np.where(support > 0, tp / support, np.nan)
-            denom = support + predicted
-            f1_c = np.where(denom > 0, 2 * tp / denom, 0.0)
-        bal.append(np.nanmean(recall, axis=1))
-        f1.append(f1_c[:, present].mean(1))
-    out = {}
-    for key, values in (("accuracy", acc), ("balanced_accuracy", bal), ("macro_f1", f1)):
-        lo, hi = np.percentile(np.concatenate(values), [2.5, 97.5])
-        out[key] = (float(lo), float(hi))
-    return out
 
 
 def headline_chart(values: dict, cis: dict, majority: float | None, chance: float | None, n: int) -> str:
