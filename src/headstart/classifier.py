@@ -23,7 +23,7 @@ from headstart import fitting
 from headstart.backbones import load_backbone, load_backbone_for
 from headstart.data import Dataset, as_dataset, encode_labels, label_key
 from headstart.errors import HeadstartError
-from headstart.features import extract
+from headstart.features import extract, extract_options
 from headstart.metrics import classification_metrics
 from headstart.runfolder import RunState, read_run, write_run
 
@@ -139,16 +139,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _features(self, backbone: Any, data: Dataset, stage: str) -> np.ndarray:
-        ext = extract(
-            backbone,
-            data,
-            batch_size=self.batch_size,
-            device=self.device,
-            cache=self.cache,
-            cache_dir=self.cache_dir,
-            progress=self.progress,
-            tta=self.tta and data.modality == "image",
-        )
+        ext = extract(backbone, data, **extract_options(self), tta=self.tta and data.modality == "image")
         if not hasattr(self, "timings_"):
             self.timings_ = {}
         self.timings_[f"{stage}_features_seconds"] = ext.seconds

@@ -117,6 +117,15 @@ def _run_backbone(
     return out
 
 
+EXTRACT_OPTIONS = ("batch_size", "device", "cache", "cache_dir", "progress")
+
+
+def extract_options(owner: Any) -> dict[str, Any]:
+    """The extraction options an estimator stores under the same names (``batch_size``,
+    ``device``, ``cache``, ``cache_dir``, ``progress``), for :func:`extract`."""
+    return {name: getattr(owner, name) for name in EXTRACT_OPTIONS}
+
+
 def extract(
     backbone: Any,
     data: Dataset | Sequence[Any],

@@ -52,19 +52,11 @@ class FewShotClassifier:
         self.progress = progress
 
     def _embed(self, data: Any) -> np.ndarray:
-        from headstart.features import extract
+        from headstart.features import extract, extract_options
 
         if data.modality != self.modality_:
             raise HeadstartError(f"fitted on {self.modality_} inputs, {data.source} is {data.modality}")
-        return extract(
-            self.backbone_,
-            data,
-            batch_size=self.batch_size,
-            device=self.device,
-            cache=self.cache,
-            cache_dir=self.cache_dir,
-            progress=self.progress,
-        ).features
+        return extract(self.backbone_, data, **extract_options(self)).features
 
     def fit(self, X: Any, y: Any = None) -> FewShotClassifier:
         """Fit on the support set: a labelled Dataset, or inputs ``X`` with labels ``y``."""
