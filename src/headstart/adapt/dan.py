@@ -41,6 +41,7 @@ import torch
 
 from headstart.adapt.base import DomainLoss
 from headstart.adapt.grl import dann_schedule
+from headstart.adapt.registry import METHODS
 from headstart.errors import HeadstartError
 
 ALPHAS = (0.125, 0.25, 0.5, 1.0, 2.0)
@@ -60,6 +61,7 @@ def mk_mmd(x: torch.Tensor, y: torch.Tensor, alphas: tuple[float, ...] = ALPHAS)
     return k[:m, :m].mean() + k[m:, m:].mean() - 2 * k[:m, m:].mean()
 
 
+@METHODS.register(order=30)
 class DAN(DomainLoss):
     """DAN (Long et al. 2015): multi-kernel MMD between the domains' features (and logits)
 
@@ -67,6 +69,9 @@ class DAN(DomainLoss):
         weight: the transfer loss's weight.
         layers: ``"features"``, ``"logits"`` or ``"features,logits"``: where the MMD is taken.
         schedule: ramp the MMD term in from 0 (DANN's schedule) instead of full weight at once.
+
+    >>> DAN(layers="features,logits").options()["layers"]
+    'features,logits'
     """
 
     name: ClassVar[str] = "dan"
