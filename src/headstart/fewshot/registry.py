@@ -27,6 +27,11 @@ def list_methods() -> list[str]:
     return sorted(METHODS.names())
 
 
+def default_methods() -> list[str]:
+    """The methods ``headstart fewshot-eval`` compares by default: those that train nothing of their own."""
+    return [e.name for e in METHODS.entries() if not e.meta.get("trains")]
+
+
 def get_method(name: str, **options: Any) -> Any:
     """A fresh method instance for registry key ``name``."""
     return METHODS.create(name, **options)
