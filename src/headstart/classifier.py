@@ -24,6 +24,7 @@ from headstart.data import Dataset, from_arrays, stratified_split
 from headstart.errors import HeadstartError
 from headstart.features import extract
 from headstart.metrics import classification_metrics
+from headstart.options import parameter_constraints, validate_params
 from headstart.progress import stderr
 from headstart.strategies import make_strategy
 
@@ -92,7 +93,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         strategy: str = "auto",
         C: float | None = None,
         class_weight: Any = None,
-        val_size: float = 0.2,
+        val_size: float = 0.1,
         pretrained: bool = True,
         seed: int = 0,
         batch_size: int = 64,
@@ -142,6 +143,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.debias = debias
         self.debias_options = debias_options
 
+    # The declared constraints (headstart.options) of the options shared with the command line.
+    _parameter_constraints = parameter_constraints(__init__)
+
     # ------------------------------------------------------------------ fit
     def _load_backbone(self, data: Dataset) -> Any:
         return load_backbone_for(self.backbone, data, pretrained=self.pretrained, seed=self.seed)
@@ -149,6 +153,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, run_dir: str | Path | None = None, resume: bool = False) -> TransferClassifier:
         """Fit on labelled data. ``run_dir`` receives the fine-tuning checkpoints
         and history; ``resume=True`` continues a killed run from its last one."""
+        validate_params(self._parameter_constraints, self.get_params(deep=False))
         data = as_dataset(X, y)
         data.require_labels()
         self.classes_ = np.asarray(data.classes, dtype=object if data.labels.dtype.kind in "OUS" else None)

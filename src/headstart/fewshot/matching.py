@@ -34,8 +34,8 @@ class MatchingNet:
     """Cosine attention over the support set, summed per class.
 
     >>> m = MatchingNet(temperature=5.0).fit(np.array([[1.0, 0], [0, 1]]), np.array([0, 1]))
-    >>> m.predict_proba(np.array([[1.0, 0]])).round(3).tolist()
-    [[0.993, 0.007]]
+    >>> [round(float(p), 3) for p in m.predict_proba(np.array([[1.0, 0]]))[0]]
+    [0.993, 0.007]
     """
 
     name = "matching"
