@@ -141,9 +141,7 @@ Lr = c.o.LR.typer(help="Fine-tuning arms: learning rate.")
 TrainBatchSize = c.o.TRAIN_BATCH_SIZE.typer(help="Fine-tuning arms: batch size.")
 Out = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png.")
 Metric = typer.Option(
-    "accuracy",
-    "--metric",
-    help="{choices:metric} (imbalanced classes: balanced_accuracy): what every arm is scored by.",
+    "accuracy", "--metric", help="What every arm is scored by: {choices:metric} (the latter for imbalanced classes)."
 )
 
 
