@@ -127,7 +127,7 @@ def head_runs(F_tr, y_tr, F_te, y_te, seed: int) -> dict[str, dict[str, Any]]:
     g_sc = correlated_groups(y_te, seed)
     X_sc = np.where(g_sc[:, None] == 1, F_te[1], F_te[0])
     results: dict[str, dict[str, Any]] = {}
-    probe = hs.TransferClassifier(backbone="identity", strategy="linear-probe", seed=seed, progress=False)
+    probe = hs.TransferClassifier(backbone="identity", strategy="linear-probe", val_size=0.2, seed=seed, progress=False)
     probe.fit(hs.from_arrays(X_tr, y_tr))
     results["linear probe"] = audit(y_te, probe.predict(X_te).astype(int), g_te, seed)
     results["linear probe"]["acc_shortcut"] = float(np.mean(probe.predict(X_sc).astype(int) == y_te))

@@ -103,7 +103,11 @@ SETUPS: dict[str, dict[str, Any]] = {
 # ------------------------------------------------------------------ the runs
 def run_probe(features: np.ndarray, labels: np.ndarray, tr: np.ndarray, te: np.ndarray, method: str, seed: int):
     clf = hs.TransferClassifier(
-        backbone="identity", strategy="linear-probe", imbalance=None if method == PLAIN else method, seed=seed
+        backbone="identity",
+        strategy="linear-probe",
+        imbalance=None if method == PLAIN else method,
+        val_size=0.2,  # the API default of the recorded runs (now 0.1, as the CLI's)
+        seed=seed,
     )
     clf.fit(hs.from_arrays(features[tr], labels[tr]))
     return clf, clf.evaluate(hs.from_arrays(features[te], labels[te]))

@@ -30,7 +30,7 @@ os.environ.setdefault("HEADSTART_PROGRESS", "0")
 
 def held_out_accuracy(candidate: str, train: hs.Dataset, test: hs.Dataset) -> float:
     c = parse_candidate(candidate)
-    clf = hs.TransferClassifier(backbone=c.spec, pretrained=c.pretrained, strategy="linear-probe", seed=0)
+    clf = hs.TransferClassifier(backbone=c.spec, pretrained=c.pretrained, strategy="linear-probe", val_size=0.2, seed=0)
     return float(clf.fit(train).evaluate(test)["accuracy"])
 
 

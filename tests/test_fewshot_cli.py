@@ -96,3 +96,33 @@ def test_zeroshot_command_on_text(tmp_path, capsys, hf_text_spec):
     code, stdout, err = cli(capsys, "zeroshot", tmp_path / "t.csv", "--backbone", hf_text_spec, "-d", desc, "-o", out)
     assert code == 0, err
     assert set(pd.read_csv(out)["prediction"]) <= {"pos", "neg"}
+
+
+@pytest.mark.parametrize(("method", "option"), [("eszsl", "normalize=False"), ("dap", "C=1.0")])
+def test_zeroshot_command_with_an_attribute_method(tmp_path, capsys, method, option):
+    """ESZSL and DAP from the command line: fitted on the seen classes' rows, they name rows of
+    classes known only by their attributes."""
+    signatures = {"a": [1, 0, 0], "b": [0, 1, 0], "c": [0, 0, 1], "d": [1, 1, 0], "e": [0, 1, 1]}
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 6))
+
+    def rows(classes: list[str], per: int) -> pd.DataFrame:
+        y = np.repeat(classes, per)
+        X = np.array([signatures[k] for k in y]) @ A + 0.05 * rng.normal(size=(len(y), 6))
+        return pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(label=y)
+
+    rows(["a", "b", "c"], 20).to_csv(tmp_path / "seen.csv", index=False)
+    rows(["d", "e"], 5).to_csv(tmp_path / "unseen.csv", index=False)
+    table = pd.DataFrame([[k, *v] for k, v in signatures.items()], columns=["class", "x", "y", "z"])
+    table.to_csv(tmp_path / "attributes.csv", index=False)
+    out = tmp_path / "pred.csv"
+    args = ("zeroshot", tmp_path / "unseen.csv", "--method", method, "--attributes", tmp_path / "attributes.csv")
+    code, stdout, err = cli(capsys, *args, "--seen", tmp_path / "seen.csv", "--option", option, "-o", out)
+    assert code == 0, err
+    assert pd.read_csv(out)["prediction"].tolist() == ["d"] * 5 + ["e"] * 5
+    said = " ".join(stdout.split())  # rich wraps at 80 columns
+    assert "2 labels, 10 predictions" in said and "accuracy 1.0000" in said
+    assert_one_error_line(cli(capsys, *args), "needs --attributes FILE", "--seen")
+    assert_one_error_line(cli(capsys, *args, "--seen", tmp_path / "seen.csv", "--option", "gama=1"), "no option 'gama'")
+    r = cli(capsys, "zeroshot", tmp_path / "unseen.csv", "--method", "eszs")
+    assert_one_error_line(r, "unknown zero-shot method 'eszs'; did you mean 'eszsl'")

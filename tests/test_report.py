@@ -191,7 +191,7 @@ def test_report_errors_are_one_line(runs, tmp_path, capsys, text_csv):
 
 
 def test_every_section_is_absent_from_an_empty_folder_and_new_ones_plug_in(tmp_path):
-    from headstart.report.section import _REGISTRY, builders
+    from headstart.report.section import SECTIONS, builders
 
     names = list_sections()
     for expected in ("config", "data", "choices", "metrics", "confusion", "per_class", "training", "compare"):
@@ -211,7 +211,7 @@ def test_every_section_is_absent_from_an_empty_folder_and_new_ones_plug_in(tmp_p
         html, md = render_report(tmp_path)
         assert 'id="few-shot"' in html and "5-way 1-shot: 0.61" in html and "## Few-shot" in md
     finally:
-        _REGISTRY.pop("test_extra")
+        SECTIONS.unregister("test_extra")
 
 
 def test_bootstrap_ci_brackets_the_estimates():

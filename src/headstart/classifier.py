@@ -23,8 +23,11 @@ from headstart import fitting
 from headstart.backbones import load_backbone, load_backbone_for
 from headstart.data import Dataset, as_dataset, encode_labels, label_key
 from headstart.errors import HeadstartError
+from headstart.fairness import plan as fairness_plan
 from headstart.features import extract, extract_options
+from headstart.imbalance import plan as imbalance_plan
 from headstart.metrics import classification_metrics
+from headstart.options import parameter_constraints, validate_params
 from headstart.runfolder import RunState, read_run, write_run
 
 
@@ -70,7 +73,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         strategy: str = "auto",
         C: float | None = None,
         class_weight: Any = None,
-        val_size: float = 0.2,
+        val_size: float = 0.1,
         pretrained: bool = True,
         seed: int = 0,
         batch_size: int = 64,
@@ -96,13 +99,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         # scikit-learn's contract: each option stored under its own name, untouched (clone, get_params).
         vars(self).update({k: v for k, v in locals().items() if k != "self"})
 
+    # The declared constraints (headstart.options) of the options shared with the command line.
+    _parameter_constraints = parameter_constraints(__init__)
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any = None, run_dir: str | Path | None = None, resume: bool = False) -> TransferClassifier:
         """Fit on labelled data. ``run_dir`` receives the fine-tuning checkpoints
         and history; ``resume=True`` continues a killed run from its last one."""
-        from headstart.fairness import plan as fairness_plan
-        from headstart.imbalance import plan as imbalance_plan
-
+        validate_params(self._parameter_constraints, self.get_params(deep=False))
         data = as_dataset(X, y)
         data.require_labels()
         self.classes_ = np.asarray(data.classes, dtype=object if data.labels.dtype.kind in "OUS" else None)
@@ -285,7 +289,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if state.modality == "tabular" and spec == "identity":
             kwargs["feature_dim"] = state.n_features
         clf._adopt(state, load_backbone(spec, modality=state.modality, **kwargs), head)
-        clf.timings_ = {}
         width = state.n_features if state.modality == "tabular" else None
         clf._backbone_key = (repr(params["backbone"]), clf.pretrained, clf.seed, state.modality, width)
         return clf

@@ -12,7 +12,8 @@ on the target. One loss per file, all through the one training loop
 - ``cdan`` / ``cdan-e``: conditional adversarial, + entropy weighting (Long et al. 2018).
 
 :func:`~headstart.adapt.run.adapt` runs one (``headstart adapt SOURCE TARGET
---method dann``); the CLI's choices are this registry's keys.
+--method dann``); the CLI's choices are the names in :data:`METHODS`, where each
+file registers its loss by a decorator (a new method is one new file).
 
 Example:
     >>> from headstart.adapt import list_methods, make_method
@@ -39,33 +40,29 @@ from headstart.adapt.cdan import CDAN, CDANE
 from headstart.adapt.coral import CORAL
 from headstart.adapt.dan import DAN
 from headstart.adapt.dann import DANN
+from headstart.adapt.registry import METHODS
 from headstart.adapt.source_only import SourceOnly
-from headstart.registry import make_named, options_of
 from headstart.train.grl import GradientReversal, ReverseGradient, dann_schedule, reverse_gradient
-
-METHODS: dict[str, type[DomainLoss]] = {}
 
 
 def register_method(name: str, cls: type[DomainLoss]) -> None:
-    METHODS[name] = cls
+    """Register ``cls`` as ``name`` (``@METHODS.register()`` in the class's file does the same)."""
+    METHODS.add(name, cls)
 
 
 def list_methods() -> list[str]:
-    return list(METHODS)
+    return METHODS.names()
 
 
 def method_options(name: str) -> list[str]:
     """The options a method's constructor takes."""
-    return options_of(METHODS[name])
+    return list(METHODS.options(name))
 
 
 def make_method(name: str, **options: Any) -> DomainLoss:
     """An adaptation method by name; unknown names and options get one clear line."""
-    return make_named("adaptation method", METHODS, name, options)
+    return METHODS.create(name, **options)
 
-
-for _cls in (SourceOnly, DANN, DAN, CORAL, CDAN, CDANE):
-    register_method(_cls.name, _cls)
 
 __all__ = [
     "CDAN",

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
+from headstart.adapt.registry import METHODS
 from headstart.errors import HeadstartError
 from headstart.train.grl import GradientReversal, dann_schedule
 
@@ -51,6 +52,7 @@ def entropy_weights(probs: torch.Tensor) -> torch.Tensor:
     return w / w.mean()
 
 
+@METHODS.register(order=50)
 class CDAN(DomainLoss):
     """CDAN (Long et al. 2018): a discriminator on features x predictions (+E: entropy-weighted)
 
@@ -62,6 +64,9 @@ class CDAN(DomainLoss):
         max_dim: above this many values ``f ⊗ g`` is replaced by its randomised
             multilinear map of this size.
         lr: the discriminator's learning rate (default: the head's).
+
+    >>> CDAN(max_dim=64).build(feature_dim=8, n_classes=2).max_dim
+    64
     """
 
     name: ClassVar[str] = "cdan"
@@ -116,10 +121,14 @@ class CDAN(DomainLoss):
         return f"CDAN{e}: a discriminator on features x predictions behind a gradient reversal layer"
 
 
+@METHODS.register(order=60)
 class CDANE(CDAN):
     """CDAN+E (Long et al. 2018): CDAN with rows weighted by prediction certainty
 
     Args: as :class:`CDAN` (``entropy`` is always on).
+
+    >>> CDANE().entropy
+    True
     """
 
     name: ClassVar[str] = "cdan-e"

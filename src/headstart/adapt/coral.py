@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss
+from headstart.adapt.registry import METHODS
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
@@ -47,6 +48,7 @@ def coral_loss(f_s: torch.Tensor, f_t: torch.Tensor, means: bool = False) -> tor
     return loss
 
 
+@METHODS.register(order=40)
 class CORAL(DomainLoss):
     """Deep CORAL (Sun & Saenko 2016): align the domains' feature covariances
 
@@ -54,6 +56,10 @@ class CORAL(DomainLoss):
         weight: the transfer loss's weight (the paper sets it so that the two
             losses are of one size at the end of training).
         means: also align the feature means (TLlib's variant).
+
+    >>> f = torch.ones(4, 3).cumsum(0)
+    >>> float(CORAL().build(feature_dim=3, n_classes=2)(f, f, f[:, :2], f[:, :2]))  # same domains
+    0.0
     """
 
     name: ClassVar[str] = "coral"

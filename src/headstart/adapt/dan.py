@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss
+from headstart.adapt.registry import METHODS
 from headstart.errors import HeadstartError
 from headstart.train.grl import dann_schedule
 
@@ -60,6 +61,7 @@ def mk_mmd(x: torch.Tensor, y: torch.Tensor, alphas: tuple[float, ...] = ALPHAS)
     return k[:m, :m].mean() + k[m:, m:].mean() - 2 * k[:m, m:].mean()
 
 
+@METHODS.register(order=30)
 class DAN(DomainLoss):
     """DAN (Long et al. 2015): multi-kernel MMD between the domains' features (and logits)
 
@@ -67,6 +69,9 @@ class DAN(DomainLoss):
         weight: the transfer loss's weight.
         layers: ``"features"``, ``"logits"`` or ``"features,logits"``: where the MMD is taken.
         schedule: ramp the MMD term in from 0 (DANN's schedule) instead of full weight at once.
+
+    >>> DAN(layers="features,logits").options()["layers"]
+    'features,logits'
     """
 
     name: ClassVar[str] = "dan"

@@ -31,10 +31,12 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss, discriminator, domain_bce
+from headstart.adapt.registry import METHODS
 from headstart.errors import HeadstartError
 from headstart.train.grl import GradientReversal, dann_schedule
 
 
+@METHODS.register(order=20)
 class DANN(DomainLoss):
     """DANN (Ganin et al. 2016): a domain discriminator behind a gradient reversal layer
 
@@ -44,6 +46,9 @@ class DANN(DomainLoss):
         hidden: the discriminator's hidden width.
         schedule: ramp lambda from 0 (True, Ganin et al.) or hold it at ``coeff``.
         lr: the discriminator's learning rate (default: the head's).
+
+    >>> DANN(coeff=0.5).build(feature_dim=8, n_classes=2).coeff
+    0.5
     """
 
     name: ClassVar[str] = "dann"

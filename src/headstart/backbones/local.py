@@ -17,6 +17,7 @@ from headstart.errors import HeadstartError
 
 @register_source("local", needs="a folder saved by headstart (backbone.json + safetensors)")
 def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
+    """``local:FOLDER``: a backbone saved by headstart (``backbone.json`` + safetensors)."""
     folder = Path(name).expanduser()
     meta_file = folder / BACKBONE_JSON
     if not meta_file.is_file():

@@ -1,8 +1,10 @@
 """Backbone registry: sources keyed by prefix (``hf:``, ``timm:`` ...) plus named
 embedded defaults (``minilm``, ``efficientnet-lite0``).
 
-Adding a source is one file with a ``load(name, **kw) -> Backbone`` function
-decorated with :func:`register_source`, plus its import in ``__init__``.
+Adding a source is one file in this package with a ``load(name, **kw) -> Backbone``
+function decorated with :func:`register_source` (an embedded backbone: a
+``load(**kw)`` decorated with :func:`register_embedded`): :data:`SOURCES` and
+:data:`EMBEDDED` import every module of the package when first asked.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headstart.errors import HeadstartError, did_you_mean
+from headstart.registry import Registry
 
 
 @dataclass
@@ -30,36 +33,30 @@ class Embedded:
     description: str
 
 
-_SOURCES: dict[str, Source] = {}
-_EMBEDDED: dict[str, Embedded] = {}
+SOURCES = Registry("backbone source", "headstart.backbones", factory=False)
+EMBEDDED = Registry("embedded backbone", "headstart.backbones", factory=False)
 # What "--backbone auto" means for each modality.
 DEFAULTS = {"text": "minilm", "image": "efficientnet-lite0", "tabular": "identity"}
 
 
 def register_source(prefix: str, needs: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _SOURCES[prefix] = Source(prefix, fn, needs)
-        return fn
-
-    return deco
+    """Register ``load(name, **kw) -> Backbone`` as the source ``PREFIX:NAME``; ``needs``: what it takes."""
+    return SOURCES.register(prefix, needs=needs)
 
 
 def register_embedded(
     name: str, modality: str, package: str | None, description: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _EMBEDDED[name] = Embedded(name, fn, modality, package, description)
-        return fn
-
-    return deco
+    """Register ``load(**kw) -> Backbone`` as the embedded backbone ``name`` (``package``: the pip package)."""
+    return EMBEDDED.register(name, modality=modality, package=package, description=description)
 
 
 def list_sources() -> list[Source]:
-    return list(_SOURCES.values())
+    return [Source(e.name, e.obj, e.meta["needs"]) for e in SOURCES.entries()]
 
 
 def list_embedded() -> list[Embedded]:
-    return list(_EMBEDDED.values())
+    return [Embedded(e.name, e.obj, **e.meta) for e in EMBEDDED.entries()]
 
 
 def check_spec(spec: str) -> str:
@@ -74,19 +71,19 @@ def check_spec(spec: str) -> str:
         base, _ = split_layer(spec)
         check_spec(base)
         return spec
-    if spec == "auto" or spec in _EMBEDDED:
+    if spec == "auto" or spec in EMBEDDED:
         return spec
-    if ":" in spec and spec.split(":", 1)[0] in _SOURCES:
+    if ":" in spec and spec.split(":", 1)[0] in SOURCES:
         prefix, name = spec.split(":", 1)
         if not name:
             raise HeadstartError(f"backbone '{spec}' names no model after '{prefix}:'")
         return spec
-    known = list(_EMBEDDED) + [f"{p}:" for p in _SOURCES]
+    known = list(EMBEDDED) + [f"{p}:" for p in SOURCES]
     prefix = spec.split(":", 1)[0] + ":" if ":" in spec else spec
     hint = did_you_mean(prefix, known)
     raise HeadstartError(
-        f"unknown backbone '{spec}'{hint} (embedded: {', '.join(_EMBEDDED)}; "
-        f"sources: {', '.join(p + ':NAME' for p in _SOURCES)}; see `headstart models`)"
+        f"unknown backbone '{spec}'{hint} (embedded: {', '.join(EMBEDDED)}; "
+        f"sources: {', '.join(p + ':NAME' for p in SOURCES)}; see `headstart models`)"
     )
 
 
@@ -136,11 +133,11 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        if spec in _EMBEDDED:
-            backbone = _EMBEDDED[spec].load(**kwargs)
+        if spec in EMBEDDED:
+            backbone = EMBEDDED.get(spec)(**kwargs)
         else:
             prefix, name = spec.split(":", 1)
-            backbone = _SOURCES[prefix].load(name, **kwargs)
+            backbone = SOURCES.get(prefix)(name, **kwargs)
     if modality is not None and backbone.modality != modality:
         raise HeadstartError(f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}")
     backbone.pretrained = kwargs.get("pretrained", True)

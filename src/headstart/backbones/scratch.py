@@ -197,6 +197,7 @@ ARCHITECTURES = {"lenet": _lenet_backbone, "mlp": MLPBackbone, "seqconv": SeqCon
 
 @register_source("scratch", needs="nothing: random weights, trained from scratch")
 def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
+    """``scratch:ARCH``: a small architecture with random weights, to train from scratch."""
     if name not in ARCHITECTURES:
         raise HeadstartError(
             f"unknown scratch network '{name}'{did_you_mean(name, ARCHITECTURES)} "

@@ -46,6 +46,7 @@ def wrap_timm(model: Any, spec: str, source: str = "timm") -> TimmBackbone:
 
 @register_source("timm", needs="timm; pretrained weights in the Hugging Face cache (or network)")
 def load(name: str, pretrained: bool = True, **kwargs: Any) -> TimmBackbone:
+    """``timm:NAME``: a timm image model, pretrained weights from the Hugging Face cache (or network)."""
     import timm
 
     if not timm.is_model(name):

@@ -121,6 +121,7 @@ def _transform(config: dict[str, Any]) -> Any:
 
 @register_source("torchvision", needs="torchvision; weights in the torch hub cache (or network)")
 def load(name: str, pretrained: bool = True) -> TorchvisionBackbone:
+    """``torchvision:NAME``: a torchvision image model, weights from the torch hub cache (or network)."""
     model, config = _build(name, pretrained)
     dim = _strip_classifier(model)
     config = {"architecture": name, **config}

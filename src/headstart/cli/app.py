@@ -1,9 +1,21 @@
-"""The ``headstart`` Typer app; each command group lives in its own module."""
+"""The ``headstart`` Typer app; each command group lives in its own module.
+
+Help texts name the registered choices without a hand-typed list: a help string
+holds ``{choices:FAMILY}`` (e.g. ``{choices:imbalance}``) and :class:`Command`
+fills it in with the family's registered names when the help is shown, so
+starting a command imports no registry it does not use.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 app = typer.Typer(
     name="headstart",
@@ -15,3 +27,60 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+# family -> (module, attribute): a Registry (its names()), a function giving names, or a sequence of names.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "strategy": ("headstart.strategies.registry", "STRATEGIES"),
+    "imbalance": ("headstart.imbalance.registry", "METHODS"),
+    "debias": ("headstart.fairness.registry", "METHODS"),
+    "adapt": ("headstart.adapt.registry", "METHODS"),
+    "distill": ("headstart.distill.registry", "METHODS"),
+    "fewshot": ("headstart.fewshot.registry", "METHODS"),
+    "fewshot-default": ("headstart.fewshot.registry", "default_methods"),
+    "zeroshot": ("headstart.zeroshot.registry", "METHODS"),
+    "score": ("headstart.select.registry", "SCORES"),
+    "embedded": ("headstart.backbones.registry", "EMBEDDED"),
+    "source": ("headstart.backbones.registry", "SOURCES"),
+    "section": ("headstart.report.section", "SECTIONS"),
+    "remedy": ("headstart.select.compare", "REMEDIES"),
+    "metric": ("headstart.select.compare", "METRICS"),
+    "selection": ("headstart.adapt.run", "SELECTIONS"),
+}
+_TOKEN = re.compile(r"\{choices:([a-z-]+)\}")
+
+
+def registry(family: str) -> Any:
+    """The registry (or tuple of names) of ``family``."""
+    module, attr = FAMILIES[family]
+    return getattr(importlib.import_module(module), attr)
+
+
+def choices(family: str) -> list[str]:
+    """The registered names of ``family``, in order."""
+    found = registry(family)
+    if hasattr(found, "names"):
+        return found.names()
+    return list(found()) if callable(found) else list(found)
+
+
+def expand(text: str | None) -> str | None:
+    """``text`` with each ``{choices:FAMILY}`` replaced by the family's names."""
+    if not text or "{choices:" not in text:
+        return text
+    return _TOKEN.sub(lambda m: ", ".join(choices(m.group(1))), text)
+
+
+class Command(TyperCommand):
+    """A command whose help (its own and its options') may name registered choices."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.help = expand(self.help)
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = expand(param.help)
+        super().format_help(ctx, formatter)
+
+
+def command(name: str | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@app.command()`` with help that names the registered choices (:class:`Command`)."""
+    return app.command(name, cls=Command, **kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.errors import HeadstartError
 
 
@@ -71,7 +71,7 @@ def load_audit_data(
     return dataset, group_values, keys
 
 
-@app.command()
+@command()
 def audit(
     run: Path = typer.Argument(..., help="A run folder written by `headstart fit` (linear probe or fine-tuned)."),
     data: Path = typer.Argument(..., help="A table with the run's input column and the group column(s)."),
@@ -91,7 +91,7 @@ def audit(
     out: Path = typer.Option(None, "--out", "-o", help="JSON to write (default RUN/audit.json)."),
     resamples: int = typer.Option(1000, "--resamples", min=100, help="Bootstrap resamples for the CIs."),
     min_rows: int = typer.Option(30, "--min-rows", min=1, help="Groups with fewer rows are flagged unreliable."),
-    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    seed: int = c.o.SEED.typer(help="Bootstrap seed."),
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
     image_col: str = c.ImageCol,

@@ -8,8 +8,9 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console, err
+from headstart.cli.app import command, console, err
 from headstart.cli.report import ReportFlag, require_out, write_report
+from headstart.data import Dataset
 from headstart.errors import HeadstartError
 
 
@@ -53,33 +54,118 @@ def render_comparison(result: Any) -> Any:
     return table
 
 
-@app.command()
+def check_compare(
+    backbone: str,
+    strategy: str,
+    make_report: bool,
+    out: Path | None,
+    imbalance: str | None,
+    imbalance_option: list[str] | None,
+    metric: str,
+) -> dict[str, Any]:
+    """The imbalance method's options; the backbone, strategy, method and metric checked before any data is read."""
+    from headstart.backbones.registry import check_spec
+    from headstart.select.compare import METRICS
+    from headstart.strategies import make_strategy
+
+    check_spec(backbone)
+    make_strategy(strategy)
+    require_out(make_report, out)
+    imbalance_options = c.parse_options(imbalance_option)
+    if imbalance is not None:
+        from headstart.imbalance import make_method
+
+        make_method(imbalance, **imbalance_options)
+    elif imbalance_options:
+        raise HeadstartError("--imbalance-option needs --imbalance METHOD")
+    if metric not in METRICS:
+        raise HeadstartError(f"--metric must be {' or '.join(METRICS)}, got '{metric}'")
+    return imbalance_options
+
+
+def load_compare_data(
+    data: Path, eval_path: Path | None, cols: dict[str, Any], test_size: float, seed: int
+) -> tuple[Dataset, Dataset, Dataset, str]:
+    """DATA, its training and held-out rows, and which rows those are (said on the console)."""
+    from rich.markup import escape
+
+    from headstart.cli.fit import choose_splits
+
+    dataset = c.load_data(data, **cols)
+    held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    train, test, how = choose_splits(dataset, held, test_size, seed)
+    train.require_labels()
+    console.print(
+        f"[bold]data[/bold] {escape(dataset.source)}: {len(train)} training rows ({dataset.modality}), "
+        f"{len(train.class_counts())} classes; {how}",
+        highlight=False,
+    )
+    return dataset, train, test, how
+
+
+def print_comparison(result: Any, remedies: list[str]) -> None:
+    """The table, notes, time to target, the verdict and what to try after negative transfer."""
+    console.print(render_comparison(result))
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    reached = []
+    for arm, hit in result.time_to_target.items():
+        reached.append(f"{arm}: " + ("never" if hit is None else f"{hit['rows']} rows ({hit['seconds']:.1f} s)"))
+    console.print(f"to reach {result.target:.3f}: " + "; ".join(reached), highlight=False)
+    colour = "green" if result.verdict == "transfer helps" else "red" if "negative" in result.verdict else "yellow"
+    console.print(f"[bold {colour}]verdict: {result.verdict}[/bold {colour}]", highlight=False)
+    console.print(result.reading, highlight=False, style="dim")
+    if "negative" in result.verdict and not remedies:
+        console.print(
+            "remedies to test: --mitigate layers (transfer only the lower blocks), --mitigate l2sp with a "
+            "fine-tuning --strategy, or train from scratch (headstart fit --scratch)",
+            highlight=False,
+        )
+
+
+Backbone = typer.Option("auto", "--backbone", "-b", help="The pretrained backbone to test.")
+Strategy = typer.Option("linear-probe", "--strategy", "-s", help="How both arms train: {choices:strategy}.")
+Budgets = typer.Option("0.05,0.1,0.25,0.5,1", "--budgets", help="Fractions of the training rows to train on.")
+Shots = typer.Option(None, "--shots", help="Rows per class instead of fractions, e.g. 1,5,10.")
+Seeds = typer.Option(3, "--seeds", min=2, help="Draws of the training rows per budget.")
+Mitigate = typer.Option(
+    None, "--mitigate", help="Remedy arms for negative transfer: {choices:remedy} (layers: lower blocks only)."
+)
+NoClassic = typer.Option(False, "--no-classic", help="Leave out the classic baseline.")
+Target = typer.Option(None, "--target", help="Accuracy for time-to-target (default: 95% of the best).")
+Eval = typer.Option(None, "--eval", help="Held-out data (default: the val/ split, else a hold-out).")
+TestSize = c.o.TEST_SIZE.typer(0.3, help="Hold-out fraction, if needed.")
+Seed = c.o.SEED.typer(help="Seed of the hold-out split.")
+Epochs = c.o.EPOCHS.typer(help="Fine-tuning arms: epochs.")
+Lr = c.o.LR.typer(help="Fine-tuning arms: learning rate.")
+TrainBatchSize = c.o.TRAIN_BATCH_SIZE.typer(help="Fine-tuning arms: batch size.")
+Out = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png.")
+Metric = typer.Option(
+    "accuracy", "--metric", help="What every arm is scored by: {choices:metric} (the latter for imbalanced classes)."
+)
+
+
+@command()
 def compare(
     data: Path = typer.Argument(..., help="Labelled data: image folder, or a CSV/TSV/Parquet/JSONL table."),
-    backbone: str = typer.Option("auto", "--backbone", "-b", help="The pretrained backbone to test."),
-    strategy: str = typer.Option(
-        "linear-probe", "--strategy", "-s", help="How both arms train (linear-probe, full, auto, ...)."
-    ),
-    budgets: str = typer.Option("0.05,0.1,0.25,0.5,1", "--budgets", help="Fractions of the training rows to train on."),
-    shots: str = typer.Option(None, "--shots", help="Rows per class instead of fractions, e.g. 1,5,10."),
-    seeds: int = typer.Option(3, "--seeds", min=2, help="Draws of the training rows per budget."),
-    mitigate: str = typer.Option(
-        None, "--mitigate", help="Remedy arms for negative transfer: layers (lower blocks only), l2sp."
-    ),
-    no_classic: bool = typer.Option(False, "--no-classic", help="Leave out the classic baseline."),
-    target: float = typer.Option(None, "--target", help="Accuracy for time-to-target (default: 95% of the best)."),
-    eval_path: Path = typer.Option(None, "--eval", help="Held-out data (default: the val/ split, else a hold-out)."),
-    test_size: float = typer.Option(0.3, "--test-size", min=0.01, max=0.9, help="Hold-out fraction, if needed."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the hold-out split."),
-    epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning arms: epochs."),
-    lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning arms: learning rate."),
-    train_batch_size: int = typer.Option(32, "--train-batch-size", min=1, help="Fine-tuning arms: batch size."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png."),
+    backbone: str = Backbone,
+    strategy: str = Strategy,
+    budgets: str = Budgets,
+    shots: str = Shots,
+    seeds: int = Seeds,
+    mitigate: str = Mitigate,
+    no_classic: bool = NoClassic,
+    target: float = Target,
+    eval_path: Path = Eval,
+    test_size: float = TestSize,
+    seed: int = Seed,
+    epochs: int = Epochs,
+    lr: float = Lr,
+    train_batch_size: int = TrainBatchSize,
+    out: Path = Out,
     imbalance: str = c.Imbalance,
     imbalance_option: list[str] = c.ImbalanceOption,
-    metric: str = typer.Option(
-        "accuracy", "--metric", help="accuracy, or balanced_accuracy (imbalanced classes): what every arm is scored by."
-    ),
+    metric: str = Metric,
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
     image_col: str = c.ImageCol,
@@ -99,40 +185,16 @@ def compare(
     """
     from rich.markup import escape
 
-    from headstart.backbones.registry import check_spec
-    from headstart.cli.fit import choose_splits, parse_options
     from headstart.io import write_json
     from headstart.select.compare import compare as run_compare
     from headstart.select.compare import plot_learning_curves
-    from headstart.strategies import make_strategy
 
-    check_spec(backbone)
-    make_strategy(strategy)
-    require_out(make_report, out)
-    imbalance_options = parse_options(imbalance_option)
-    if imbalance is not None:
-        from headstart.imbalance import make_method
-
-        make_method(imbalance, **imbalance_options)  # fail before reading any data
-    elif imbalance_options:
-        raise HeadstartError("--imbalance-option needs --imbalance METHOD")
-    if metric not in ("accuracy", "balanced_accuracy"):
-        raise HeadstartError(f"--metric must be accuracy or balanced_accuracy, got '{metric}'")
+    imbalance_options = check_compare(backbone, strategy, make_report, out, imbalance, imbalance_option, metric)
     per_class = shots is not None
     values = parse_numbers(shots, "--shots") if per_class else parse_numbers(budgets, "--budgets")
     remedies = c.split_list(mitigate) or []
-    cols: dict[str, Any] = dict(
-        label_col=label_col, text_col=text_col, image_col=image_col, feature_cols=feature_cols, strict=strict
-    )
-    dataset = c.load_data(data, **cols)
-    held = c.load_data(eval_path, **cols) if eval_path is not None else None
-    train, test, how = choose_splits(dataset, held, test_size, seed)
-    train.require_labels()
-    console.print(
-        f"[bold]data[/bold] {escape(dataset.source)}: {len(train)} training rows ({dataset.modality}), "
-        f"{len(train.class_counts())} classes; {how}",
-        highlight=False,
-    )
+    cols = c.columns(label_col, text_col, image_col, feature_cols, strict=strict)
+    dataset, train, test, how = load_compare_data(data, eval_path, cols, test_size, seed)
     result = run_compare(
         train,
         test,
@@ -154,22 +216,7 @@ def compare(
         cache=not no_cache,
         cache_dir=cache_dir,
     )
-    console.print(render_comparison(result))
-    for note in result.notes:
-        console.print(f"note: {note}", highlight=False)
-    reached = []
-    for arm, hit in result.time_to_target.items():
-        reached.append(f"{arm}: " + ("never" if hit is None else f"{hit['rows']} rows ({hit['seconds']:.1f} s)"))
-    console.print(f"to reach {result.target:.3f}: " + "; ".join(reached), highlight=False)
-    colour = "green" if result.verdict == "transfer helps" else "red" if "negative" in result.verdict else "yellow"
-    console.print(f"[bold {colour}]verdict: {result.verdict}[/bold {colour}]", highlight=False)
-    console.print(result.reading, highlight=False, style="dim")
-    if "negative" in result.verdict and not remedies:
-        console.print(
-            "remedies to test: --mitigate layers (transfer only the lower blocks), --mitigate l2sp with a "
-            "fine-tuning --strategy, or train from scratch (headstart fit --scratch)",
-            highlight=False,
-        )
+    print_comparison(result, remedies)
     if out is not None:
         write_json(Path(out) / "compare.json", {"data": dataset.source, "split": how, **result.to_dict()})
         plot = plot_learning_curves(result, Path(out) / "learning_curve.png")

@@ -6,12 +6,12 @@ import time
 
 import typer
 
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 
 COLOURS = {"transfer helps": "green", "negative transfer": "red"}
 
 
-@app.command()
+@command()
 def demo(
     images: bool = typer.Option(
         True, "--images/--no-images", help="Include the digits image task (about 40 s on 2 cores)."

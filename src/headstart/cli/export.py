@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.cli.report import ReportFlag, write_report
 from headstart.errors import HeadstartError
 
 
-@app.command()
+@command()
 def export(
     run: Path = typer.Argument(..., help="A run folder written by `headstart fit` or `headstart distill`."),
     fmt: str = typer.Option("onnx", "--format", help="Export format (onnx)."),

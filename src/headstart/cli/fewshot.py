@@ -9,32 +9,31 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.cli.report import ReportFlag, require_out, write_report
 from headstart.errors import HeadstartError
 
-DEFAULT_METHODS = "protonet,protonet-cosine,matching,nearest-neighbour,logistic-regression"
 
+def _methods(value: str | None) -> list[str]:
+    """The methods named in ``value`` (comma-separated), each checked; ``None``: the default ones."""
+    from headstart.fewshot.registry import METHODS, default_methods
 
-def _methods(value: str) -> list[str]:
-    from headstart.fewshot import list_methods
-
+    if value is None:
+        return default_methods()
     names = c.split_list(value) or []
-    known = list_methods()
     for name in names:
-        if name not in known:
-            raise HeadstartError(f"unknown few-shot method '{name}' (one of {', '.join(known)})")
+        METHODS.check(name)
     if not names:
         raise HeadstartError("--methods needs at least one method")
     return names
 
 
-@app.command()
+@command()
 def fewshot(
     support: Path = typer.Argument(..., help="The labelled support set: image folder, or a CSV/TSV/Parquet table."),
     query: Path = typer.Argument(..., help="Inputs to classify (labels, when present, are scored)."),
     backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
-    method: str = typer.Option("protonet", "--method", "-m", help="Few-shot method (see fewshot-eval --help)."),
+    method: str = typer.Option("protonet", "--method", "-m", help="Few-shot method: {choices:fewshot}."),
     out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of predictions to write."),
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
@@ -66,16 +65,21 @@ def fewshot(
         console.print(f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}", highlight=False)
 
 
-@app.command("fewshot-eval")
+@command("fewshot-eval")
 def fewshot_eval(
     data: Path = typer.Argument(..., help="Labelled data with many classes: image folder or table."),
     ways: int = typer.Option(5, "--ways", "-n", min=2, help="Classes per episode."),
     shots: int = typer.Option(1, "--shots", "-k", min=1, help="Support examples per class."),
     queries: int = typer.Option(15, "--queries", "-q", min=1, help="Query examples per class."),
     episodes: int = typer.Option(600, "--episodes", min=1, help="Episodes (600: the usual figure)."),
-    methods: str = typer.Option(DEFAULT_METHODS, "--methods", "-m", help="Comma-separated few-shot methods."),
+    methods: str = typer.Option(
+        None,
+        "--methods",
+        "-m",
+        help="Comma-separated few-shot methods, of {choices:fewshot} (default: {choices:fewshot-default}).",
+    ),
     backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the episodes (same seed, same episodes)."),
+    seed: int = c.o.SEED.typer(help="Seed of the episodes (same seed, same episodes)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write fewshot.json into."),
     report: bool = ReportFlag,
     label_col: str = c.LabelCol,

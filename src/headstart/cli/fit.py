@@ -11,7 +11,8 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
+from headstart.cli.common import parse_options
 from headstart.cli.report import ReportFlag, write_report
 from headstart.data import Dataset
 from headstart.errors import HeadstartError
@@ -76,98 +77,29 @@ def audit_held_out(clf: Any, test: Dataset, run_dir: Path) -> None:
     console.print(f"[green]audit[/green] {escape(str(run_dir / AUDIT_FILE))}", highlight=False)
 
 
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """``["k=2", "lr_decay=0.8"]`` -> ``{"k": 2, "lr_decay": 0.8}`` (numbers parsed)."""
-    import ast
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise HeadstartError(f"--option takes KEY=VALUE, got '{item}'")
-        try:
-            out[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value.strip()
-    return out
-
-
 def default_run_dir(data_path: Path, backbone: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{data_path.stem}-{backbone}").strip("-")
     return Path("runs") / f"{name}-{stamp}"
 
 
-@app.command()
-def fit(
-    data: Path = typer.Argument(..., help="Image folder, or a CSV/TSV/Parquet/JSONL table."),
-    backbone: str = typer.Option(
-        "auto", "--backbone", "-b", help="auto, an embedded name, or hf:/timm:/torchvision:/local: NAME."
-    ),
-    strategy: str = typer.Option("auto", "--strategy", "-s", help="How to transfer (see `headstart models`)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/<data>-<backbone>-<time>)."),
-    eval_path: Path = typer.Option(
-        None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out)."
-    ),
-    test_size: float = c.TestSize,
-    sample: int = c.Sample,
-    seed: int = c.Seed,
-    C: float = typer.Option(
-        None, "--C", help="Head regularisation (default: chosen by cross-validation on training rows)."
-    ),
-    class_weight: str = typer.Option(
-        None, "--class-weight", help="'balanced' to weight classes inversely to frequency."
-    ),
-    imbalance: str = c.Imbalance,
-    imbalance_option: list[str] = c.ImbalanceOption,
-    debias: str = typer.Option(
-        None,
-        "--debias",
-        help="Train against a group gap (needs --group-col and a fine-tuning strategy): adversarial, penalty, "
-        "group-sampling.",
-    ),
-    debias_option: list[str] = typer.Option(
-        None, "--debias-option", help="Debiasing option KEY=VALUE, repeatable (coeff=1, weight=2, target=...)."
-    ),
-    scratch: bool = typer.Option(
-        False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline)."
-    ),
-    label_col: str = c.LabelCol,
-    text_col: str = c.TextCol,
-    image_col: str = c.ImageCol,
-    feature_cols: str = c.FeatureCols,
-    group_col: str = c.GroupCol,
-    domain_col: str = c.DomainCol,
-    epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning epochs."),
-    lr: float = typer.Option(1e-4, "--lr", help="Fine-tuning learning rate of the top backbone group (head: 10x)."),
-    train_batch_size: int = c.TrainBatchSize,
-    max_length: int = c.MaxLength,
-    patience: int = c.Patience,
-    val_size: float = c.ValSize,
-    precision: str = c.Precision,
-    option: list[str] = typer.Option(
-        None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8)."
-    ),
-    resume: bool = c.Resume,
-    tta: bool = typer.Option(False, "--tta", help="Images: also score each mirror image and average (TTA)."),
-    num_workers: int = typer.Option(
-        None, "--num-workers", min=0, help="Fine-tuning data-loading processes (default: up to 4 for images)."
-    ),
-    strict: bool = c.Strict,
-    batch_size: int = c.BatchSize,
-    device: str = c.Device,
-    no_cache: bool = c.NoCache,
-    cache_dir: str = c.CacheDir,
-    make_report: bool = ReportFlag,
-) -> None:
-    """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+def check_fit(
+    strategy: str,
+    option: list[str] | None,
+    backbone: str,
+    class_weight: str | None,
+    imbalance: str | None,
+    imbalance_option: list[str] | None,
+    debias: str | None,
+    debias_option: list[str] | None,
+    group_col: str | None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The strategy's, imbalance method's and debiasing method's options, each checked before any data is read."""
     from headstart.backbones.registry import check_spec
-    from headstart.classifier import TransferClassifier
-    from headstart.metrics import majority_baseline, render_metrics
     from headstart.strategies import make_strategy
 
     options = parse_options(option)
-    make_strategy(strategy, **(options if strategy != "linear-probe" else {}))  # fail before reading any data
+    make_strategy(strategy, **(options if strategy != "linear-probe" else {}))
     check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
@@ -176,7 +108,7 @@ def fit(
     if debias is not None:
         from headstart.fairness import make_method as make_debias
 
-        make_debias(debias, **debias_options)  # fail before reading any data
+        make_debias(debias, **debias_options)
         if group_col is None:
             raise HeadstartError("--debias needs --group-col: the column with each row's group")
     elif debias_options:
@@ -184,20 +116,18 @@ def fit(
     if imbalance is not None:
         from headstart.imbalance import make_method
 
-        make_method(imbalance, **imbalance_options)  # fail before reading any data
+        make_method(imbalance, **imbalance_options)
         if class_weight is not None:
             raise HeadstartError("--class-weight and --imbalance both re-weight the classes: use --imbalance weighted")
     elif imbalance_options:
         raise HeadstartError("--imbalance-option needs --imbalance METHOD")
-    cols: dict[str, Any] = dict(
-        label_col=label_col,
-        text_col=text_col,
-        image_col=image_col,
-        feature_cols=feature_cols,
-        group_col=group_col,
-        domain_col=domain_col,
-        strict=strict,
-    )
+    return options, imbalance_options, debias_options
+
+
+def load_splits(
+    data: Path, eval_path: Path | None, cols: dict[str, Any], test_size: float, seed: int, sample: int | None
+) -> tuple[Dataset, Dataset, Dataset, str]:
+    """DATA, its training rows (``--sample``d) and held-out rows, and which rows those are."""
     dataset = c.load_data(data, **cols)
     held = c.load_data(eval_path, **cols) if eval_path is not None else None
     train, test, how = choose_splits(dataset, held, test_size, seed)
@@ -205,43 +135,11 @@ def fit(
         train = train.sample(sample, seed)
     train.require_labels()
     check_held_out_classes(train, test)
-    check_held_out_groups(train, test)
-    counts = train.class_counts()
-    console.print(
-        f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
-        f"{len(counts)} classes; {how}"
-    )
-    if resume and out is None:
-        raise HeadstartError("--resume needs --out: the run folder to continue")
-    run_dir = out or default_run_dir(data, backbone)
-    clf = TransferClassifier(
-        backbone=backbone,
-        strategy=strategy,
-        C=C,
-        class_weight=class_weight,
-        pretrained=not scratch,
-        seed=seed,
-        batch_size=batch_size,
-        device=device,
-        cache=not no_cache,
-        cache_dir=cache_dir,
-        strategy_options=options,
-        epochs=epochs,
-        lr=lr,
-        train_batch_size=train_batch_size,
-        max_length=max_length,
-        patience=patience,
-        precision=precision,
-        val_size=val_size,
-        tta=tta,
-        num_workers=num_workers,
-        imbalance=imbalance,
-        imbalance_options=imbalance_options or None,
-        debias=debias,
-        debias_options=debias_options or None,
-    ).fit(train, run_dir=run_dir, resume=resume)
-    if int(os.environ.get("RANK", "0")) != 0:
-        return  # under `accelerate launch`, the main process evaluates and writes the run
+    return dataset, train, test, how
+
+
+def print_training(clf: Any, strategy: str) -> None:
+    """What fitting did: the backbone and its training, and the debiasing / imbalance method."""
     t = clf.timings_
     if "train_seconds" in t:
         best = f", best epoch {clf.best_epoch_}" if clf.best_epoch_ and clf.best_epoch_ > 0 else ""
@@ -261,6 +159,14 @@ def fit(
         done = clf.imbalance_
         note = f"; {done['note']}" if done["note"] else ""
         console.print(f"[bold]imbalance[/bold] {done['method']}: {done['what']}{note}", highlight=False)
+
+
+def save_fit(
+    clf: Any, data: Path, train: Dataset, test: Dataset, how: str, sample: int | None, seed: int, run_dir: Path
+) -> None:
+    """Score the held-out rows (and audit them by group), write the run folder and say so."""
+    from headstart.metrics import majority_baseline, render_metrics
+
     metrics = clf.evaluate(test)
     metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
     metrics["evaluated_on"] = how
@@ -268,7 +174,7 @@ def fit(
         "source": str(data),
         "train_rows": len(train),
         "eval_rows": len(test),
-        "class_counts": {str(k): v for k, v in counts.items()},
+        "class_counts": {str(k): v for k, v in train.class_counts().items()},
         "sample": sample,
         "seed": seed,
         "evaluated_on": how,
@@ -278,5 +184,102 @@ def fit(
     if test.group is not None:
         audit_held_out(clf, test, run_dir)
     console.print(f"[green]run saved[/green] {run_dir}")
+
+
+Backbone = typer.Option(
+    "auto",
+    "--backbone",
+    "-b",
+    help="auto, an embedded name ({choices:embedded}), or SOURCE:NAME (SOURCE: {choices:source}).",
+)
+Strategy = typer.Option(
+    "auto", "--strategy", "-s", help="How to transfer: {choices:strategy} (see `headstart models`)."
+)
+Out = typer.Option(None, "--out", "-o", help="Run folder (default runs/<data>-<backbone>-<time>).")
+Eval = typer.Option(None, "--eval", help="Held-out data to report on (default: the val/ split, else a hold-out).")
+COption = typer.Option(None, "--C", help="Head regularisation (default: chosen by cross-validation on training rows).")
+ClassWeight = typer.Option(None, "--class-weight", help="'balanced' to weight classes inversely to frequency.")
+Debias = typer.Option(
+    None,
+    "--debias",
+    help="Train against a group gap (needs --group-col and a fine-tuning strategy): {choices:debias}.",
+)
+DebiasOption = typer.Option(
+    None, "--debias-option", help="Debiasing option KEY=VALUE, repeatable (coeff=1, weight=2, target=...)."
+)
+Scratch = typer.Option(False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline).")
+StrategyOption = typer.Option(None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8).")
+
+
+@command()
+def fit(
+    data: Path = typer.Argument(..., help="Image folder, or a CSV/TSV/Parquet/JSONL table."),
+    backbone: str = Backbone,
+    strategy: str = Strategy,
+    out: Path = Out,
+    eval_path: Path = Eval,
+    test_size: float = c.TestSize,
+    sample: int = c.Sample,
+    seed: int = c.Seed,
+    C: float = COption,
+    class_weight: str = ClassWeight,
+    imbalance: str = c.Imbalance,
+    imbalance_option: list[str] = c.ImbalanceOption,
+    debias: str = Debias,
+    debias_option: list[str] = DebiasOption,
+    scratch: bool = Scratch,
+    label_col: str = c.LabelCol,
+    text_col: str = c.TextCol,
+    image_col: str = c.ImageCol,
+    feature_cols: str = c.FeatureCols,
+    group_col: str = c.GroupCol,
+    domain_col: str = c.DomainCol,
+    epochs: int = c.Epochs,
+    lr: float = c.Lr,
+    train_batch_size: int = c.TrainBatchSize,
+    max_length: int = c.MaxLength,
+    patience: int = c.Patience,
+    val_size: float = c.ValSize,
+    precision: str = c.Precision,
+    option: list[str] = StrategyOption,
+    resume: bool = c.Resume,
+    tta: bool = c.Tta,
+    num_workers: int = c.NumWorkers,
+    strict: bool = c.Strict,
+    batch_size: int = c.BatchSize,
+    device: str = c.Device,
+    no_cache: bool = c.NoCache,
+    cache_dir: str = c.CacheDir,
+    make_report: bool = ReportFlag,
+) -> None:
+    """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+    params = dict(locals())  # the options named as TransferClassifier's parameters go to it as they are
+    from headstart.classifier import TransferClassifier
+
+    options, imbalance_options, debias_options = check_fit(
+        strategy, option, backbone, class_weight, imbalance, imbalance_option, debias, debias_option, group_col
+    )
+    cols = c.columns(label_col, text_col, image_col, feature_cols, group_col, domain_col, strict)
+    dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample)
+    check_held_out_groups(train, test)
+    console.print(
+        f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
+        f"{len(train.class_counts())} classes; {how}"
+    )
+    if resume and out is None:
+        raise HeadstartError("--resume needs --out: the run folder to continue")
+    run_dir = out or default_run_dir(data, backbone)
+    clf = TransferClassifier(
+        **c.api_options(params, TransferClassifier),
+        pretrained=not scratch,
+        cache=not no_cache,
+        strategy_options=options,
+        imbalance_options=imbalance_options or None,
+        debias_options=debias_options or None,
+    ).fit(train, run_dir=run_dir, resume=resume)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under `accelerate launch`, the main process evaluates and writes the run
+    print_training(clf, strategy)
+    save_fit(clf, data, train, test, how, sample, seed, run_dir)
     if make_report:
         write_report(run_dir)

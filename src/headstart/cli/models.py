@@ -7,7 +7,20 @@ from pathlib import Path
 
 from rich.table import Table
 
-from headstart.cli.app import app, console
+from headstart.cli.app import choices, command, console
+
+# The registered choices `headstart models` lists after the backbones: (family, what they are).
+FAMILY_LINES = (
+    ("strategy", "strategies"),
+    ("imbalance", "imbalance methods (--imbalance)"),
+    ("debias", "debiasing methods (--debias, with --group-col)"),
+    ("adapt", "adaptation methods (headstart adapt --method)"),
+    ("distill", "distillation methods (headstart distill --method)"),
+    ("fewshot", "few-shot methods (headstart fewshot --method, fewshot-eval --methods)"),
+    ("zeroshot", "zero-shot methods (headstart zeroshot --method)"),
+    ("score", "transferability scores (headstart rank --scores)"),
+    ("section", "report sections (headstart report)"),
+)
 
 
 def _installed(package: str | None) -> bool:
@@ -33,12 +46,10 @@ def cached_torchvision_weights() -> list[str]:
     return sorted(p.name for p in folder.glob("*.pth")) if folder.is_dir() else []
 
 
-@app.command()
+@command()
 def models() -> None:
-    """List the backbones usable now (embedded, cached) and what the other sources need."""
+    """List the backbones usable now (embedded, cached), what the other sources need, and every registered method."""
     from headstart.backbones import DEFAULTS, list_embedded, list_sources
-    from headstart.imbalance import list_methods
-    from headstart.strategies import list_strategies
 
     table = Table(title="embedded backbones (offline, no download)")
     for col in ("name", "modality", "status", "what it is"):
@@ -64,8 +75,5 @@ def models() -> None:
         + (", ".join(f"hf:{m}" for m in hf) if hf else "no Hugging Face models in the cache")
         + ("; torchvision weights: " + ", ".join(tv) if tv else "")
     )
-    console.print(f"[bold]strategies:[/bold] {', '.join(list_strategies())}")
-    console.print(f"[bold]imbalance methods (--imbalance):[/bold] {', '.join(list_methods())}")
-    from headstart.fairness import list_methods as list_debias
-
-    console.print(f"[bold]debiasing methods (--debias, with --group-col):[/bold] {', '.join(list_debias())}")
+    for family, what in FAMILY_LINES:
+        console.print(f"[bold]{what}:[/bold] {', '.join(choices(family))}", highlight=False)

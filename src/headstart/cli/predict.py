@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.errors import HeadstartError
 
 
@@ -49,7 +49,7 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
     return load_run(run), dataset
 
 
-@app.command()
+@command()
 def predict(
     run: Path = typer.Argument(..., help="A run folder written by `headstart fit`."),
     data: Path = typer.Argument(..., help="Data with the same input column(s) as the run's training data."),
@@ -81,7 +81,7 @@ def predict(
     )
 
 
-@app.command()
+@command()
 def evaluate(
     run: Path = typer.Argument(..., help="A run folder written by `headstart fit`."),
     data: Path = typer.Argument(..., help="Labelled data with the run's input column(s)."),

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.cli.report import ReportFlag, require_out, write_report
 
 
@@ -37,7 +37,7 @@ def render_ranking(rows: list[Any], scores: list[str]) -> Any:
     return Group(table, times)
 
 
-@app.command()
+@command()
 def rank(
     data: Path = typer.Argument(..., help="Labelled data: image folder, or a CSV/TSV/Parquet/JSONL table."),
     candidates: str = typer.Option(
@@ -46,9 +46,11 @@ def rank(
         "-c",
         help="Comma-separated backbones: names, SPEC@blockK layers, random:SPEC for random weights.",
     ),
-    scores: str = typer.Option(None, "--scores", help="Comma-separated scores (default: all; the first sorts)."),
-    sample: int = typer.Option(None, "--sample", min=2, help="Score a stratified sample of N rows."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sample and of random initialisations."),
+    scores: str = typer.Option(
+        None, "--scores", help="Comma-separated scores, of {choices:score} (default: all; the first sorts)."
+    ),
+    sample: int = c.o.SAMPLE.typer(help="Score a stratified sample of N rows."),
+    seed: int = c.o.SEED.typer(help="Seed of the sample and of random initialisations."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write rank.json into."),
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
@@ -61,9 +63,9 @@ def rank(
     cache_dir: str = c.CacheDir,
     make_report: bool = ReportFlag,
 ) -> None:
-    """Rank candidate backbones for DATA by LogME, LEEP, NCE, H-score and k-NN accuracy, with timings.
+    """Rank candidate backbones for DATA by transferability scores, with timings.
 
-    Scores use the training rows only (the 'train' split when DATA has one).
+    Scores: {choices:score}. They use the training rows only (the 'train' split when DATA has one).
     """
     from rich.markup import escape
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.errors import HeadstartError
 
 # The --report flag shared by the commands that write a run folder.
@@ -33,7 +33,7 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     return html, md
 
 
-@app.command()
+@command()
 def report(
     run: Path = typer.Argument(..., help="A run folder written by a command (fit, compare, rank, shift, distill ...)."),
     out: Path = typer.Option(None, "--out", "-o", help="HTML file to write (default RUN/report.html)."),

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from headstart.cli import common as c
-from headstart.cli.app import app, console
+from headstart.cli.app import command, console
 from headstart.cli.report import ReportFlag, require_out, write_report
 
 
@@ -35,7 +35,7 @@ def render_shift(report: Any) -> Any:
     return table
 
 
-@app.command()
+@command()
 def shift(
     source: Path = typer.Argument(..., help="Source data: image folder, table, MNIST IDX folder or digits .mat."),
     target: Path = typer.Argument(..., help="Target data, of the same modality."),
@@ -44,7 +44,7 @@ def shift(
     ),
     permutations: int = typer.Option(200, "--permutations", min=1, help="Shuffles of the MMD permutation test."),
     alpha: float = typer.Option(0.01, "--alpha", min=0.0, max=1.0, help="Significance level of the verdict."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the row samples, the permutations and the CV folds."),
+    seed: int = c.o.SEED.typer(help="Seed of the row samples, the permutations and the CV folds."),
     max_rows: int = typer.Option(
         2000, "--max-rows", min=0, help="At most this many random rows of each data set (0: all rows)."
     ),

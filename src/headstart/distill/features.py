@@ -31,15 +31,20 @@ from torch import nn
 
 from headstart.distill.base import Outputs
 from headstart.distill.logits import LogitKD
+from headstart.distill.registry import METHODS
 from headstart.errors import HeadstartError
 
 
+@METHODS.register(order=20)
 class FeatureKD(LogitKD):
     """FitNets-style hint loss + logit distillation (``--method features``).
 
     Args:
         temperature, alpha: the logit term's (see :class:`LogitKD`).
         beta: weight of the hint term (>= 0).
+
+    >>> FeatureKD(beta=0.5).options()
+    {'temperature': 4.0, 'alpha': 0.5, 'beta': 0.5}
     """
 
     name: ClassVar[str] = "features"

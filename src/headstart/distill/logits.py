@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from headstart.distill.base import DistillLoss, Outputs, hard_loss
+from headstart.distill.registry import METHODS
 from headstart.errors import HeadstartError
 
 
@@ -41,6 +42,7 @@ def soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     return kl * temperature**2
 
 
+@METHODS.register(order=10)
 class LogitKD(DistillLoss):
     """Hinton et al.'s knowledge distillation (``--method logits``).
 
@@ -48,6 +50,9 @@ class LogitKD(DistillLoss):
         temperature: ``T`` > 0; higher spreads the teacher's probability over
             more classes (2-4 is usual; 1 = the plain probabilities).
         alpha: weight of the soft term, in [0, 1]; ``1 - alpha`` weighs the labels.
+
+    >>> LogitKD(temperature=2.0).describe()
+    'logits (T=2, alpha=0.5)'
     """
 
     name: ClassVar[str] = "logits"

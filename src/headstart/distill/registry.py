@@ -1,29 +1,35 @@
-"""Distillation methods by name: the CLI's ``--method`` choices are these keys."""
+"""Distillation methods by name: ``make_method`` / ``--method`` take these keys.
+
+A loss file registers its class with ``@METHODS.register()`` (the class's
+``name``); the registry finds every file of this package itself. The baseline,
+``"none"`` (the same student on the labels alone), is registered here: a
+factory that builds no loss.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from headstart.distill.base import DistillLoss
-from headstart.distill.features import FeatureKD
-from headstart.distill.logits import LogitKD
-from headstart.distill.self_distill import SelfDistill
-from headstart.errors import HeadstartError
-from headstart.registry import make_named
+from headstart.registry import Registry
 
-METHODS: dict[str, type[DistillLoss]] = {cls.name: cls for cls in (LogitKD, FeatureKD, SelfDistill)}
+METHODS = Registry("distillation method", "headstart.distill")
 BASELINE = "none"  # the same student on the labels alone
 
 
+@METHODS.register(BASELINE, order=1000)
+def labels_alone() -> None:
+    """No teacher: the same student trained on the labels alone (the baseline).
+
+    >>> labels_alone() is None
+    True
+    """
+    return None
+
+
 def list_methods() -> list[str]:
-    return [*METHODS, BASELINE]
+    return METHODS.names()
 
 
-def make_method(name: str, **options: Any) -> DistillLoss | None:
+def make_method(name: str, **options: Any) -> Any:
     """A distillation loss by name (``None`` for ``"none"``); one clear line for bad names or options."""
-    if name == BASELINE:
-        if options:
-            raise HeadstartError(f"method '{BASELINE}' (labels alone) takes no options, got {', '.join(options)}")
-        return None
-    # BASELINE is listed among the choices but handled above: make_named never builds it.
-    return make_named("distillation method", {**METHODS, BASELINE: DistillLoss}, name, options)
+    return METHODS.create(name, **options)

@@ -24,14 +24,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 from headstart.distill.logits import LogitKD
+from headstart.distill.registry import METHODS
 
 
+@METHODS.register(order=30)
 class SelfDistill(LogitKD):
     """Born-again distillation (``--method self``); the student defaults to ``self``.
 
     Args:
         temperature: ``T`` (1 in the paper).
         alpha: weight of the teacher's term (1 in the paper: no hard labels).
+
+    >>> SelfDistill().options()  # the paper's: no hard labels
+    {'temperature': 1.0, 'alpha': 1.0}
     """
 
     name: ClassVar[str] = "self"

@@ -14,7 +14,8 @@ Audit (one file each):
   model on the same rows: did fine-tuning amplify or reduce each gap?
 
 Mitigation, through the one training loop (``TransferClassifier(debias=...)``,
-``headstart fit --debias``; the CLI's choices are this registry's keys):
+``headstart fit --debias``; the CLI's choices are the names in :data:`METHODS`,
+each registered by a decorator in its own file):
 
 - ``adversarial``: a group classifier behind a gradient reversal layer
   (Zhang et al. 2018; ``headstart.train.grl``);
@@ -49,29 +50,25 @@ from headstart.fairness.base import Mitigation, split_targets, with_groups
 from headstart.fairness.counterfactual import counterfactual_audit, paired_stats, set_keys
 from headstart.fairness.head import train_head
 from headstart.fairness.penalty import Penalty, batch_gap
+from headstart.fairness.registry import METHODS
 from headstart.fairness.sampling import GroupSampling, group_cells
 from headstart.fairness.threshold import GroupThreshold
 from headstart.fairness.transfer import audit_before_after, audit_classifiers
-from headstart.registry import make_named
-
-METHODS: dict[str, type] = {}
 
 
 def register_method(name: str, cls: type) -> None:
-    METHODS[name] = cls
+    """Register ``cls`` as ``name`` (``@METHODS.register()`` in the class's file does the same)."""
+    METHODS.add(name, cls)
 
 
 def list_methods() -> list[str]:
-    return list(METHODS)
+    return METHODS.names()
 
 
 def make_method(name: str, **options: Any) -> Mitigation:
     """A debiasing method by name; unknown names and options get one clear line."""
-    return make_named("debiasing method", METHODS, name, options)
+    return METHODS.create(name, **options)
 
-
-for _cls in (Adversarial, Penalty, GroupSampling):
-    register_method(_cls.name, _cls)
 
 __all__ = [
     "METHODS",

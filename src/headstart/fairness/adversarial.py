@@ -45,6 +45,7 @@ from torch import nn
 
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target
+from headstart.fairness.registry import METHODS
 from headstart.strategies.with_module import WithModule
 from headstart.train.grl import GradientReversal
 from headstart.train.model import WrappedModel
@@ -86,6 +87,7 @@ class AdversaryStrategy(WithModule):
         return "an adversary predicts the group behind a gradient reversal layer"
 
 
+@METHODS.register()
 @dataclass
 class Adversarial(Mitigation):
     """adversarial debiasing (Zhang et al. 2018): a group classifier behind a gradient reversal layer
@@ -101,6 +103,9 @@ class Adversarial(Mitigation):
         hidden: the adversary's hidden width (0: a linear adversary).
         lr: the adversary's learning rate (default: 10 x the base LR, at least the head's).
             Adversarial training is sensitive to it and to ``coeff``.
+
+    >>> Adversarial(coeff=2.0, hidden=0).options()["coeff"]
+    2.0
     """
 
     coeff: float = 1.0

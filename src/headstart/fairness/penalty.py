@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Loss, Mitigation, check_target
+from headstart.fairness.registry import METHODS
 from headstart.train.targets import Targets, TargetsLoss
 
 
@@ -71,6 +72,7 @@ def batch_gap(logits: torch.Tensor, y: torch.Tensor, g: torch.Tensor, n_groups: 
     return total
 
 
+@METHODS.register()
 @dataclass
 class Penalty(Mitigation):
     """fairness penalty (Bechavod & Ligett 2017): the batch's soft equalized-odds or demographic-parity gap
@@ -78,6 +80,9 @@ class Penalty(Mitigation):
     Args:
         weight: the penalty's weight.
         target: ``"equalized_odds"`` or ``"demographic_parity"``.
+
+    >>> Penalty(target="demographic_parity").describe()
+    "fairness penalty: 1 x the batch's soft demographic parity gap added to the loss"
     """
 
     weight: float = 1.0

@@ -35,6 +35,7 @@ import numpy as np
 
 from headstart.errors import HeadstartError
 from headstart.fairness.base import Mitigation
+from headstart.fairness.registry import METHODS
 
 
 def group_cells(y: np.ndarray, g: np.ndarray, n_classes: int, by: str) -> np.ndarray:
@@ -43,6 +44,7 @@ def group_cells(y: np.ndarray, g: np.ndarray, n_classes: int, by: str) -> np.nda
     return g * n_classes + y if by == "group_label" else g
 
 
+@METHODS.register()
 @dataclass
 class GroupSampling(Mitigation):
     """group-balanced sampling (Kamiran & Calders 2012): every group (x class) cell drawn equally often
@@ -50,6 +52,9 @@ class GroupSampling(Mitigation):
     Args:
         by: ``"group_label"`` (balance every group x class cell) or ``"group"``.
         q: cell frequencies ``∝ n_c^q``: 0 balanced, 0.5 square-root, 1 natural.
+
+    >>> GroupSampling(q=0.5).describe()
+    'group-balanced sampling: every group x class cell drawn in proportion to n^0.5'
     """
 
     by: str = "group_label"

@@ -2,8 +2,9 @@
 embeddings (one file each), episodic training through the one loop, and
 :class:`FewShotClassifier`.
 
-Methods (``list_methods()``): ``protonet``, ``protonet-cosine``, ``matching``,
-``siamese``, ``nearest-neighbour``, ``logistic-regression``.
+Methods (:data:`METHODS`, ``list_methods()``): ``protonet``, ``protonet-cosine``,
+``matching``, ``siamese``, ``nearest-neighbour``, ``logistic-regression``; each
+file registers its own by a decorator, so a new method is one new file.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from headstart.fewshot.logreg import SupportLogReg
 from headstart.fewshot.matching import MatchingNet
 from headstart.fewshot.nearest import NearestNeighbour
 from headstart.fewshot.protonet import ProtoNet
-from headstart.fewshot.registry import get_method, list_methods
+from headstart.fewshot.registry import METHODS, get_method, list_methods
 from headstart.fewshot.siamese import Siamese
 
 __all__ = [
+    "METHODS",
     "Conv4",
     "EmbeddingModel",
     "Episode",

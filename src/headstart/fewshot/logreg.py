@@ -15,15 +15,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from headstart.fewshot.registry import register_method
+from headstart.fewshot.registry import METHODS
 
 
+@METHODS.register(order=40)
 class SupportLogReg:
-    """Multinomial logistic regression on the normalised support embeddings."""
+    """Multinomial logistic regression on the normalised support embeddings.
+
+    >>> SupportLogReg(C=1.0).fit(np.array([[1.0, 0], [0, 1]]), np.array([0, 1])).predict(np.array([[0, 3.0]]))
+    array([1])
+    """
 
     name = "logistic-regression"
 
@@ -53,8 +56,3 @@ class SupportLogReg:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(self._norm(X))
-
-
-@register_method("logistic-regression")
-def logistic_regression(**options: Any) -> SupportLogReg:
-    return SupportLogReg(**options)

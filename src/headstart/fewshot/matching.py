@@ -20,19 +20,23 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from headstart.fewshot.registry import register_method
+from headstart.fewshot.registry import METHODS
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+@METHODS.register(order=20)
 class MatchingNet:
-    """Cosine attention over the support set, summed per class."""
+    """Cosine attention over the support set, summed per class.
+
+    >>> m = MatchingNet(temperature=5.0).fit(np.array([[1.0, 0], [0, 1]]), np.array([0, 1]))
+    >>> [round(float(p), 3) for p in m.predict_proba(np.array([[1.0, 0]]))[0]]
+    [0.993, 0.007]
+    """
 
     name = "matching"
 
@@ -53,8 +57,3 @@ class MatchingNet:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(1)]
-
-
-@register_method("matching")
-def matching(**options: Any) -> MatchingNet:
-    return MatchingNet(**options)

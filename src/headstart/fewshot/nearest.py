@@ -15,15 +15,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from headstart.fewshot.registry import register_method
+from headstart.fewshot.registry import METHODS
 
 
+@METHODS.register(order=30)
 class NearestNeighbour:
-    """1-nearest neighbour over the support set."""
+    """1-nearest neighbour over the support set.
+
+    >>> NearestNeighbour().fit(np.array([[1.0, 0], [0, 1]]), np.array(["a", "b"])).predict(np.array([[0, 2.0]]))
+    array(['b'], dtype='<U1')
+    """
 
     name = "nearest-neighbour"
 
@@ -47,8 +50,3 @@ class NearestNeighbour:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.labels_[self.similarities(X).argmax(1)]
-
-
-@register_method("nearest-neighbour")
-def nearest_neighbour(**options: Any) -> NearestNeighbour:
-    return NearestNeighbour(**options)

@@ -20,21 +20,28 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from headstart.fewshot.registry import register_method
+from headstart.fewshot.registry import METHODS
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-class ProtoNet:
-    """Nearest class mean; ``metric`` is ``"euclidean"`` or ``"cosine"``."""
+TEMPERATURE = 10.0  # the scale of the cosine scores (metric="cosine")
 
-    def __init__(self, metric: str = "euclidean", temperature: float = 10.0) -> None:
+
+@METHODS.register("protonet", order=10)
+class ProtoNet:
+    """Nearest class mean; ``metric`` is ``"euclidean"`` or ``"cosine"``.
+
+    >>> p = ProtoNet().fit(np.array([[0.0, 0], [0, 2], [4, 4]]), np.array(["a", "a", "b"]))
+    >>> p.prototypes_.tolist(), p.predict(np.array([[3.0, 3]])).tolist()
+    ([[0.0, 1.0], [4.0, 4.0]], ['b'])
+    """
+
+    def __init__(self, metric: str = "euclidean", temperature: float = TEMPERATURE) -> None:
         self.metric = metric
         self.temperature = temperature
 
@@ -77,11 +84,11 @@ class ProtoNet:
         return self.classes_[self.decision_function(X).argmax(1)]
 
 
-@register_method("protonet")
-def protonet(**options: Any) -> ProtoNet:
-    return ProtoNet(metric="euclidean", **options)
+@METHODS.register("protonet-cosine", order=11)
+def protonet_cosine(temperature: float = TEMPERATURE) -> ProtoNet:
+    """Prototypical networks on cosine similarity (``ProtoNet(metric="cosine")``).
 
-
-@register_method("protonet-cosine")
-def protonet_cosine(**options: Any) -> ProtoNet:
-    return ProtoNet(metric="cosine", **options)
+    >>> protonet_cosine().name
+    'protonet-cosine'
+    """
+    return ProtoNet(metric="cosine", temperature=temperature)

@@ -1,37 +1,37 @@
 """The few-shot methods by name: ``headstart fewshot --method NAME`` and
-``evaluate_episodes(..., method="NAME")`` take these keys."""
+``evaluate_episodes(..., method="NAME")`` take these keys.
+
+A method file registers its class (or a factory) with ``@METHODS.register``;
+the registry finds every file of this package itself. ``trains=True`` marks a
+method that trains weights of its own (``siamese``'s pair head), which
+``headstart fewshot-eval`` leaves out unless asked for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from headstart.errors import HeadstartError
+from headstart.registry import Registry
 
-_METHODS: dict[str, Callable[..., Any]] = {}
-
-
-def register_method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
-        _METHODS[name] = factory
-        return factory
-
-    return decorate
+METHODS = Registry("few-shot method", "headstart.fewshot")
 
 
-def _load_all() -> None:
-    # Importing a method's module registers it.
-    from headstart.fewshot import logreg, matching, nearest, protonet, siamese  # noqa: F401
+def register_method(name: str, **meta: Any) -> Callable[[Any], Any]:
+    """``@register_method("name")``: the same as ``@METHODS.register("name")``."""
+    return METHODS.register(name, **meta)
 
 
 def list_methods() -> list[str]:
-    _load_all()
-    return sorted(_METHODS)
+    """Every method's name, sorted."""
+    return sorted(METHODS.names())
+
+
+def default_methods() -> list[str]:
+    """The methods ``headstart fewshot-eval`` compares by default: those that train nothing of their own."""
+    return [e.name for e in METHODS.entries() if not e.meta.get("trains")]
 
 
 def get_method(name: str, **options: Any) -> Any:
     """A fresh method instance for registry key ``name``."""
-    _load_all()
-    if name not in _METHODS:
-        raise HeadstartError(f"unknown few-shot method '{name}' (one of {', '.join(sorted(_METHODS))})")
-    return _METHODS[name](**options)
+    return METHODS.create(name, **options)

@@ -26,14 +26,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from torch import nn
 
 from headstart.errors import HeadstartError
-from headstart.fewshot.registry import register_method
+from headstart.fewshot.registry import METHODS
 
 
 class PairHead(nn.Module):
@@ -69,8 +67,13 @@ def random_pairs(codes: np.ndarray, n: int, rng: np.random.Generator) -> tuple[n
     return pairs[:, 0], pairs[:, 1], target
 
 
+@METHODS.register(order=50, trains=True)
 class Siamese:
-    """A pair-verification head over embeddings, used one-shot by comparison."""
+    """A pair-verification head over embeddings, used one-shot by comparison.
+
+    >>> Siamese(steps=50).pretrained_  # train the pair head on base classes first (pretrain)
+    False
+    """
 
     name = "siamese"
 
@@ -128,8 +131,3 @@ class Siamese:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[self.decision_function(X).argmax(1)]
-
-
-@register_method("siamese")
-def siamese(**options: Any) -> Siamese:
-    return Siamese(**options)

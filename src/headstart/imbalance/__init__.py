@@ -3,7 +3,8 @@ two-stage training, and ``auto``; by name (the CLI's ``--imbalance`` choices
 are these keys).
 
 One file per method, each a small dataclass of options (see ``base.Method``
-for the hooks they fill):
+for the hooks they fill) registered in :data:`METHODS` by a decorator, so a new
+method is one new file:
 
 - losses: ``weighted`` (n / (K n_c)), ``effective`` (Cui et al. 2019),
   ``focal`` (Lin et al. 2017), ``la-loss`` (Menon et al. 2021);
@@ -39,49 +40,28 @@ from headstart.imbalance.effective import EffectiveNumber
 from headstart.imbalance.focal import Focal, FocalLoss
 from headstart.imbalance.la_loss import LALoss, LogitAdjustedLoss
 from headstart.imbalance.logit_adjust import LogitAdjust, adjust_logits
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.resample import Oversample, Undersample, oversample_indices, undersample_indices
 from headstart.imbalance.sampler import BalancedSampling, ClassBalancedBatches, SqrtSampling, class_balanced_indices
 from headstart.imbalance.smote import Adasyn, BorderlineSmote, Smote
 from headstart.imbalance.threshold import Threshold, tune_threshold
 from headstart.imbalance.two_stage import TwoStage
 from headstart.imbalance.weighted import Weighted, WeightedCrossEntropy, class_weights
-from headstart.registry import make_named
-
-METHODS: dict[str, type] = {}
 
 
 def register_method(name: str, cls: type) -> None:
-    METHODS[name] = cls
+    """Register ``cls`` as ``name`` (``@METHODS.register()`` in the class's file does the same)."""
+    METHODS.add(name, cls)
 
 
 def list_methods() -> list[str]:
-    return list(METHODS)
+    return METHODS.names()
 
 
 def make_method(name: str, **options: Any) -> Method:
     """A method by name; unknown names and options get one clear line."""
-    return make_named("imbalance method", METHODS, name, options)
+    return METHODS.create(name, **options)
 
-
-for _cls in (
-    Method,
-    Weighted,
-    EffectiveNumber,
-    Focal,
-    LALoss,
-    BalancedSampling,
-    SqrtSampling,
-    Oversample,
-    Undersample,
-    Smote,
-    BorderlineSmote,
-    Adasyn,
-    LogitAdjust,
-    Threshold,
-    TwoStage,
-    Auto,
-):
-    register_method(_cls.name, _cls)
 
 __all__ = [
     "METHODS",

@@ -43,11 +43,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from headstart.imbalance.base import Method, imbalance_ratio
+from headstart.imbalance.registry import METHODS
 
 
+@METHODS.register(order=150)
 @dataclass
 class Auto(Method):
-    """the method the imbalance ratio and the training set-up call for"""
+    """the method the imbalance ratio and the training set-up call for
+
+    >>> Auto(min_ratio=2.0).min_ratio  # below this imbalance ratio: plain training
+    2.0
+    """
 
     min_ratio: float = 1.5
 

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from headstart.errors import HeadstartError, warn
+from headstart.imbalance.registry import METHODS
 
 # Scores C on held-out rows for the methods that change training: balanced
 # accuracy counts the minority class as much as the others (plain accuracy
@@ -46,9 +47,14 @@ SCORING = "balanced_accuracy"
 RARE = 5  # fewer training examples than this: warn, naming the class
 
 
+@METHODS.register(order=0)
 @dataclass
 class Method:
-    """``none``: plain training (the reference every method is compared with)."""
+    """``none``: plain training (the reference every method is compared with).
+
+    >>> Method().loss(np.array([90, 10])) is None
+    True
+    """
 
     name: ClassVar[str] = "none"
     features_only: ClassVar[bool] = False  # works on cached features only (linear probe)

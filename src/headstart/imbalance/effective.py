@@ -25,12 +25,18 @@ from typing import ClassVar
 
 import numpy as np
 
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.weighted import Weighted, class_weights
 
 
+@METHODS.register(order=20)
 @dataclass
 class EffectiveNumber(Weighted):
-    """cross-entropy weighted by the inverse effective number of samples (Cui et al. 2019)"""
+    """cross-entropy weighted by the inverse effective number of samples (Cui et al. 2019)
+
+    >>> EffectiveNumber(beta=0.9).weights(np.array([90, 10])).round(2).tolist()
+    [0.95, 1.46]
+    """
 
     beta: float = 0.999
 

@@ -29,6 +29,7 @@ from torch import nn
 
 from headstart.errors import HeadstartError
 from headstart.imbalance.base import SCORING, Method
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.weighted import class_weights
 
 
@@ -48,9 +49,15 @@ class FocalLoss(nn.Module):
         return loss.mean()
 
 
+@METHODS.register(order=30)
 @dataclass
 class Focal(Method):
-    """focal loss (Lin et al. 2017): cross-entropy times (1 - p_t)^gamma"""
+    """focal loss (Lin et al. 2017): cross-entropy times (1 - p_t)^gamma
+
+    >>> loss = Focal(gamma=2.0).loss(np.array([90, 10]))
+    >>> round(float(loss(torch.zeros(1, 2), torch.tensor([0]))), 4)  # log 2 * (1 - 0.5)^2
+    0.1733
+    """
 
     gamma: float = 2.0
     alpha: str | None = None

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from headstart.imbalance.base import SCORING, Method, prior
+from headstart.imbalance.registry import METHODS
 
 
 class LogitAdjustedLoss(nn.Module):
@@ -42,9 +43,15 @@ class LogitAdjustedLoss(nn.Module):
         return F.cross_entropy(logits + self.offset.to(logits.device), labels)
 
 
+@METHODS.register(order=40)
 @dataclass
 class LALoss(Method):
-    """logit-adjusted loss (Menon et al. 2021): CE(z + tau log prior, y)"""
+    """logit-adjusted loss (Menon et al. 2021): CE(z + tau log prior, y)
+
+    >>> loss = LALoss(tau=1.0).loss(np.array([90, 10]))
+    >>> round(float(loss(torch.zeros(1, 2), torch.tensor([1]))), 4)  # the rare class pays more
+    2.3026
+    """
 
     tau: float = 1.0
 

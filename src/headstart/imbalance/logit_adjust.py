@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from headstart.imbalance.base import Method, prior
+from headstart.imbalance.registry import METHODS
 
 
 def adjust_logits(logits: np.ndarray, class_prior: np.ndarray, tau: float = 1.0) -> np.ndarray:
@@ -38,9 +39,14 @@ def adjust_logits(logits: np.ndarray, class_prior: np.ndarray, tau: float = 1.0)
     return logits - tau * np.log(np.clip(np.asarray(class_prior, dtype=np.float64), 1e-12, None))
 
 
+@METHODS.register(order=120)
 @dataclass
 class LogitAdjust(Method):
-    """post-hoc logit adjustment (Menon et al. 2021): argmax z - tau log prior"""
+    """post-hoc logit adjustment (Menon et al. 2021): argmax z - tau log prior
+
+    >>> LogitAdjust(tau=1.5).post_hoc  # changes the trained head, not the training
+    True
+    """
 
     tau: float = 1.0
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from headstart.imbalance.base import SCORING, Method, by_rows
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.sampler import draw
 
 
@@ -45,9 +46,15 @@ def undersample_indices(y: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:target] for c in classes]))
 
 
+@METHODS.register(order=70)
 @dataclass
 class Oversample(Method):
-    """random over-sampling: repeat rows of the smaller classes up to the largest"""
+    """random over-sampling: repeat rows of the smaller classes up to the largest
+
+    >>> y = np.array([0, 0, 0, 1])
+    >>> np.bincount(y[Oversample().resample_rows(y, seed=0)]).tolist()
+    [3, 3]
+    """
 
     name: ClassVar[str] = "oversample"
 
@@ -58,9 +65,15 @@ class Oversample(Method):
         return {"resample": by_rows(self.resample_rows), "scoring": SCORING}
 
 
+@METHODS.register(order=80)
 @dataclass
 class Undersample(Oversample):
-    """random under-sampling: cut every class down to the smallest"""
+    """random under-sampling: cut every class down to the smallest
+
+    >>> y = np.array([0, 0, 0, 1])
+    >>> np.bincount(y[Undersample().resample_rows(y, seed=0)]).tolist()
+    [1, 1]
+    """
 
     name: ClassVar[str] = "undersample"
 

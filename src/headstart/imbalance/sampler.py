@@ -38,6 +38,7 @@ import numpy as np
 
 from headstart.errors import HeadstartError
 from headstart.imbalance.base import SCORING, Method, by_rows
+from headstart.imbalance.registry import METHODS
 from headstart.train.data import EpochBatches
 
 
@@ -141,9 +142,14 @@ class ClassBalancedBatches(EpochBatches):
             yield from group
 
 
+@METHODS.register(order=50)
 @dataclass
 class BalancedSampling(Method):
-    """class-balanced sampling (Kang et al. 2020): every class drawn equally often"""
+    """class-balanced sampling (Kang et al. 2020): every class drawn equally often
+
+    >>> BalancedSampling().batch_sampler(np.array([90, 10])) is not None
+    True
+    """
 
     name: ClassVar[str] = "balanced-sampling"
     q: ClassVar[float] = 0.0
@@ -160,9 +166,14 @@ class BalancedSampling(Method):
         return make
 
 
+@METHODS.register(order=60)
 @dataclass
 class SqrtSampling(BalancedSampling):
-    """square-root sampling: class c drawn in proportion to sqrt(n_c)"""
+    """square-root sampling: class c drawn in proportion to sqrt(n_c)
+
+    >>> SqrtSampling().q  # class c drawn in proportion to n_c ** q
+    0.5
+    """
 
     name: ClassVar[str] = "sqrt-sampling"
     q: ClassVar[float] = 0.5

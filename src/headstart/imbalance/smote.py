@@ -39,12 +39,21 @@ import numpy as np
 import torch
 
 from headstart.imbalance.base import SCORING, Method
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.resample import oversample_indices
 
 
+@METHODS.register(order=90)
 @dataclass
 class Smote(Method):
-    """SMOTE (Chawla et al. 2002): synthetic minority rows between minority neighbours"""
+    """SMOTE (Chawla et al. 2002): synthetic minority rows between minority neighbours
+
+    >>> X = np.r_[np.zeros((8, 2)), np.eye(2), np.ones((1, 2))]
+    >>> y = np.r_[np.zeros(8, int), np.ones(3, int)]
+    >>> _, y_new = Smote(k_neighbors=2).fit_resample(X, y, k=2, seed=0)
+    >>> np.bincount(y_new).tolist()
+    [8, 8]
+    """
 
     k_neighbors: int = 5
 
@@ -80,9 +89,14 @@ class Smote(Method):
         return {"resample": self.resampler(), "scoring": SCORING}
 
 
+@METHODS.register(order=100)
 @dataclass
 class BorderlineSmote(Smote):
-    """Borderline-SMOTE (Han et al. 2005): SMOTE seeded from minority rows on the class border"""
+    """Borderline-SMOTE (Han et al. 2005): SMOTE seeded from minority rows on the class border
+
+    >>> BorderlineSmote(m_neighbors=5).sampler(k=2, seed=0).m_neighbors
+    5
+    """
 
     m_neighbors: int = 10
 
@@ -94,9 +108,14 @@ class BorderlineSmote(Smote):
         return BorderlineSMOTE(k_neighbors=k, m_neighbors=self.m_neighbors, random_state=seed)
 
 
+@METHODS.register(order=110)
 @dataclass
 class Adasyn(Smote):
-    """ADASYN (He et al. 2008): more synthetic rows near the harder minority rows"""
+    """ADASYN (He et al. 2008): more synthetic rows near the harder minority rows
+
+    >>> type(Adasyn().sampler(k=3, seed=0)).__name__
+    'ADASYN'
+    """
 
     name: ClassVar[str] = "adasyn"
 

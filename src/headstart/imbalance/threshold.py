@@ -31,6 +31,7 @@ from torch import nn
 
 from headstart.errors import HeadstartError
 from headstart.imbalance.base import Method
+from headstart.imbalance.registry import METHODS
 
 METRICS = ("macro_f1", "balanced_accuracy")
 
@@ -62,9 +63,14 @@ def tune_threshold(margin: np.ndarray, y: np.ndarray, metric: str = "macro_f1") 
     return float(cuts[best[len(best) // 2]])  # the middle one of the best cuts
 
 
+@METHODS.register(order=130)
 @dataclass
 class Threshold(Method):
-    """decision threshold tuned on held-out training rows (two classes)"""
+    """decision threshold tuned on held-out training rows (two classes)
+
+    >>> Threshold(metric="balanced_accuracy").binary_only
+    True
+    """
 
     metric: str = "macro_f1"
 

@@ -31,12 +31,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from headstart.imbalance.base import fit_probe
+from headstart.imbalance.registry import METHODS
 from headstart.imbalance.sampler import BalancedSampling
 
 
+@METHODS.register(order=140)
 @dataclass
 class TwoStage(BalancedSampling):
-    """two-stage training (Kang et al. 2020, cRT): natural sampling, then the head re-trained class-balanced"""
+    """two-stage training (Kang et al. 2020, cRT): natural sampling, then the head re-trained class-balanced
+
+    >>> TwoStage().batch_sampler(np.array([90, 10])) is None  # stage 1 samples naturally
+    True
+    """
 
     name: ClassVar[str] = "two-stage"
     two_stage: ClassVar[bool] = True

@@ -25,6 +25,7 @@ from torch import nn
 
 from headstart.errors import HeadstartError
 from headstart.imbalance.base import SCORING, Method
+from headstart.imbalance.registry import METHODS
 
 
 def class_weights(counts: np.ndarray, mode: str = "balanced", beta: float = 0.999) -> np.ndarray:
@@ -55,9 +56,14 @@ class WeightedCrossEntropy(nn.Module):
         return F.cross_entropy(logits, labels, weight=self.weight.to(logits.device))
 
 
+@METHODS.register(order=10)
 @dataclass
 class Weighted(Method):
-    """class-weighted cross-entropy, weights n / (K n_c)"""
+    """class-weighted cross-entropy, weights n / (K n_c)
+
+    >>> Weighted().weights(np.array([90, 10])).round(2).tolist()
+    [0.56, 5.0]
+    """
 
     name: ClassVar[str] = "weighted"
     mode: ClassVar[str] = "balanced"

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from headstart.errors import HeadstartError
+from headstart.registry import Registry
 
 
 @dataclass
@@ -49,32 +50,21 @@ class Section:
 
 
 Builder = Callable[[Path], "Section | None"]
-_REGISTRY: dict[str, tuple[int, Builder]] = {}
+SECTIONS = Registry("report section", "headstart.report.sections", factory=False)
 
 
 def register(name: str, order: int) -> Callable[[Builder], Builder]:
     """Register ``build(run_dir) -> Section | None`` as the section ``name``."""
-
-    def decorate(fn: Builder) -> Builder:
-        known = _REGISTRY.get(name)
-        if known is not None and known[1].__qualname__ != fn.__qualname__:
-            raise ValueError(f"report section '{name}' is registered twice")
-        _REGISTRY[name] = (order, fn)
-        return fn
-
-    return decorate
+    return SECTIONS.register(name, order=order)
 
 
 def builders() -> list[tuple[str, Builder]]:
     """Every registered section builder, in report order."""
-    from headstart.report.sections import load_all
-
-    load_all()
-    return [(name, fn) for name, (_, fn) in sorted(_REGISTRY.items(), key=lambda kv: (kv[1][0], kv[0]))]
+    return [(e.name, e.obj) for e in SECTIONS.entries()]
 
 
 def list_sections() -> list[str]:
-    return [name for name, _ in builders()]
+    return SECTIONS.names()
 
 
 def read_run_json(run_dir: Path, name: str) -> Any:

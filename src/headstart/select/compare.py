@@ -53,6 +53,7 @@ from headstart.stats import mean_ci, paired_t
 
 ALPHA = 0.05
 METRICS = ("accuracy", "balanced_accuracy")
+REMEDIES = ("layers", "l2sp")  # the mitigation arms for negative transfer (module docstring)
 
 
 @dataclass
@@ -281,9 +282,9 @@ def compare(
         method = make_method(imbalance, **(imbalance_options or {}))
     elif imbalance_options:
         raise HeadstartError("imbalance options given without an imbalance method")
-    unknown = [m for m in mitigations if m not in ("layers", "l2sp")]
+    unknown = [m for m in mitigations if m not in REMEDIES]
     if unknown:
-        raise HeadstartError(f"unknown remedy '{unknown[0]}' (valid: layers, l2sp)")
+        raise HeadstartError(f"unknown remedy '{unknown[0]}' (valid: {', '.join(REMEDIES)})")
     probe = strategy == "linear-probe"
     if "l2sp" in mitigations and probe:
         raise HeadstartError("the l2sp remedy fine-tunes: use it with a fine-tuning --strategy (e.g. full)")

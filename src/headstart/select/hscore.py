@@ -33,9 +33,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from headstart.select.registry import SCORES
 
+
+@SCORES.register("hscore", order=20, inputs="features")
 def hscore(features: np.ndarray, labels: np.ndarray) -> float:
-    """Shrinkage H-score of ``features`` (N, D) for ``labels`` (N,); higher = better."""
+    """Shrinkage H-score of ``features`` (N, D) for ``labels`` (N,); higher = better.
+
+    >>> X = np.array([[0.0, 1], [0.1, 1], [1, 0], [1, 0.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> round(hscore(X, y), 3)
+    0.993
+    """
     from sklearn.covariance import ledoit_wolf
 
     f = np.asarray(features, dtype=np.float64)

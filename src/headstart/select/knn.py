@@ -28,9 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from headstart.select.registry import SCORES
 
+
+@SCORES.register("knn", order=30, inputs="features")
 def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 1, chunk: int = 1024) -> float:
-    """Leave-one-out k-NN accuracy (cosine) of ``features`` (N, D) for ``labels`` (N,)."""
+    """Leave-one-out k-NN accuracy (cosine) of ``features`` (N, D) for ``labels`` (N,).
+
+    >>> X = np.array([[0.0, 1], [0.1, 1], [1, 0], [1, 0.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> knn_accuracy(X, y)
+    1.0
+    """
     X = np.asarray(features, dtype=np.float64)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     y = y.ravel()

@@ -32,9 +32,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from headstart.select.registry import SCORES
 
+
+@SCORES.register("leep", order=40, inputs="source_probs")
 def leep(source_probs: np.ndarray, labels: np.ndarray) -> float:
-    """LEEP of source-task probabilities (N, Z) for target ``labels`` (N,); higher = better."""
+    """LEEP of source-task probabilities (N, Z) for target ``labels`` (N,); higher = better.
+
+    >>> P = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> round(leep(P, y), 3)
+    -0.295
+    """
     theta = np.asarray(source_probs, dtype=np.float64)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     y = y.ravel()

@@ -50,6 +50,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from headstart.select.registry import SCORES
+
 TOL = 1e-5  # stop when both alpha and beta change by less than this, relatively
 # Stop too when gamma (the effective number of fitted parameters) or N - gamma falls
 # below BOUNDARY * N: the maximum is then at alpha -> inf (the features explain
@@ -148,10 +150,16 @@ def logme_per_class(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return _evidence(alpha, beta, sigma, x2, res_out, N, D)[4] / N
 
 
+@SCORES.register("logme", order=10, inputs="features")
 def logme(features: np.ndarray, labels: np.ndarray) -> float:
     """LogME of ``features`` (N, D) for classification ``labels`` (N,); higher = better.
 
     The mean over classes of each one-hot column's maximum log evidence divided
     by N, as in the paper's reference code. See the module docstring.
+
+    >>> X = np.array([[0.0, 1], [0.1, 1], [1, 0], [1, 0.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> round(logme(X, y), 3)
+    0.077
     """
     return float(logme_per_class(features, labels).mean())

@@ -27,9 +27,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from headstart.select.registry import SCORES
 
+
+@SCORES.register("nce", order=50, inputs="source_probs")
 def nce(source_probs: np.ndarray, labels: np.ndarray) -> float:
-    """-H(Y | Z), Z the argmax of ``source_probs`` (N, Z), Y the target ``labels`` (N,); higher = better."""
+    """-H(Y | Z), Z the argmax of ``source_probs`` (N, Z), Y the target ``labels`` (N,); higher = better.
+
+    >>> P = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> round(nce(P, y), 3)  # the argmax of P gives away every label
+    0.0
+    """
     z = np.asarray(source_probs).argmax(1)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     y = y.ravel()

@@ -12,6 +12,8 @@ across backbones on the same data set only (not across data sets or scores).
 
 The last two need the source model's class probabilities on the target
 inputs, (N, Z): only backbones that kept their source-task head give them.
+Each score registers itself in :data:`SCORES` (``headstart/select/registry.py``)
+from its own file, saying which of the two it reads.
 
 Example:
     >>> import numpy as np
@@ -26,26 +28,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from headstart.errors import HeadstartError, did_you_mean
-from headstart.select.hscore import hscore
-from headstart.select.knn import knn_accuracy
-from headstart.select.leep import leep
-from headstart.select.logme import logme
-from headstart.select.nce import nce
+from headstart.errors import HeadstartError
+from headstart.select.registry import SCORES
 
-# name -> f(features, labels) for feature scores, f(source_probs, labels) for the others.
-SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "logme": logme,
-    "hscore": hscore,
-    "knn": knn_accuracy,
-    "leep": leep,
-    "nce": nce,
-}
-_SOURCE_PROB_SCORES = frozenset({"leep", "nce"})
 _WHO_HAS_PROBS = (
     "backbones that kept their source-task head provide them, e.g. ImageNet-headed vision "
     "backbones such as efficientnet-lite0 (softmax of Backbone.source_logits)"
@@ -54,20 +41,12 @@ _WHO_HAS_PROBS = (
 
 def list_scores() -> list[str]:
     """The registered score names, feature scores first."""
-    return list(SCORES)
+    return SCORES.names()
 
 
 def needs_source_probs(name: str) -> bool:
     """Whether score ``name`` reads the source model's class probabilities instead of features."""
-    return _check_name(name) in _SOURCE_PROB_SCORES
-
-
-def _check_name(name: str) -> str:
-    if name not in SCORES:
-        raise HeadstartError(
-            f"unknown transferability score '{name}'{did_you_mean(name, SCORES)} (valid: {', '.join(SCORES)})"
-        )
-    return name
+    return SCORES.entry(name).meta.get("inputs") == "source_probs"
 
 
 def _check_matrix(what: str, x: object, n: int) -> np.ndarray:
@@ -95,7 +74,7 @@ def transferability(
     for the source-probability scores (``leep``, ``nce``). Raises
     :class:`HeadstartError` with one line for bad input.
     """
-    _check_name(name)
+    probs_score = needs_source_probs(name)  # an unknown name: one line
     y = np.asarray(labels)
     if y.ndim != 1:
         raise HeadstartError(f"labels must be a 1-d array, got shape {y.shape}")
@@ -111,12 +90,12 @@ def transferability(
         raise HeadstartError(f"transferability needs at least 2 classes, got {classes.size} ({y.size} labels)")
     codes = codes.ravel()
 
-    if name in _SOURCE_PROB_SCORES:
+    if probs_score:
         if source_probs is None:
             raise HeadstartError(
                 f"score '{name}' needs source_probs, the source model's class probabilities (N, Z); "
                 f"{_WHO_HAS_PROBS}; or use a feature score: "
-                + ", ".join(s for s in SCORES if s not in _SOURCE_PROB_SCORES)
+                + ", ".join(s for s in SCORES if not needs_source_probs(s))
             )
         probs = _check_matrix("source_probs", source_probs, y.size)
         if name == "leep" and ((probs < 0).any() or not np.allclose(probs.sum(1), 1.0, atol=1e-3)):
@@ -126,9 +105,9 @@ def transferability(
             )
         if features is not None:
             _check_matrix("features", features, y.size)
-        return float(SCORES[name](probs, codes))
+        return float(SCORES.get(name)(probs, codes))
 
     if features is None:
         raise HeadstartError(f"score '{name}' needs features (N, D), got None")
     X = _check_matrix("features", features, y.size)
-    return float(SCORES[name](X, codes))
+    return float(SCORES.get(name)(X, codes))

@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from headstart.strategies.base import FineTune
+from headstart.strategies.registry import STRATEGIES
 
 
+@STRATEGIES.register(order=90)
 @dataclass
 class Auto(FineTune):
+    """fastai's ``fine_tune``: the head alone for ``freeze_epochs``, then all groups with LR decay ``lr_decay``.
+
+    >>> Auto(freeze_epochs=2).trainable_groups(n_groups=6, epoch=1)
+    0
+    """
+
     freeze_epochs: int = 1
     lr_decay: float = 0.8
 

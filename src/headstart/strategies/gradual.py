@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from headstart.strategies.base import FineTune
+from headstart.strategies.registry import STRATEGIES
 
 
+@STRATEGIES.register(order=50)
 @dataclass
 class Gradual(FineTune):
+    """Gradual unfreezing: the head first, then one more group every ``every`` epochs, top down.
+
+    >>> [Gradual(every=1).trainable_groups(n_groups=3, epoch=e) for e in range(5)]
+    [0, 1, 2, 3, 3]
+    """
+
     every: int = 1
 
     name: ClassVar[str] = "gradual"

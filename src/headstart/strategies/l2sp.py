@@ -15,10 +15,18 @@ from typing import Any, ClassVar
 import torch
 
 from headstart.strategies.base import FineTune
+from headstart.strategies.registry import STRATEGIES
 
 
+@STRATEGIES.register(order=70)
 @dataclass
 class L2SP(FineTune):
+    """Full fine-tuning pulled toward the pretrained weights (``alpha``), with ``beta`` on the head.
+
+    >>> L2SP(alpha=0.1).alpha
+    0.1
+    """
+
     alpha: float = 0.01
     beta: float = 0.01
     _anchor: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list, init=False, repr=False)

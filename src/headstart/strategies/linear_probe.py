@@ -45,6 +45,7 @@ from torch import nn
 
 from headstart.data.splits import stratified_sample, stratified_split
 from headstart.errors import HeadstartError
+from headstart.strategies.registry import STRATEGIES
 
 # Half-decade grid, walked from strong to weak regularisation.
 # From 1e-6 (the strong end matters for small, high-dimensional sets) to 1e2.
@@ -217,9 +218,16 @@ def held_out_score(pred: torch.Tensor, y: torch.Tensor, n_classes: int, scoring:
     return float(np.mean(f1s))
 
 
+@STRATEGIES.register(order=10)
 @dataclass
 class LinearProbe:
-    """Options of the linear probe; ``fit`` sets ``head_``, ``C_``, ``val_scores_``."""
+    """Logistic regression on frozen, cached features; ``fit`` sets ``head_``, ``C_``, ``val_scores_``.
+
+    >>> import numpy as np
+    >>> X, y = np.r_[np.zeros((10, 2)), np.ones((10, 2))], np.repeat([0, 1], 10)
+    >>> LinearProbe(C=1.0).fit(X, y, n_classes=2).head_.out_features
+    2
+    """
 
     C: float | None = None
     Cs: Sequence[float] = DEFAULT_CS

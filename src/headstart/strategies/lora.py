@@ -12,10 +12,18 @@ from typing import Any, ClassVar
 
 from headstart.errors import HeadstartError
 from headstart.strategies.base import FineTune, _split_decay
+from headstart.strategies.registry import STRATEGIES
 
 
+@STRATEGIES.register(order=80)
 @dataclass
 class LoRA(FineTune):
+    """Rank-``r`` adapters in the attention projections (PEFT), merged into the weights after training.
+
+    >>> LoRA(r=4).alpha / LoRA(r=4).r  # the update's scale
+    4.0
+    """
+
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05

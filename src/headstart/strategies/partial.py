@@ -7,10 +7,18 @@ from typing import Any, ClassVar
 
 from headstart.errors import HeadstartError
 from headstart.strategies.base import FineTune
+from headstart.strategies.registry import STRATEGIES
 
 
+@STRATEGIES.register(order=30)
 @dataclass
 class Partial(FineTune):
+    """The top ``k`` backbone parameter groups and the head train.
+
+    >>> Partial(k=2).trainable_groups(n_groups=6, epoch=0)
+    2
+    """
+
     k: int = 2
 
     name: ClassVar[str] = "partial"

@@ -5,7 +5,11 @@
 - :class:`CLIPZeroShot`: a CLIP-style image-text model, when the user has one;
 - :class:`ESZSL` and :class:`DAP`: from a class x attribute matrix;
 - :func:`gzsl_scores`, :func:`calibrate`: generalized zero-shot evaluation with
-  calibrated stacking.
+  calibrated stacking (an evaluation of any attribute method, not a method).
+
+The methods are registered by name in :data:`METHODS` (``label-text``,
+``conse``, ``clip``, ``eszsl``, ``dap``; ``headstart zeroshot --method``), each
+by a decorator in its own file.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from headstart.zeroshot.dap import DAP
 from headstart.zeroshot.eszsl import ESZSL
 from headstart.zeroshot.gzsl import GZSLResult, calibrate, gzsl_scores, seen_unseen_curve
 from headstart.zeroshot.labeltext import LabelTextZeroShot
+from headstart.zeroshot.registry import METHODS
 from headstart.zeroshot.text import DEFAULT_TEMPLATES
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "ESZSL",
     "GZSLResult",
+    "METHODS",
     "LabelTextZeroShot",
     "attribute_matrix",
     "calibrate",

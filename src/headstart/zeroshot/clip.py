@@ -23,6 +23,7 @@ import torch
 
 from headstart.errors import HeadstartError
 from headstart.zeroshot.conse import IMAGE_TEMPLATES
+from headstart.zeroshot.registry import METHODS
 from headstart.zeroshot.text import label_prompts, normalize
 
 
@@ -49,8 +50,19 @@ def _tensor(out: Any) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else out.pooler_output
 
 
+@METHODS.register(
+    "clip",
+    order=30,
+    inputs="image",
+    summary="CLIP {model}",
+    example_options={"model": "hf:openai/clip-vit-base-patch32"},
+)
 class CLIPZeroShot:
-    """Cosine between CLIP image and (prompt-averaged) label embeddings."""
+    """Cosine between CLIP image and (prompt-averaged) label embeddings.
+
+    >>> CLIPZeroShot("hf:openai/clip-vit-base-patch32").templates[1]  # loaded by fit
+    'a photo of a {label}.'
+    """
 
     def __init__(self, model: str, templates: Sequence[str] = IMAGE_TEMPLATES, batch_size: int = 32) -> None:
         self.model = model

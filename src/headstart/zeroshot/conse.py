@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from headstart.errors import HeadstartError
+from headstart.zeroshot.registry import METHODS
 from headstart.zeroshot.text import backbone_of, label_prompts, normalize, prompt_embeddings
 
 IMAGE_TEMPLATES: tuple[str, ...] = ("{label}", "a photo of a {label}.", "a photo of {label}.")
@@ -40,8 +41,15 @@ def imagenet_class_names() -> list[str]:
     return [d.split(",")[0].strip() for d in ImageNetInfo("imagenet-1k").label_descriptions()]
 
 
+@METHODS.register(
+    "conse", order=20, inputs="image", summary="ConSE: {image_backbone} ImageNet head + {text_backbone} text"
+)
 class ConSE:
-    """Top-``top_t`` source-class probabilities weight the source names' text embeddings."""
+    """Top-``top_t`` source-class probabilities weight the source names' text embeddings.
+
+    >>> ConSE("efficientnet-lite0", "minilm", top_t=5).top_t  # source classes combined per image
+    5
+    """
 
     def __init__(
         self,

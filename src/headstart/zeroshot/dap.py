@@ -32,12 +32,20 @@ import numpy as np
 
 from headstart.errors import HeadstartError
 from headstart.zeroshot.attributes import attribute_matrix
+from headstart.zeroshot.registry import METHODS
 
 EPS = 1e-4
 
 
+@METHODS.register(order=50, inputs="attributes", summary="DAP (C={C})")
 class DAP:
-    """Per-attribute logistic regressions, combined by Bayes' rule."""
+    """Per-attribute logistic regressions, combined by Bayes' rule.
+
+    >>> S = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    >>> X, y = np.array([[1.0, 0], [1.1, 0], [0, 1], [0, 1.1]]), np.array(["a", "a", "b", "b"])
+    >>> DAP().fit(X, y, S).attribute_probabilities(np.array([[1.0, 0]])).round(1).tolist()
+    [[0.8, 0.2]]
+    """
 
     name = "dap"
 

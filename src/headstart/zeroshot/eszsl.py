@@ -34,14 +34,22 @@ import numpy as np
 
 from headstart.errors import HeadstartError
 from headstart.zeroshot.attributes import attribute_matrix
+from headstart.zeroshot.registry import METHODS
 
 
 def _norm(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
+@METHODS.register(order=40, inputs="attributes", summary="ESZSL (gamma={gamma}, lambda={lam})")
 class ESZSL:
-    """Closed-form bilinear map from features to class attributes."""
+    """Closed-form bilinear map from features to class attributes.
+
+    >>> S = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    >>> X, y = np.array([[1.0, 0], [0, 1]]), np.array(["a", "b"])
+    >>> ESZSL(normalize=False).fit(X, y, S).decision_function(np.array([[1.0, 0]]), ["a", "b", "c"]).round(2)
+    array([[ 0.25, -0.25,  0.  ]])
+    """
 
     name = "eszsl"
 

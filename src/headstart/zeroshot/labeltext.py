@@ -21,11 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from headstart.zeroshot.registry import METHODS
 from headstart.zeroshot.text import DEFAULT_TEMPLATES, backbone_of, embed_texts, label_prompts, prompt_embeddings
 
 
+@METHODS.register("label-text", order=10, inputs="text", summary="label text on {backbone}")
 class LabelTextZeroShot:
-    """Cosine similarity between a text and each label's averaged prompts."""
+    """Cosine similarity between a text and each label's averaged prompts.
+
+    >>> LabelTextZeroShot("minilm", templates=["This text is about {label}."]).templates
+    ('This text is about {label}.',)
+    """
 
     def __init__(
         self, backbone: Any = "minilm", templates: Sequence[str] = DEFAULT_TEMPLATES, cache: bool = True

@@ -22,6 +22,10 @@ def _row(r: dict) -> list[str]:
 
 @register("adapt", order=96)
 def build(run_dir: Path) -> Section | None:
+    """Section "Domain adaptation": the adapted model against source-only, from RUN/adapt.json.
+
+    None when the run has no such file.
+    """
     a = read_run_json(run_dir, "adapt.json")
     if not isinstance(a, dict) or "result" not in a:
         return None

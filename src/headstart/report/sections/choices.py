@@ -45,6 +45,10 @@ def c_chart(scores: dict[str, float], chosen: float) -> str:
 
 @register("choices", order=30)
 def build(run_dir: Path) -> Section | None:
+    """Section "Choices made for you": what ``auto`` picked and why, from RUN/config.json.
+
+    None when the run has no such file.
+    """
     from headstart.backbones.registry import DEFAULTS
 
     config = read_run_json(run_dir, "config.json")

@@ -52,6 +52,10 @@ def learning_curves(result: dict) -> str:
 
 @register("compare", order=80)
 def build(run_dir: Path) -> Section | None:
+    """Section "Scratch vs transfer": the learning curves and verdict, from RUN/compare.json.
+
+    None when the run has no such file.
+    """
     result = read_run_json(run_dir, "compare.json")
     if not isinstance(result, dict) or not result.get("budgets"):
         return None

@@ -19,6 +19,10 @@ def run_kind(config: dict, run_dir: Path) -> str:
 
 @register("config", order=10)
 def build(run_dir: Path) -> Section | None:
+    """Section "Configuration": the run's options and versions, from RUN/config.json.
+
+    None when the run has no such file.
+    """
     config = read_run_json(run_dir, "config.json")
     if not isinstance(config, dict):
         return None

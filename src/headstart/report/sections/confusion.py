@@ -57,6 +57,7 @@ def top_confusions(cm: np.ndarray, classes: list[str], top: int = TOP) -> list[t
 
 @register("confusion", order=50)
 def build(run_dir: Path) -> Section | None:
+    """Section "Confusion matrix" of the held-out rows, from RUN/metrics.json. None when the run has no such file."""
     metrics = read_run_json(run_dir, "metrics.json")
     if not isinstance(metrics, dict) or not metrics.get("confusion_matrix"):
         return None

@@ -46,6 +46,10 @@ def count_table(title: str, counts: dict[str, Any]) -> str:
 
 @register("data", order=20)
 def build(run_dir: Path) -> Section | None:
+    """Section "Data": rows, classes and the held-out split, from RUN/config.json and RUN/metrics.json.
+
+    None when the run has no such file.
+    """
     config = read_run_json(run_dir, "config.json")
     if not isinstance(config, dict):
         return None

@@ -10,6 +10,7 @@ from headstart.report.section import Section, read_run_json, register
 
 @register("distill", order=35)
 def build(run_dir: Path) -> Section | None:
+    """Section "Distillation": student against teacher, from RUN/distill.json. None when the run has no such file."""
     info = read_run_json(run_dir, "distill.json")
     if not isinstance(info, dict) or "teacher" not in info:
         return None

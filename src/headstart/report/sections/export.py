@@ -29,6 +29,10 @@ def latency_bars(rows: list[dict]) -> str:
 
 @register("export", order=110)
 def build(run_dir: Path) -> Section | None:
+    """Section "Export: size, latency, parity" of the exported models, from RUN/export/export.json.
+
+    None when the run has no such file.
+    """
     result = read_run_json(run_dir, "export/export.json")
     if not isinstance(result, dict) or not result.get("table"):
         return None

@@ -133,6 +133,7 @@ def counterfactual_html(cf: dict[str, Any]) -> tuple[str, list[list[Any]]]:
 
 @register("fairness", order=65)
 def build(run_dir: Path) -> Section | None:
+    """Section "Bias audit": per-group metrics and gaps, from RUN/audit.json. None when the run has no such file."""
     r = read_run_json(run_dir, "audit.json")
     if not isinstance(r, dict) or not isinstance(r.get("groups"), dict) or not r["groups"]:
         return None

@@ -11,6 +11,10 @@ from headstart.report.section import Section, finite, read_run_json, register
 
 @register("fewshot", order=85)
 def build(run_dir: Path) -> Section | None:
+    """Section "Few-shot evaluation": accuracy ± 95% CI per method, from RUN/fewshot.json.
+
+    None when the run has no such file.
+    """
     data = read_run_json(run_dir, "fewshot.json")
     if not isinstance(data, dict) or not isinstance(data.get("results"), list) or not data["results"]:
         return None

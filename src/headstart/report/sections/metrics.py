@@ -42,6 +42,7 @@ def headline_chart(values: dict, cis: dict, majority: float | None, chance: floa
 
 @register("metrics", order=40)
 def build(run_dir: Path) -> Section | None:
+    """Section "Held-out metrics" with CIs and baselines, from RUN/metrics.json. None when the run has no such file."""
     metrics = read_run_json(run_dir, "metrics.json")
     if not isinstance(metrics, dict) or "accuracy" not in metrics:
         return None

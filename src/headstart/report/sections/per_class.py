@@ -18,6 +18,7 @@ def f1_cell(value: float | None) -> Raw:
 
 @register("per_class", order=60)
 def build(run_dir: Path) -> Section | None:
+    """Section "Per-class results" of the held-out rows, from RUN/metrics.json. None when the run has no such file."""
     metrics = read_run_json(run_dir, "metrics.json")
     if not isinstance(metrics, dict) or not isinstance(metrics.get("per_class"), dict) or not metrics["per_class"]:
         return None

@@ -43,6 +43,10 @@ def bars(ranking: list[dict], scores: list[str]) -> str:
 
 @register("rank", order=90)
 def build(run_dir: Path) -> Section | None:
+    """Section "Transferability ranking" of the candidate backbones, from RUN/rank.json.
+
+    None when the run has no such file.
+    """
     result = read_run_json(run_dir, "rank.json")
     if not isinstance(result, dict) or not result.get("ranking"):
         return None

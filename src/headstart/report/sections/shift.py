@@ -50,6 +50,7 @@ def figures(r: dict) -> str:
 
 @register("shift", order=100)
 def build(run_dir: Path) -> Section | None:
+    """Section "Domain shift" between two data sets, from RUN/shift.json. None when the run has no such file."""
     r = read_run_json(run_dir, "shift.json")
     if not isinstance(r, dict) or "mmd_p_value" not in r:
         return None

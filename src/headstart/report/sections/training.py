@@ -41,6 +41,7 @@ def curves(history: list[dict], best: int | None) -> str:
 
 @register("training", order=70)
 def build(run_dir: Path) -> Section | None:
+    """Section "Training curves" per epoch, from RUN/history.json. None when the run has no such file."""
     history = read_run_json(run_dir, "history.json")
     config = read_run_json(run_dir, "config.json") or {}
     training = config.get("training", {}) if isinstance(config, dict) else {}
