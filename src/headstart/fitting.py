@@ -175,7 +175,7 @@ def fine_tune(
     targets: Any = tr_codes
     group_codes, group_names, column = None, [], data.columns.get("group", "group")
     if mitigation is not None:
-        # Debiasing: each training row carries (class code, group code); see headstart.fairness.base.
+        # Debiasing: each training row's Targets carry its group code (headstart.train.targets).
         from headstart.fairness.base import encode_groups, with_groups
 
         group_codes, group_names = encode_groups(tr.group, tr.source, column)
