@@ -768,3 +768,22 @@ def test_two_processes_under_balanced_sampling_read_disjoint_rows(balanced_two_p
     assert abs(sum(classes) / len(classes) - 0.5) <= 0.05  # balanced, from 8 "pos" among 40 rows
     minority = {row for r in (r0, r1) for row, c in zip(r["rows"], r["classes"], strict=True) if c == 1}
     assert len(minority) == 8  # every "pos" row is drawn (over-sampled), each on one process only
+
+
+def test_a_checkpoint_left_unpointed_by_a_kill_is_replaced_when_the_step_is_redone(tmp_path):
+    """Killed after ``step-N`` was renamed into place but before ``latest`` named it: the resumed
+    run (from the older checkpoint) writes step N again over the leftover instead of failing."""
+    from torch import nn
+
+    from headstart.train import checkpoint
+
+    model = nn.Linear(2, 2)
+    checkpoint.save(tmp_path, 5, model, {"state": 5}, rank=0, main=True)
+    leftover = tmp_path / "checkpoints" / "step-10"
+    leftover.mkdir()
+    (leftover / "training.pt").write_bytes(b"from the killed run")
+    assert checkpoint.latest(tmp_path).name == "step-5"
+    checkpoint.save(tmp_path, 10, model, {"state": 10}, rank=0, main=True)
+    assert checkpoint.latest(tmp_path).name == "step-10"
+    assert checkpoint.load(checkpoint.latest(tmp_path), model, 0) == {"state": 10}
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["latest", "step-10"]

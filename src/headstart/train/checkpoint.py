@@ -6,7 +6,9 @@ A checkpoint is a folder ``checkpoints/step-<N>/`` holding the model weights
 process's RNG states. It is written under a temporary name and renamed when
 complete; then the pointer file ``checkpoints/latest`` is replaced atomically;
 then older checkpoints are removed. A kill leaves the pointer on a complete
-checkpoint, old or new.
+checkpoint, old or new; a kill between the rename and the pointer's update
+leaves a complete step the pointer does not name, which the resumed run replaces
+when it reaches that step again.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ def save(folder: Path, step: int, model: torch.nn.Module, training: dict[str, An
     torch.save(rng_state(), tmp / f"rng-{rank}.pt")
     _barrier()
     if main:
+        if final.exists():
+            # A kill between the rename and the pointer's update left this step complete but
+            # unpointed; the resumed run has just redone it: replace the leftover.
+            shutil.rmtree(final)
         os.replace(tmp, final)
         atomic_write_text(root / POINTER, final.name)
         for old in root.glob("step-*"):
