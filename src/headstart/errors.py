@@ -16,6 +16,10 @@ class HeadstartError(Exception):
     """An error in the user's input or environment, with a one-line message."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with a one-line message saying what was kept and how to continue."""
+
+
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choices, or ``""``."""
     choices = [str(c) for c in choices]

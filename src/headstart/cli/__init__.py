@@ -26,13 +26,15 @@ from headstart.cli import (  # noqa: F401
     zeroshot,
 )
 from headstart.cli.app import app, err
-from headstart.errors import HeadstartError
+from headstart.errors import HeadstartError, Interrupted
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line in-process and return its exit status (tests call this)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="headstart", standalone_mode=False)
+        # ``obj``: the command line as given, for the commands that say how to resume it.
+        app(args=args, prog_name="headstart", standalone_mode=False, obj={"argv": args})
     except HeadstartError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
         return 2
@@ -44,8 +46,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except typer.TyperException as e:  # usage errors: a short usage message, exit 2
         e.show()
         return getattr(e, "exit_code", 2)
-    except KeyboardInterrupt:
-        err.print("interrupted")
+    except KeyboardInterrupt as e:
+        err.print(escape(str(e)) if isinstance(e, Interrupted) else "interrupted", highlight=False, soft_wrap=True)
         return 130
     return 0
 

@@ -113,6 +113,8 @@ def audit(
 
     if len(set(group)) != len(group):
         raise HeadstartError("each --group column once, please")
+    read_config(run)  # not a run folder: one clear line before any work
+    c.check_out(out or run / AUDIT_FILE, "file")
     if before is not None:
         read_config(before)  # not a run folder: one clear line before any work
     dataset, groups, keys = load_audit_data(

@@ -71,6 +71,7 @@ def check_compare(
     check_spec(backbone)
     make_strategy(strategy)
     require_out(make_report, out)
+    c.check_out(out)
     imbalance_options = c.parse_options(imbalance_option)
     if imbalance is not None:
         from headstart.imbalance import make_method

@@ -175,6 +175,7 @@ def zeroshot(
     options = c.parse_options(option)
     if method is not None:
         METHODS.check(method)  # a misspelt method fails before any data is read
+    c.check_out(out, "file")
     kwargs = {"label_col": label_col, "text_col": text_col, "image_col": image_col, "feature_cols": feature_cols}
     dataset = c.load_data(data) if data.is_dir() else c.load_data(data, **kwargs, require_labels=False)
     desc = read_descriptions(descriptions) if descriptions is not None else None
