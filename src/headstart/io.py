@@ -55,7 +55,15 @@ def io_failure(e: BaseException) -> OSError | None:
     return None
 
 
-def write_error(path: Path, e: OSError) -> HeadstartError:
+class WriteError(HeadstartError):
+    """An output that could not be written; ``reason`` is the operating system's word for why."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def write_error(path: Path, e: OSError) -> WriteError:
     """The one line for an output that could not be written (disk full, read-only, a folder in the way)."""
     import errno
 
@@ -70,7 +78,7 @@ def write_error(path: Path, e: OSError) -> HeadstartError:
         errno.ENOTDIR: "a file is in the way: give another path",
         errno.EEXIST: "a file is in the way: give another path",
     }.get(e.errno or 0, "check the path and run again")
-    return HeadstartError(f"cannot write {path}: {reason}; {fix}")
+    return WriteError(f"cannot write {path}: {reason}; {fix}", reason)
 
 
 def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:

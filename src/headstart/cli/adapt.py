@@ -230,7 +230,7 @@ def adapt(
         val_size=val_size,
         select=select,
         seed=seed,
-        backbone_options=c.parse_options(backbone_option),
+        backbone_options=c.parse_options(backbone_option, "--backbone-option"),
     )
     results = []
     if baseline and method != "source-only":

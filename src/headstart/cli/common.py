@@ -69,7 +69,7 @@ def parse_options(items: list[str] | None, flag: str = "--option") -> dict[str, 
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise HeadstartError(f"{flag} takes KEY=VALUE (e.g. {flag} k=2), got {item!r}")
+            raise HeadstartError(f"{flag} takes KEY=VALUE, got {item!r} (e.g. {flag} k=2)")
         if not key.isidentifier():
             raise HeadstartError(f"{flag} {item!r}: the key {key!r} is not an option name (letters, digits, _)")
         if key in out:
@@ -123,18 +123,14 @@ def check_rows_per_class(data: Dataset, what: str) -> None:
 
 def resume_hint(run_dir: Path, checkpoints: Path | None = None) -> str:
     """What an interrupted training run kept, and the command that continues it."""
-    import click
-
+    from headstart.cli.app import ARGV
     from headstart.train import checkpoint
 
     folder = checkpoints if checkpoints is not None else run_dir
     found = checkpoint.latest(folder) if folder.is_dir() else None
     if found is None:
         return f"interrupted before the first checkpoint of {run_dir}: nothing to resume; run the command again"
-    ctx = click.get_current_context(silent=True)
-    argv = list((ctx.obj or {}).get("argv", [])) if ctx is not None and isinstance(ctx.obj, dict) else []
-    if not argv:
-        argv = [ctx.info_name if ctx is not None and ctx.info_name else "fit", "..."]
+    argv = list(ARGV) or ["...", "..."]
     if not any(a in ("--out", "-o") or a.startswith("--out=") for a in argv):
         argv += ["--out", str(run_dir)]
     if "--resume" not in argv:
@@ -147,8 +143,6 @@ def resumable(run_dir: Path, checkpoints: Path | None = None) -> Iterator[None]:
     """Ctrl-C inside: re-raised as :class:`Interrupted` saying how to resume (the CLI exits 130)."""
     try:
         yield
-    except Interrupted:
-        raise
     except KeyboardInterrupt:
         raise Interrupted(resume_hint(run_dir, checkpoints)) from None
 

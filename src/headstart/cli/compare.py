@@ -72,7 +72,7 @@ def check_compare(
     make_strategy(strategy)
     require_out(make_report, out)
     c.check_out(out)
-    imbalance_options = c.parse_options(imbalance_option)
+    imbalance_options = c.parse_options(imbalance_option, "--imbalance-option")
     if imbalance is not None:
         from headstart.imbalance import make_method
 

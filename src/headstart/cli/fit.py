@@ -109,8 +109,8 @@ def check_fit(
     check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
-    imbalance_options = parse_options(imbalance_option)
-    debias_options = parse_options(debias_option)
+    imbalance_options = parse_options(imbalance_option, "--imbalance-option")
+    debias_options = parse_options(debias_option, "--debias-option")
     if debias is not None:
         from headstart.fairness import make_method as make_debias
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from headstart.errors import HeadstartError
-from headstart.io import atomic_write_text, load_tensors, save_tensors
+from headstart.io import WriteError, atomic_write_text, load_tensors, save_tensors
 
 POINTER = "latest"
 
@@ -80,10 +80,16 @@ def save(folder: Path, step: int, model: torch.nn.Module, training: dict[str, An
             shutil.rmtree(tmp, ignore_errors=True)
         raise _write_failed(folder, final, e) from None
     if main:
-        for old in [*root.glob("step-*"), *root.glob(".tmp-step-*"), *root.glob(".old-step-*")]:
-            if old != final:
-                shutil.rmtree(old, ignore_errors=True)
+        tidy(folder, final)
     _barrier()
+
+
+def tidy(folder: Path, keep: Path) -> None:
+    """Remove every checkpoint but ``keep`` (older ones, and what a kill left half-made)."""
+    root = folder / "checkpoints"
+    for old in [*root.glob("step-*"), *root.glob(".tmp-step-*"), *root.glob(".old-step-*")]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_failed(folder: Path, final: Path, e: BaseException) -> HeadstartError:
@@ -91,6 +97,8 @@ def _write_failed(folder: Path, final: Path, e: BaseException) -> HeadstartError
     reason = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
     if isinstance(e, OSError) and e.strerror:
         reason = e.strerror
+    elif isinstance(e, WriteError):
+        reason = e.reason
     elif not isinstance(e, HeadstartError):
         try:
             free = shutil.disk_usage(final.parent).free

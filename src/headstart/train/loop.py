@@ -191,6 +191,8 @@ def train(
     if found is not None:
         path = found["path"]
         training = checkpoint.restore(found, accelerator.unwrap_model(pmodel))
+        if main:  # what a kill left beside it (an older checkpoint, a half-made one) goes
+            checkpoint.tidy(run_dir, path)
         optimizer.load_state_dict(training["optimizer"])
         scheduler.load_state_dict(training["scheduler"])
         state.update(training["state"])
