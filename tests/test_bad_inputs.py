@@ -50,17 +50,25 @@ def write_csv(path: Path, **columns: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory) -> Path:
+def assets(tmp_path_factory, hf_text_spec) -> Path:
     """What many rows start from (copied into each row's workspace): a numeric table, a fitted
-    tabular run (identity backbone, linear probe), a text table and a folder of images."""
+    tabular run (identity backbone, linear probe), a text table, a text run whose backbone is
+    saved in it (``bert-run/backbone/``, as fine-tuning leaves it) and a folder of images."""
+    from headstart import TransferClassifier
     from headstart.cli import run
+    from headstart.runfolder import write_run
 
     root = tmp_path_factory.mktemp("assets")
     write_csv(root / "tab.csv", a=X[:, 0], b=X[:, 1], c=X[:, 2], label=Y)
-    write_csv(root / "tabg.csv", a=X[:, 0], b=X[:, 1], c=X[:, 2], label=Y, g=["m", "f"] * 20)
     assert run(["fit", str(root / "tab.csv"), "-o", str(root / "run"), "--C", "1"]) == 0
     texts, labels = make_texts(12, seed=3)
     write_csv(root / "text.csv", text=texts, label=labels)
+    from headstart.data import load
+
+    clf = TransferClassifier(backbone=hf_text_spec, strategy="linear-probe", C=1.0).fit(load(root / "text.csv"))
+    state = clf.state()
+    state.fine_tuned = True
+    write_run(root / "bert-run", state, clf.head_, clf.backbone_)
     make_image_folder(root / "images", per_class=3)
     (root / "a-file").write_text("not a folder\n")
     return root
@@ -216,6 +224,11 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def _truncated_run(ws: Path, name: str) -> Path:
+    _truncate(ws / name / "model.safetensors")
+    return ws / name
+
+
 def _random_bytes(path: Path) -> None:
     path.write_bytes(np.random.default_rng(1).integers(0, 256, size=4096, dtype=np.uint8).tobytes())
 
@@ -229,6 +242,14 @@ def _wrong_head(path: Path) -> None:
     from safetensors.torch import save_file
 
     save_file({"weight": torch.zeros(5, 7), "bias": torch.zeros(5)}, str(path))
+
+
+def _pickle_backbone(ws: Path) -> Path:
+    """bert-run with its backbone's safetensors weights replaced by a pickled ``pytorch_model.bin``."""
+    backbone = ws / "bert-run" / "backbone"
+    (backbone / "model.safetensors").unlink()
+    trap_pickle(backbone / "pytorch_model.bin", ws / "PWNED")
+    return ws / "bert-run"
 
 
 def _labels_in_jsonl(ws: Path) -> Path:
@@ -555,6 +576,18 @@ CATALOGUE: list[Bad] = [
         ("fit it again",),
     ),
     Bad(
+        "pickle-in-the-saved-backbone",
+        lambda ws: ["predict", _pickle_backbone(ws), "text.csv", "-o", "p.csv"],
+        ("bert-run/backbone", "no safetensors weights"),
+        ("never loads pickled weights",),
+    ),
+    Bad(
+        "predict-without-the-text-column",
+        lambda ws: ["predict", "bert-run", "tab.csv", "-o", "p.csv"],
+        ("tab.csv", "lacks column 'text'"),
+        ("columns: a, b, c, label",),
+    ),
+    Bad(
         "not-a-run-folder",
         lambda ws: ["predict", "images", "tab.csv", "-o", "p.csv"],
         ("images", "not a headstart run folder"),
@@ -671,8 +704,8 @@ CATALOGUE: list[Bad] = [
     ),
     Bad(
         "export-damaged-weights",
-        _damage("model.safetensors", _truncate, ["export", "run"]),
-        ("run/model.safetensors", "not a readable safetensors file"),
+        lambda ws: ["export", _truncated_run(ws, "bert-run")],
+        ("bert-run/model.safetensors", "not a readable safetensors file"),
         ("write it again",),
     ),
     Bad(
@@ -697,9 +730,33 @@ CATALOGUE: list[Bad] = [
 
 
 def test_the_catalogue_has_at_least_40_kinds_each_once():
-    ids = [b.id for b in CATALOGUE]
+    ids = [b.id for b in CATALOGUE] + [r[0] for r in API]
     assert len(ids) == len(set(ids))
-    assert len(ids) + len(API) + 1 >= 40  # + out-is-read-only
+    assert len(CATALOGUE) >= 40
+
+
+def test_the_catalogue_covers_every_command_that_reads_input(assets, tmp_path):
+    """A new command needs its rows here: models and demo read no input."""
+    from headstart.cli import app
+
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    covered = set()
+    for i, bad in enumerate(CATALOGUE):
+        shutil.copytree(assets, tmp_path / str(i))
+        covered.add(str(bad.build(tmp_path / str(i))[0]))
+    missing = commands - covered - {"models", "demo"}
+    assert not missing, f"add rows to tests/test_bad_inputs.py for: {', '.join(sorted(missing))}"
+
+
+def test_the_runs_the_rows_damage_work_when_left_alone(ws, capsys):
+    """The tampered-run rows fail because of what they change, not because the runs were bad."""
+    for args in (
+        ["predict", "run", "tab.csv", "-o", "p.csv"],
+        ["predict", "bert-run", "text.csv", "-o", "q.csv"],
+        ["report", "run", "-q"],
+    ):
+        code, _, err = cli(capsys, *args)
+        assert code == 0, f"{args}: {err}"
 
 
 def _check_one_line(code: int, out: str, err: str, bad: Bad) -> str:
