@@ -1,7 +1,8 @@
 """Property-based fuzzing (Hypothesis): no input makes a reader raise anything but HeadstartError.
 
 Targets, each run on ``EXAMPLES`` generated inputs (500; ``HEADSTART_FUZZ_EXAMPLES`` sets
-another number) with a fixed seed (``derandomize``: the same examples in CI every time):
+another number) with a fixed seed (``derandomize``: the same examples in CI every time;
+``HEADSTART_FUZZ_RANDOM=1`` draws new ones, to hunt for more):
 
 - the table loader (``headstart.data.load`` on a file): random bytes under every table
   extension, and well-formed CSV / JSONL of awkward cells read with random column options;
@@ -38,7 +39,7 @@ EXAMPLES = int(os.environ.get("HEADSTART_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=os.environ.get("HEADSTART_FUZZ_RANDOM") != "1",
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )

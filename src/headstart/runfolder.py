@@ -190,6 +190,21 @@ def _check_config(folder: Path, config: dict[str, Any]) -> None:
         raise _damaged(folder, CONFIG, f"names modality {config['modality']!r} (one of {', '.join(MODALITIES)})")
     if not isinstance(config["params"].get("backbone"), str):
         raise _damaged(folder, CONFIG, "names no backbone in 'params'")
+    counts = config.get("class_counts") or []
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise _damaged(folder, CONFIG, "has 'class_counts' that are not counts")
+    columns = config.get("columns") or {}
+    for key, value in columns.items():
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if key == "features"
+            else isinstance(value, str) or key == "layout"
+        )
+        if not ok:
+            raise _damaged(folder, CONFIG, f"names a malformed input column '{key}'")
+    groups = config.get("groups") or {}
+    if not all(isinstance(v, list) and all(isinstance(g, str) for g in v) for v in groups.values()):
+        raise _damaged(folder, CONFIG, "has malformed 'groups'")
     chosen = config.get("chosen") or {}
     if not isinstance(chosen.get("C"), (int, float, type(None))) or not isinstance(chosen.get("val_scores", {}), dict):
         raise _damaged(folder, CONFIG, "has a malformed 'chosen' entry")

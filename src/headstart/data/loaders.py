@@ -353,7 +353,8 @@ def from_dataframe(
         inputs = values
 
     idx = np.flatnonzero(keep)
-    tag = {r: df[cols[r]].astype(str).to_numpy()[idx] if r in cols else None for r in ("group", "domain", "split")}
+    # Tags as text, a missing cell as "" (pandas' str dtype keeps NaN through astype(str)).
+    tag = {r: _as_text(df[cols[r]])[idx] if r in cols else None for r in ("group", "domain", "split")}
     if tag["split"] is not None:
         tag["split"] = np.asarray([SPLIT_NAMES.get(s.lower(), s) for s in tag["split"]])
     if not len(idx):
@@ -369,6 +370,11 @@ def from_dataframe(
         source=source,
         columns=cols,
     )
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """A column as strings, a missing cell as ``""``."""
+    return np.asarray(["" if np.ndim(v) == 0 and pd.isna(v) else str(v) for v in values], dtype=object)
 
 
 # Label text that means "no value" (what numpy and pandas print for NaN), besides empty and blank cells.
