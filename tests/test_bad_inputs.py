@@ -273,7 +273,12 @@ def _run_with_a_tampered_checkpoint(ws: Path) -> None:
 
 CATALOGUE: list[Bad] = [
     # ---- fit: the data file
-    Bad("missing-file", lambda ws: ["fit", "nowhere.csv"], ("nowhere.csv", "no such file or folder")),
+    Bad(
+        "missing-file",
+        lambda ws: ["fit", "nowhere.csv"],
+        ("nowhere.csv", "no such file or folder"),
+        ("check the path",),
+    ),
     Bad("empty-file", lambda ws: ["fit", put(ws / "e.csv", "")], ("e.csv", "is empty"), ("header line",)),
     Bad(
         "header-only",
@@ -291,6 +296,7 @@ CATALOGUE: list[Bad] = [
         "not-a-table",
         lambda ws: ["fit", put(ws / "junk.parquet", b"\x00\x01junk" * 50)],
         ("junk.parquet", "cannot read table"),
+        ("is it really a parquet file?",),
     ),
     Bad(
         "non-utf8-text",
@@ -400,6 +406,7 @@ CATALOGUE: list[Bad] = [
         "nan-feature",
         lambda ws: ["fit", put(ws / "nf.csv", "a,b,label\n1,2,x\n3,,y\n5,6,x\n7,8,y\n")],
         ("nf.csv", "row 2, column 'b'", "NaN"),
+        ("fill or drop them",),
     ),
     Bad(
         "column-option-on-a-folder",
@@ -609,6 +616,7 @@ CATALOGUE: list[Bad] = [
         "predict-other-modality",
         lambda ws: ["predict", "run", "images", "-o", "p.csv"],
         ("images", "takes tabular inputs"),
+        ("give it data like the run's training data",),
     ),
     Bad(
         "predict-out-is-a-folder",
@@ -626,6 +634,7 @@ CATALOGUE: list[Bad] = [
         "evaluate-without-labels",
         lambda ws: ["evaluate", "run", write_csv(ws / "nl.csv", a=[1.0], b=[0.0], c=[0.0])],
         ("nl.csv", "label column 'label' not in"),
+        ("name it with --label-col",),
     ),
     # ---- the other commands
     Bad(
@@ -674,6 +683,7 @@ CATALOGUE: list[Bad] = [
         "zeroshot-garbage-descriptions",
         lambda ws: ["zeroshot", "text.csv", "-d", put(ws / "d.json", "{x")],
         ("d.json", "cannot read"),
+        ("a JSON object {label: description}",),
     ),
     Bad(
         "adapt-unknown-method",
@@ -733,6 +743,7 @@ def test_the_catalogue_has_at_least_40_kinds_each_once():
     ids = [b.id for b in CATALOGUE] + [r[0] for r in API]
     assert len(ids) == len(set(ids))
     assert len(CATALOGUE) >= 40
+    assert all(b.names and b.fix for b in CATALOGUE), [b.id for b in CATALOGUE if not (b.names and b.fix)]
 
 
 def test_the_catalogue_covers_every_command_that_reads_input(assets, tmp_path):

@@ -142,8 +142,6 @@ def load_splits(
         c.check_rows_per_class(dataset, dataset.source)
     train, test, how = choose_splits(dataset, held, test_size, seed)
     train.require_labels()
-    if not hold_out:
-        c.check_rows_per_class(train, f"the training rows of {dataset.source}")
     if sample is not None:
         c.check_sample(sample, train)
         train = train.sample(sample, seed)

@@ -45,7 +45,10 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
             base_dir=data.parent,
         )
     if dataset.modality != config["modality"]:
-        raise HeadstartError(f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data")
+        raise HeadstartError(
+            f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data; "
+            f"give it data like the run's training data"
+        )
     return load_run(run), dataset
 
 

@@ -24,7 +24,9 @@ def read_descriptions(path: Path) -> dict[str, str]:
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise HeadstartError(f"cannot read {path}: {e}") from None
+            raise HeadstartError(
+                f"cannot read {path}: {e}; it must hold a JSON object {{label: description}}"
+            ) from None
         if not isinstance(obj, dict):
             raise HeadstartError(f"{path} must hold a JSON object {{label: description}}")
         return {str(k): str(v) for k, v in obj.items()}

@@ -25,6 +25,8 @@ TABLE_EXTENSIONS = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjso
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 LABEL_GUESSES = ("label", "labels", "target", "class", "category", "y")
 SPLIT_GUESSES = ("split",)
+# The command-line option that names a column of each role (in messages).
+FLAGS = {"feature": "--feature-cols", "split": "a 'split' column"}
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -191,7 +193,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise HeadstartError(f"cannot read table {p}: it nests too deeply") from None
     except Exception as e:  # any failure of the parsers (pandas, pyarrow) on the file: it is not a readable table
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else e.__class__.__name__
-        raise HeadstartError(f"cannot read table {p}: {first}") from None
+        raise HeadstartError(
+            f"cannot read table {p}: {first}; is it really a {suffix[1:]} file? (CSV, TSV, Parquet and JSONL are read)"
+        ) from None
     if not isinstance(df, pd.DataFrame):  # read_json of a bare JSON value
         raise HeadstartError(f"cannot read table {p}: it holds no rows of columns")
     return df
@@ -217,7 +221,8 @@ def _column(df: pd.DataFrame, name: str, source: str, role: str) -> str:
         return name
     cols = [str(c) for c in df.columns]
     raise HeadstartError(
-        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} (columns: {', '.join(cols)})"
+        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} (columns: {', '.join(cols)}); "
+        f"name it with {FLAGS.get(role, '--' + role + '-col')}"
     )
 
 
@@ -348,7 +353,7 @@ def from_dataframe(
             r, c = np.argwhere(nan)[0]
             raise HeadstartError(
                 f"{nan.any(axis=1).sum()} rows of {source} have NaN or infinite features "
-                f"(first: row {r + 1}, column '{cols['features'][c]}')"
+                f"(first: row {r + 1}, column '{cols['features'][c]}'); fill or drop them"
             )
         inputs = values
 
@@ -480,7 +485,7 @@ def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
     """
     p = Path(path)
     if not p.exists():
-        raise HeadstartError(f"no such file or folder: {p}")
+        raise HeadstartError(f"no such file or folder: {p}; check the path")
     is_mat = p.is_file() and p.suffix.lower() == ".mat"
     if p.is_dir() or is_mat:
         columns = sorted(k for k, v in kwargs.items() if k.endswith(("_col", "_cols")) and v is not None)
