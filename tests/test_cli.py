@@ -260,11 +260,11 @@ def test_empty_texts_without_strict_are_skipped(tmp_path, capsys, hf_text_spec):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["train_rows"] == 15  # 19 rows, 20% out
 
 
-def test_error_unreadable_image(tmp_path, capsys):
+def test_error_unreadable_image_under_strict(tmp_path, capsys):
     root = make_image_folder(tmp_path / "imgs", per_class=2)
     (root / "red" / "corrupt.jpg").write_bytes(b"definitely not a jpeg" * 8)
-    args = ("fit", root, "-b", "timm:test_efficientnet", "--scratch")
-    assert_one_error_line(cli(capsys, *args), "cannot read image", "corrupt.jpg")
+    args = ("fit", root, "-b", "timm:test_efficientnet", "--scratch", "--strict")
+    assert_one_error_line(cli(capsys, *args), "cannot read image", "corrupt.jpg", "--strict")
 
 
 def test_error_unknown_backbone(good_csv, capsys):

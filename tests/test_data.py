@@ -472,11 +472,14 @@ def test_only_empty_texts_is_an_error(tmp_path):
         load(path)
 
 
-def test_unreadable_image_names_the_file(tmp_path):
+def test_unreadable_image_is_skipped_with_a_warning_or_refused_under_strict(tmp_path, capsys):
     make_image_folder(tmp_path / "imgs", per_class=2)
     (tmp_path / "imgs" / "red" / "broken.jpg").write_bytes(b"this is not a jpeg" * 20)
-    with pytest.raises(HeadstartError, match=r"cannot read image .*broken\.jpg"):
-        load(tmp_path / "imgs")
+    with pytest.raises(HeadstartError, match=r"cannot read image .*broken\.jpg.*--strict"):
+        load(tmp_path / "imgs", strict=True)
+    data = load(tmp_path / "imgs")
+    assert len(data) == 4 and not any("broken" in p for p in data.inputs)
+    assert "1 unreadable image(s)" in capsys.readouterr().err
 
 
 def test_nan_in_numeric_features_names_row_and_column(tmp_path):

@@ -282,13 +282,34 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """A fitted classifier from a run folder (the backbone reloaded from its spec, or from
         ``backbone/`` in the folder when training changed it)."""
         state, head = read_run(folder)
-        params = state.params
+        # Where to cache features and which device to use belong to this machine, not to the
+        # run folder (a folder from elsewhere must not choose where this machine writes).
+        params = {**state.params, "cache_dir": None, "device": None}
+        known = cls._get_param_names()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise HeadstartError(
+                f"{Path(folder) / 'config.json'} sets option '{unknown[0]}' that this version of headstart does not "
+                f"know: the run folder was edited or written by another version; fit it again"
+            )
         clf = cls(**params)
+        try:
+            validate_params(clf._parameter_constraints, clf.get_params(deep=False))
+        except HeadstartError as e:
+            raise HeadstartError(
+                f"{Path(folder) / 'config.json'}: {e}; the run folder was edited, fit it again"
+            ) from None
         spec = state.backbone_spec(folder)
         kwargs: dict[str, Any] = {"pretrained": params.get("pretrained", True), "seed": params.get("seed")}
         if state.modality == "tabular" and spec == "identity":
             kwargs["feature_dim"] = state.n_features
-        clf._adopt(state, load_backbone(spec, modality=state.modality, **kwargs), head)
+        backbone = load_backbone(spec, modality=state.modality, **kwargs)
+        if int(getattr(backbone, "feature_dim", head.in_features)) != head.in_features:
+            raise HeadstartError(
+                f"{Path(folder) / 'model.safetensors'} holds a head for {head.in_features} features but the backbone "
+                f"{backbone.spec} gives {backbone.feature_dim}: the run folder was edited; fit it again"
+            )
+        clf._adopt(state, backbone, head)
         width = state.n_features if state.modality == "tabular" else None
         clf._backbone_key = (repr(params["backbone"]), clf.pretrained, clf.seed, state.modality, width)
         return clf

@@ -13,7 +13,26 @@ from collections.abc import Iterable
 
 
 class HeadstartError(Exception):
-    """An error in the user's input or environment, with a one-line message."""
+    """An error in the user's input or environment, with a one-line message.
+
+    The message stays one line whatever it quotes: a newline or another control character
+    in a file or column name (or in a third-party message) is written escaped, as ``\\n``.
+
+    >>> str(HeadstartError("column 'a\\nb' not found"))
+    "column 'a\\\\nb' not found"
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = str(message)
+        if any(c < " " and c != "\t" for c in text):
+            text = "".join(c if c >= " " or c == "\t" else repr(c)[1:-1] for c in text)
+        super().__init__(text, *args)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C caught by a command, with a one-line message saying what was kept and how to
+    continue (the CLI prints it and exits 130). Not a ``KeyboardInterrupt``: Typer turns those
+    into a bare exit status, and the message would be lost."""
 
 
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:

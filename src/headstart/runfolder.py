@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from headstart.errors import HeadstartError
-from headstart.io import load_tensors, read_json, save_tensors, write_json
+from headstart.io import check_writable, load_tensors, read_json, save_tensors, write_json
 
 CONFIG = "config.json"
 HEAD = "model.safetensors"
@@ -101,7 +101,7 @@ def write_run(
     data: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``state``, the linear ``head`` and (when ``state.fine_tuned``) ``backbone`` to ``folder``."""
-    folder = Path(folder)
+    folder = check_writable(folder, "folder", "run folder")
     folder.mkdir(parents=True, exist_ok=True)
     save_tensors(folder / HEAD, {"weight": head.weight, "bias": head.bias}, {"format": "headstart-head"})
     if state.fine_tuned:
@@ -137,53 +137,152 @@ def write_run(
     return folder
 
 
+def _damaged(folder: Path, name: str, what: str) -> HeadstartError:
+    return HeadstartError(
+        f"{folder / name} {what}: the run folder is damaged or was edited; fit it again (`headstart fit ... --out`)"
+    )
+
+
+# config.json's keys that read_run needs, and the types they must have.
+_REQUIRED: dict[str, type | tuple[type, ...]] = {"params": dict, "modality": str, "n_features": int}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "backbone": dict, "columns": dict, "n_train": int, "class_counts": list, "imbalance": dict, "groups": dict,
+    "fairness": dict, "chosen": dict, "training": dict, "extras": dict, "fine_tuned": bool,
+}  # fmt: skip
+MODALITIES = ("text", "image", "tabular")
+
+
 def read_config(folder: str | Path) -> dict[str, Any]:
-    """``config.json`` of a run folder; one clear line when ``folder`` is not one."""
+    """``config.json`` of a run folder; one clear line when ``folder`` is not one, or the file is damaged
+    (not JSON, or a key that :func:`read_run` reads is missing or of the wrong type)."""
     folder = Path(folder)
     if not folder.is_dir():
+        if folder.exists():
+            raise HeadstartError(f"{folder} is a file, not a run folder; give the folder `headstart fit` wrote")
         raise HeadstartError(f"no such run folder: {folder}")
     if not (folder / CONFIG).is_file() or not (folder / HEAD).is_file():
         raise HeadstartError(
             f"{folder} is not a headstart run folder (no {CONFIG} / {HEAD}); make one with `headstart fit`"
         )
-    config = read_json(folder / CONFIG)
+    try:
+        config = read_json(folder / CONFIG)
+    except HeadstartError as e:
+        raise HeadstartError(f"{e}: the run folder is damaged or was edited; fit it again") from None
+    if not isinstance(config, dict):
+        raise _damaged(folder, CONFIG, f"holds a JSON {type(config).__name__}, not an object")
     if config.get("format") != FORMAT:
-        raise HeadstartError(f"{folder}: run format {config.get('format')} is not supported by this version")
+        raise HeadstartError(f"{folder}: run format {config.get('format')!r} is not supported by this version")
+    _check_config(folder, config)
     return config
+
+
+def _check_config(folder: Path, config: dict[str, Any]) -> None:
+    """Each key read_run reads has the type it must have (a tampered file is one line, never a traceback)."""
+    for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
+        value = config.get(key)
+        if value is None and key not in _REQUIRED:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            got = "nothing" if value is None else f"a {type(value).__name__}"
+            raise _damaged(folder, CONFIG, f"has {got} for '{key}' where a {names} belongs")
+    if config["modality"] not in MODALITIES:
+        raise _damaged(folder, CONFIG, f"names modality {config['modality']!r} (one of {', '.join(MODALITIES)})")
+    if not isinstance(config["params"].get("backbone"), str):
+        raise _damaged(folder, CONFIG, "names no backbone in 'params'")
+    counts = config.get("class_counts") or []
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise _damaged(folder, CONFIG, "has 'class_counts' that are not counts")
+    columns = config.get("columns") or {}
+    for key, value in columns.items():
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if key == "features"
+            else isinstance(value, str) or key == "layout"
+        )
+        if not ok:
+            raise _damaged(folder, CONFIG, f"names a malformed input column '{key}'")
+    groups = config.get("groups") or {}
+    if not all(isinstance(v, list) and all(isinstance(g, str) for g in v) for v in groups.values()):
+        raise _damaged(folder, CONFIG, "has malformed 'groups'")
+    chosen = config.get("chosen") or {}
+    if not isinstance(chosen.get("C"), (int, float, type(None))) or not isinstance(chosen.get("val_scores", {}), dict):
+        raise _damaged(folder, CONFIG, "has a malformed 'chosen' entry")
+    training = config.get("training") or {}
+    if not isinstance(training.get("history", []), list) or not isinstance(
+        training.get("best_epoch"), (int, type(None))
+    ):
+        raise _damaged(folder, CONFIG, "has a malformed 'training' entry")
+
+
+def _read_classes(folder: Path) -> list[Any]:
+    try:
+        classes = read_json(folder / LABELS)
+    except HeadstartError as e:
+        raise HeadstartError(f"{e}: the run folder is damaged or was edited; fit it again") from None
+    ok = (
+        isinstance(classes, list)
+        and classes
+        and all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in classes)
+    )
+    if not ok:
+        raise _damaged(folder, LABELS, "is not a list of class labels")
+    if len({str(c) for c in classes}) != len(classes):
+        raise _damaged(folder, LABELS, "names a class twice")
+    return classes
+
+
+def _read_head(folder: Path, n_classes: int) -> nn.Linear:
+    tensors = load_tensors(folder / HEAD)
+    weight, bias = tensors.get("weight"), tensors.get("bias")
+    if weight is None or bias is None:
+        raise _damaged(
+            folder, HEAD, f"holds {', '.join(sorted(tensors)) or 'no tensors'}, not a head's weight and bias"
+        )
+    if not (weight.is_floating_point() and bias.is_floating_point()):
+        raise _damaged(folder, HEAD, "holds a head whose weights are not floating point")
+    if weight.ndim != 2 or tuple(bias.shape) != (weight.shape[0],) or weight.shape[0] != n_classes:
+        raise _damaged(
+            folder, HEAD, f"holds a head of shape {tuple(weight.shape)} / {tuple(bias.shape)} for {n_classes} classes"
+        )
+    head = nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        head.bias.copy_(bias)
+    return head
 
 
 def read_run(folder: str | Path) -> tuple[RunState, nn.Linear]:
     """The :class:`RunState` and the head of a run folder (the backbone is the caller's to load:
-    ``state.backbone_spec(folder)``)."""
+    ``state.backbone_spec(folder)``). Every file is checked: a damaged or tampered one is one clear
+    line (:class:`~headstart.errors.HeadstartError`); weights are read from safetensors only."""
     folder = Path(folder)
     config = read_config(folder)
-    training = config.get("training", {})
+    training = config.get("training") or {}
+    chosen = config.get("chosen") or {}
+    classes = _read_classes(folder)
     state = RunState(
         params=dict(config["params"]),
-        backbone=config.get("backbone", {}),
-        classes=list(read_json(folder / LABELS)),
+        backbone=config.get("backbone") or {},
+        classes=list(classes),
         modality=config["modality"],
-        columns=config.get("columns", {}),
+        columns=config.get("columns") or {},
         n_features=config["n_features"],
-        n_train=config.get("n_train", 0),
+        n_train=config.get("n_train") or 0,
         class_counts=list(config.get("class_counts") or []),
         imbalance=config.get("imbalance"),
         groups=config.get("groups"),
         fairness=config.get("fairness"),
-        C=config["chosen"]["C"],
-        val_scores=config["chosen"]["val_scores"],
-        history=training.get("history", []),
+        C=chosen.get("C"),
+        val_scores=chosen.get("val_scores") or {},
+        history=training.get("history") or [],
         best_epoch=training.get("best_epoch"),
         timings={},
         # Folders written before the field existed: the backbone folder says it.
         fine_tuned=bool(config.get("fine_tuned", (folder / BACKBONE).is_dir())),
         extras=config.get("extras") or {},
     )
-    tensors = load_tensors(folder / HEAD)
-    head = nn.Linear(tensors["weight"].shape[1], tensors["weight"].shape[0])
-    with torch.no_grad():
-        head.weight.copy_(tensors["weight"])
-        head.bias.copy_(tensors["bias"])
+    head = _read_head(folder, len(classes))
     return state, head.requires_grad_(False)
 
 

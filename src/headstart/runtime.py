@@ -88,6 +88,34 @@ class TextInputs:
         return out
 
 
+def to_rgb(im: Any) -> Any:
+    """A PIL image of any mode -> RGB, keeping 16-bit and float images' range.
+
+    ``Image.convert("RGB")`` clips 16-bit (``I;16``, ``I``) and float (``F``)
+    greyscale to 0..255, so a 16-bit scan would turn white: these are scaled
+    to 8 bits first (16-bit: by 1/257; 32-bit integers and floats: by their own
+    maximum, floats in 0..1 by 255). Alpha is dropped, palettes, greyscale and
+    CMYK are converted as PIL does.
+    """
+    from PIL import Image
+
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(arr.max()) if arr.size else 0.0
+        if im.mode.startswith("I;16") or (im.mode == "I" and 255 < top <= 65535):
+            scale = 255.0 / 65535.0
+        elif im.mode == "F" and top <= 1.0:
+            scale = 255.0
+        else:
+            scale = 255.0 / top if top > 255 else 1.0
+        arr = np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")  # PIL warns on a palette with transparency converted straight to RGB
+    return im.convert("RGB")
+
+
 class ImageInputs:
     """Image files (or PIL images) -> ``(B, 3, H, W)`` float32 batches."""
 
@@ -101,11 +129,11 @@ class ImageInputs:
         from PIL import Image, UnidentifiedImageError
 
         if isinstance(x, Image.Image):
-            return x.convert("RGB")
+            return to_rgb(x)
         try:
             with Image.open(x) as im:
-                return im.convert("RGB")
-        except (UnidentifiedImageError, OSError) as e:
+                return to_rgb(im)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             raise RuntimeInputError(f"cannot read image {x}: {e.__class__.__name__}") from None
 
     def array(self, x: Any) -> np.ndarray:

@@ -214,8 +214,10 @@ def from_pretrained_folder(
     pooling: str | None = None,
     normalize: bool | None = None,
     max_length: int | None = None,
+    safetensors_only: bool = False,
 ) -> Backbone:
-    """Build a text or vision backbone from a local transformers folder."""
+    """Build a text or vision backbone from a local transformers folder (``safetensors_only``:
+    refuse a folder whose weights are not in safetensors, as in a run folder's ``backbone/``)."""
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -226,7 +228,12 @@ def from_pretrained_folder(
         raise HeadstartError(f"{folder} is not a transformers model folder ({str(e).splitlines()[0][:120]})") from None
     kw = {"trust_remote_code": trust_remote_code}
     if pretrained:
-        model = transformers.AutoModel.from_pretrained(folder, **kw)
+        if safetensors_only and not any(folder.glob("*.safetensors")):
+            raise HeadstartError(
+                f"{folder} has no safetensors weights (headstart never loads pickled weights from a saved backbone)"
+            )
+        weights = {"use_safetensors": True} if safetensors_only else {}
+        model = transformers.AutoModel.from_pretrained(folder, **kw, **weights)
     else:
         model = transformers.AutoModel.from_config(config, **kw)
     has_tokenizer = any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"))

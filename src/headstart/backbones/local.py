@@ -22,14 +22,33 @@ def load(name: str, pretrained: bool = True, **kwargs: Any) -> Backbone:
     meta_file = folder / BACKBONE_JSON
     if not meta_file.is_file():
         raise HeadstartError(f"{folder} is not a saved headstart backbone (no {BACKBONE_JSON})")
-    meta = json.loads(meta_file.read_text())
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise HeadstartError(
+            f"{meta_file} is not valid JSON ({e.__class__.__name__}): the saved backbone is damaged"
+        ) from None
+    if not isinstance(meta, dict):
+        raise HeadstartError(f"{meta_file} is not a JSON object: the saved backbone is damaged")
+    try:
+        return _load(folder, meta, meta_file, kwargs)
+    except HeadstartError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OSError) as e:
+        # A backbone.json that lacks a key, or weights that do not fit the architecture it names.
+        what = f"{e.__class__.__name__}: {str(e).splitlines()[0][:100]}" if str(e).strip() else e.__class__.__name__
+        raise HeadstartError(f"{folder} is a damaged saved backbone ({what}); save or fit it again") from None
+
+
+def _load(folder: Path, meta: dict[str, Any], meta_file: Path, kwargs: dict[str, Any]) -> Backbone:
     loader = meta.get("loader")
     if loader in ("hf-text", "hf-vision"):
         from headstart.backbones.hf import from_pretrained_folder
 
         cfg = meta["pretrained_config"]
         extra = {k: cfg[k] for k in ("pooling", "normalize", "max_length") if k in cfg} if loader == "hf-text" else {}
-        backbone = from_pretrained_folder(folder, meta["spec"], **{**extra, **kwargs})
+        # Safetensors only: a pickled pytorch_model.bin put in a run folder is never read.
+        backbone = from_pretrained_folder(folder, meta["spec"], safetensors_only=True, **{**extra, **kwargs})
         if cfg.get("tokenizer"):
             # The tokenizer now loads from this folder; its name is still the one it was saved under,
             # so the saved backbone's pretrained_config (and feature-cache key) is the original's.

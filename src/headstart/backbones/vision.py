@@ -21,16 +21,20 @@ def to_pil(x: Any) -> Any:
     Arrays of floats are scaled by their own maximum (scikit-learn's digits run
     0..16), integer arrays are taken as 0..255.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from headstart.runtime import to_rgb
 
     if isinstance(x, (str, os.PathLike)):
         try:
             with Image.open(x) as im:
-                return im.convert("RGB")
-        except (UnidentifiedImageError, OSError) as e:
-            raise HeadstartError(f"cannot read image {x}: {e.__class__.__name__}") from None
+                return to_rgb(im)
+        except Exception as e:  # any failure of PIL's decoders on a file is an unreadable image
+            raise HeadstartError(
+                f"cannot read image {x}: {e.__class__.__name__} (damaged or not an image; remove or re-save it)"
+            ) from None
     if isinstance(x, Image.Image):
-        return x.convert("RGB")
+        return to_rgb(x)
     arr = np.asarray(x)
     if arr.ndim not in (2, 3):
         raise HeadstartError(f"an image array must be HxW or HxWxC, got shape {arr.shape}")

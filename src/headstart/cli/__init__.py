@@ -25,14 +25,20 @@ from headstart.cli import (  # noqa: F401
     shift,
     zeroshot,
 )
-from headstart.cli.app import app, err
-from headstart.errors import HeadstartError
+from headstart.cli.app import ARGV, app, err
+from headstart.errors import HeadstartError, Interrupted
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line in-process and return its exit status (tests call this)."""
+    args = [str(a) for a in argv] if argv is not None else sys.argv[1:]
+    before = list(ARGV)
+    ARGV[:] = args
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="headstart", standalone_mode=False)
+        status = app(args=args, prog_name="headstart", standalone_mode=False)
+    except Interrupted as e:  # Ctrl-C inside a command that says how to continue
+        err.print(escape(str(e)), highlight=False, soft_wrap=True)
+        return 130
     except HeadstartError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
         return 2
@@ -47,6 +53,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    finally:
+        ARGV[:] = before
+    # Typer turns Ctrl-C (and typer.Exit) into a returned exit status when not standalone.
+    if isinstance(status, int) and not isinstance(status, bool) and status != 0:
+        if status == 130:
+            err.print("interrupted")
+        return status
     return 0
 
 

@@ -215,11 +215,12 @@ def adapt(
     from headstart.errors import HeadstartError
 
     options = check_adapt(method, option, backbone, select, val_size)
-    cols: dict[str, Any] = dict(text_col=text_col, image_col=image_col, feature_cols=feature_cols)
-    src, tgt = load_domains(source, target, label_col, cols)
     if resume and out is None:
         raise HeadstartError("--resume needs --out: the run folder to continue")
     run_dir = Path(out) if out is not None else _default_out(target, method)
+    c.check_out(run_dir)
+    cols: dict[str, Any] = dict(text_col=text_col, image_col=image_col, feature_cols=feature_cols)
+    src, tgt = load_domains(source, target, label_col, cols)
     common: dict[str, Any] = dict(
         backbone=backbone,
         strategy=strategy,
@@ -229,14 +230,20 @@ def adapt(
         val_size=val_size,
         select=select,
         seed=seed,
-        backbone_options=c.parse_options(backbone_option),
+        backbone_options=c.parse_options(backbone_option, "--backbone-option"),
     )
     results = []
     if baseline and method != "source-only":
         console.print("[bold]baseline[/bold] source-only, identical training otherwise", highlight=False)
-        results.append(run_adapt(src, tgt, method="source-only", **common, **_training(run_dir, "source-only", resume)))
+        with c.resumable(run_dir, run_dir / "training" / "source-only"):
+            results.append(
+                run_adapt(src, tgt, method="source-only", **common, **_training(run_dir, "source-only", resume))
+            )
     console.print(f"[bold]adapt[/bold] {method}", highlight=False)
-    results.append(run_adapt(src, tgt, method=method, options=options, **common, **_training(run_dir, method, resume)))
+    with c.resumable(run_dir, run_dir / "training" / method):
+        results.append(
+            run_adapt(src, tgt, method=method, options=options, **common, **_training(run_dir, method, resume))
+        )
     figures = project(results, src, tgt, seed, run_dir)
     save_adapted(results, src, tgt, common, run_dir)
     write_adapt(results, src, tgt, select, figures, run_dir)

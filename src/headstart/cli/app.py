@@ -27,6 +27,9 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+# The command line being run (set by ``headstart.cli.run``): a command interrupted by Ctrl-C
+# repeats it in the line that says how to resume.
+ARGV: list[str] = []
 
 # family -> (module, attribute): a Registry (its names()), a function giving names, or a sequence of names.
 FAMILIES: dict[str, tuple[str, str]] = {

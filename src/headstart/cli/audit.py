@@ -64,7 +64,10 @@ def load_audit_data(
     if label is None and dataset.labels is not None and dataset.columns.get("label") in groups:
         dataset.labels = None  # a guessed label column that is a group column
     if dataset.modality != config["modality"]:
-        raise HeadstartError(f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data")
+        raise HeadstartError(
+            f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data; "
+            f"give it data like the run's training data"
+        )
     kept = dataset.ids.astype(int) - 1  # rows with empty text are skipped: keep the group columns in step
     group_values = {col: values[kept] for col, values in group_values.items()}
     keys = set_keys(df, pair_on, str(data))[kept] if pair_on else None
@@ -113,6 +116,8 @@ def audit(
 
     if len(set(group)) != len(group):
         raise HeadstartError("each --group column once, please")
+    read_config(run)  # not a run folder: one clear line before any work
+    c.check_out(out or run / AUDIT_FILE, "file")
     if before is not None:
         read_config(before)  # not a run folder: one clear line before any work
     dataset, groups, keys = load_audit_data(

@@ -9,14 +9,18 @@ of ``--imbalance`` and the like are named in the help by ``{choices:FAMILY}``
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from headstart import options as o
 from headstart.data import Dataset, load
-from headstart.errors import HeadstartError
+from headstart.errors import HeadstartError, Interrupted
 
 # Typer options reused by every command that reads data.
 LabelCol = o.LABEL_COL.typer()
@@ -57,18 +61,90 @@ def split_list(value: str | None) -> list[str] | None:
     return items or None
 
 
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """``["k=2", "lr_decay=0.8"]`` -> ``{"k": 2, "lr_decay": 0.8}`` (numbers parsed)."""
+def parse_options(items: list[str] | None, flag: str = "--option") -> dict[str, Any]:
+    """``["k=2", "lr_decay=0.8"]`` -> ``{"k": 2, "lr_decay": 0.8}`` (Python literals parsed, anything else
+    kept as text). ``KEY`` is a Python name; a malformed item, or a key given twice, is one clear line."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise HeadstartError(f"--option takes KEY=VALUE, got '{item}'")
-        try:
-            out[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value.strip()
+        key = key.strip()
+        if not sep or not key:
+            raise HeadstartError(f"{flag} takes KEY=VALUE, got {item!r} (e.g. {flag} k=2)")
+        if not key.isidentifier():
+            raise HeadstartError(f"{flag} {item!r}: the key {key!r} is not an option name (letters, digits, _)")
+        if key in out:
+            raise HeadstartError(f"{flag} {key} is given twice; give it once")
+        out[key] = literal(value.strip())
     return out
+
+
+def literal(text: str) -> Any:
+    """``text`` as a Python literal (``2``, ``0.5``, ``True``, ``[1, 2]``, ``None``), else as the text itself."""
+    if len(text) > 10_000:
+        return text  # nothing a method takes is this long; do not ask the parser to nest through it
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def check_out(path: Path | None, kind: str = "folder", what: str = "--out") -> None:
+    """An output that cannot be written (a file where a folder goes, a folder where a file goes,
+    a read-only place): one clear line before any work; nothing is created."""
+    from headstart.io import check_writable
+
+    if path is not None:
+        check_writable(path, kind, what)
+
+
+def check_sample(sample: int | None, data: Dataset) -> None:
+    """``--sample N`` asks for more rows than there are: one clear line (a sample is a subset)."""
+    if sample is not None and sample > len(data):
+        raise HeadstartError(
+            f"--sample {sample} is more than the {len(data)} training rows of {data.source}; "
+            f"give at most {len(data)}, or leave --sample out to use every row"
+        )
+
+
+def check_rows_per_class(data: Dataset, what: str) -> None:
+    """Every class has at least two rows (one to learn from, one to check on)."""
+    counts = data.class_counts()
+    thin = [c for c, n in counts.items() if n < 2]
+    if thin:
+        c = thin[0]
+        rows = data.ids[np.asarray([str(v) for v in data.labels]) == str(c)]
+        where = f" (row {rows[0]})" if len(rows) else ""
+        more = f"; so do {len(thin) - 1} other classes" if len(thin) > 1 else ""
+        raise HeadstartError(
+            f"class '{c}' has only 1 row in {what}{where}{more}: a class needs at least 2 (one to learn from, one to "
+            f"check on); add examples of it or drop it"
+        )
+
+
+def resume_hint(run_dir: Path, checkpoints: Path | None = None) -> str:
+    """What an interrupted training run kept, and the command that continues it."""
+    from headstart.cli.app import ARGV
+    from headstart.train import checkpoint
+
+    folder = checkpoints if checkpoints is not None else run_dir
+    found = checkpoint.latest(folder) if folder.is_dir() else None
+    if found is None:
+        return f"interrupted before the first checkpoint of {run_dir}: nothing to resume; run the command again"
+    argv = list(ARGV) or ["...", "..."]
+    if not any(a in ("--out", "-o") or a.startswith("--out=") for a in argv):
+        argv += ["--out", str(run_dir)]
+    if "--resume" not in argv:
+        argv.append("--resume")
+    return f"interrupted: {run_dir} keeps its checkpoint {found.name}; continue with: headstart {shlex.join(argv)}"
+
+
+@contextlib.contextmanager
+def resumable(run_dir: Path, checkpoints: Path | None = None) -> Iterator[None]:
+    """Ctrl-C inside: re-raised as :class:`Interrupted` saying how to resume (the CLI exits 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(resume_hint(run_dir, checkpoints)) from None
 
 
 def columns(

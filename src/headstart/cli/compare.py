@@ -71,7 +71,8 @@ def check_compare(
     check_spec(backbone)
     make_strategy(strategy)
     require_out(make_report, out)
-    imbalance_options = c.parse_options(imbalance_option)
+    c.check_out(out)
+    imbalance_options = c.parse_options(imbalance_option, "--imbalance-option")
     if imbalance is not None:
         from headstart.imbalance import make_method
 

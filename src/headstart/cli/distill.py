@@ -195,22 +195,24 @@ def distill(
     from headstart.distill import distill as run_distill
 
     options = check_distill(method, option, strategy, head_init)
+    c.check_out(out)
     cols = c.columns(label_col, text_col, image_col, strict=strict)
     train, test, how, extra = load_distill_data(teacher, data, eval_path, transfer, cols, (test_size, seed, sample))
     runs = [teacher, *(ensemble or [])]
     teachers = [load_run(t) for t in runs]
     for t in teachers:
         t.set_params(batch_size=batch_size, device=device, cache=not no_cache, cache_dir=cache_dir)
-    clf = run_distill(
-        teachers if len(teachers) > 1 else teachers[0],
-        train,
-        **c.api_options(params, run_distill, skip=("teacher", "data", "transfer")),
-        method_options=options,
-        transfer=extra,
-        run_dir=out,
-        cache=not no_cache,
-        teacher_name=", ".join(map(str, runs)),
-    )
+    with c.resumable(out):  # Ctrl-C: say how to continue
+        clf = run_distill(
+            teachers if len(teachers) > 1 else teachers[0],
+            train,
+            **c.api_options(params, run_distill, skip=("teacher", "data", "transfer")),
+            method_options=options,
+            transfer=extra,
+            run_dir=out,
+            cache=not no_cache,
+            teacher_name=", ".join(map(str, runs)),
+        )
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, the main process evaluates and writes the run
     meta = {

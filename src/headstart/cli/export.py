@@ -44,6 +44,7 @@ def export(
     if quantize not in (None, "int8"):
         raise HeadstartError(f"--quantize takes int8, got '{quantize}'")
     read_config(run)
+    c.check_out(run / "export")
     eval_data = calib = None
     if eval_path is not None:
         _, eval_data = load_for_run(run, eval_path, require_labels=True, strict=strict, label_col=label_col)

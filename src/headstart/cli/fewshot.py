@@ -46,6 +46,7 @@ def fewshot(
     from headstart.fewshot import FewShotClassifier
 
     name = _methods(method)[0]
+    c.check_out(out, "file")
     cols = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
     sup = c.load_data(support, **cols)
     sup.require_labels()
@@ -99,6 +100,7 @@ def fewshot_eval(
     from headstart.io import write_json
 
     require_out(report, out)
+    c.check_out(out)
     names = _methods(methods)
     dataset = c.load_data(data, label_col=label_col, text_col=text_col, image_col=image_col)
     dataset.require_labels(ways)

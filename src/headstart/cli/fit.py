@@ -18,6 +18,12 @@ from headstart.data import Dataset
 from headstart.errors import HeadstartError
 
 
+def has_split_layout(data: Dataset) -> bool:
+    """DATA has its own training and held-out rows (a split column, or train/ + val/ folders)."""
+    names = data.splits()
+    return "train" in names and ("val" in names or "test" in names)
+
+
 def choose_splits(
     data: Dataset, eval_data: Dataset | None, test_size: float, seed: int
 ) -> tuple[Dataset, Dataset, str]:
@@ -26,7 +32,7 @@ def choose_splits(
         train = data.where_split("train") if "train" in data.splits() else data
         return train, eval_data, f"reported on {eval_data.source} ({len(eval_data)} rows)"
     names = data.splits()
-    if "train" in names and ("val" in names or "test" in names):
+    if has_split_layout(data):
         held = "val" if "val" in names else "test"
         return (
             data.where_split("train"),
@@ -103,8 +109,8 @@ def check_fit(
     check_spec(backbone)
     if class_weight not in (None, "balanced"):
         raise HeadstartError(f"--class-weight must be 'balanced', got '{class_weight}'")
-    imbalance_options = parse_options(imbalance_option)
-    debias_options = parse_options(debias_option)
+    imbalance_options = parse_options(imbalance_option, "--imbalance-option")
+    debias_options = parse_options(debias_option, "--debias-option")
     if debias is not None:
         from headstart.fairness import make_method as make_debias
 
@@ -130,10 +136,16 @@ def load_splits(
     """DATA, its training rows (``--sample``d) and held-out rows, and which rows those are."""
     dataset = c.load_data(data, **cols)
     held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    hold_out = held is None and not has_split_layout(dataset)
+    if hold_out:  # the rows to split: each class needs a row on both sides
+        dataset.require_labels()
+        c.check_rows_per_class(dataset, dataset.source)
     train, test, how = choose_splits(dataset, held, test_size, seed)
-    if sample is not None:
-        train = train.sample(sample, seed)
     train.require_labels()
+    if sample is not None:
+        c.check_sample(sample, train)
+        train = train.sample(sample, seed)
+        train.require_labels()
     check_held_out_classes(train, test)
     return dataset, train, test, how
 
@@ -259,6 +271,10 @@ def fit(
     options, imbalance_options, debias_options = check_fit(
         strategy, option, backbone, class_weight, imbalance, imbalance_option, debias, debias_option, group_col
     )
+    if resume and out is None:
+        raise HeadstartError("--resume needs --out: the run folder to continue")
+    run_dir = out or default_run_dir(data, backbone)
+    c.check_out(run_dir)
     cols = c.columns(label_col, text_col, image_col, feature_cols, group_col, domain_col, strict)
     dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample)
     check_held_out_groups(train, test)
@@ -266,9 +282,6 @@ def fit(
         f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
         f"{len(train.class_counts())} classes; {how}"
     )
-    if resume and out is None:
-        raise HeadstartError("--resume needs --out: the run folder to continue")
-    run_dir = out or default_run_dir(data, backbone)
     clf = TransferClassifier(
         **c.api_options(params, TransferClassifier),
         pretrained=not scratch,
@@ -276,7 +289,9 @@ def fit(
         strategy_options=options,
         imbalance_options=imbalance_options or None,
         debias_options=debias_options or None,
-    ).fit(train, run_dir=run_dir, resume=resume)
+    )
+    with c.resumable(run_dir):  # Ctrl-C: say how to continue
+        clf.fit(train, run_dir=run_dir, resume=resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, the main process evaluates and writes the run
     print_training(clf, strategy)

@@ -23,7 +23,7 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
     config = read_config(run)
     cols = config.get("columns", {})
     if data.is_dir():
-        dataset = load(data)
+        dataset = load(data, strict=strict)
     else:
         df = read_table(data)
         present = [str(col) for col in df.columns]
@@ -45,7 +45,10 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
             base_dir=data.parent,
         )
     if dataset.modality != config["modality"]:
-        raise HeadstartError(f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data")
+        raise HeadstartError(
+            f"run {run} takes {config['modality']} inputs, but {data} holds {dataset.modality} data; "
+            f"give it data like the run's training data"
+        )
     return load_run(run), dataset
 
 
@@ -63,6 +66,7 @@ def predict(
 
     from headstart.io import atomic_write_text
 
+    c.check_out(out, "file")
     clf, dataset = load_for_run(run, data, require_labels=False, strict=strict, label_col=None)
     clf.set_params(batch_size=batch_size, device=device)
     proba = clf.predict_proba(dataset)
@@ -94,12 +98,15 @@ def evaluate(
     """Evaluate a run on labelled DATA: accuracy, balanced accuracy, macro-F1, per class."""
     from headstart.io import write_json
     from headstart.metrics import render_metrics
+    from headstart.runfolder import read_config
 
+    read_config(run)  # not a run folder: one clear line before any work
+    target = out or run / f"eval-{data.stem}.json"
+    c.check_out(target, "file")
     clf, dataset = load_for_run(run, data, require_labels=True, strict=strict, label_col=label_col)
     clf.set_params(batch_size=batch_size, device=device)
     metrics = clf.evaluate(dataset)
     metrics["data"] = str(data)
-    target = out or run / f"eval-{data.stem}.json"
     write_json(target, metrics)
     console.print(render_metrics(metrics, title=f"{run.name} on {data}"))
     console.print(f"[green]wrote[/green] {target}")

@@ -75,6 +75,7 @@ def rank(
     from headstart.select.scores import list_scores, needs_source_probs
 
     require_out(make_report, out)
+    c.check_out(out)
     names = c.split_list(scores) or list_scores()
     for name in names:
         needs_source_probs(name)  # unknown score names fail before any data is read
@@ -87,6 +88,7 @@ def rank(
     dataset = c.load_data(data, **cols)
     train = dataset.where_split("train") if "train" in dataset.splits() else dataset
     if sample is not None:
+        c.check_sample(sample, train)
         train = train.sample(sample, seed)
     train.require_labels()
     console.print(

@@ -49,8 +49,13 @@ def report(
     """
     from rich.markup import escape
 
+    from headstart.io import check_writable
     from headstart.report import build_report
 
+    if not run.is_dir():
+        raise HeadstartError(f"no such run folder: {run}" if not run.exists() else f"{run} is a file, not a run folder")
+    check_writable(out or run / "report.html", "file", "--out")
+    check_writable(markdown or run / "report.md", "file", "--markdown")
     html, md = build_report(run, out, markdown)
     if not quiet:
         console.print(md.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)

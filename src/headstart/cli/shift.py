@@ -68,6 +68,7 @@ def shift(
 
     check_spec(backbone)  # a misspelt backbone fails before any data is read
     require_out(make_report, out)
+    c.check_out(out)
     if not 0.0 < alpha < 1.0:
         raise HeadstartError(f"--alpha must be between 0 and 1, got {alpha}")
     if 0 < max_rows < 5:

@@ -24,7 +24,9 @@ def read_descriptions(path: Path) -> dict[str, str]:
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise HeadstartError(f"cannot read {path}: {e}") from None
+            raise HeadstartError(
+                f"cannot read {path}: {e}; it must hold a JSON object {{label: description}}"
+            ) from None
         if not isinstance(obj, dict):
             raise HeadstartError(f"{path} must hold a JSON object {{label: description}}")
         return {str(k): str(v) for k, v in obj.items()}
@@ -175,6 +177,7 @@ def zeroshot(
     options = c.parse_options(option)
     if method is not None:
         METHODS.check(method)  # a misspelt method fails before any data is read
+    c.check_out(out, "file")
     kwargs = {"label_col": label_col, "text_col": text_col, "image_col": image_col, "feature_cols": feature_cols}
     dataset = c.load_data(data) if data.is_dir() else c.load_data(data, **kwargs, require_labels=False)
     desc = read_descriptions(descriptions) if descriptions is not None else None

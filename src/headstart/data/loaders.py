@@ -25,6 +25,8 @@ TABLE_EXTENSIONS = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjso
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 LABEL_GUESSES = ("label", "labels", "target", "class", "category", "y")
 SPLIT_GUESSES = ("split",)
+# The command-line option that names a column of each role (in messages).
+FLAGS = {"feature": "--feature-cols", "split": "a 'split' column"}
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -42,33 +44,74 @@ def _class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _check_image(path: Path) -> None:
-    """Open the header only (cheap); full decoding errors surface at extraction."""
-    from PIL import Image, UnidentifiedImageError
+def _image_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an image (its header only: cheap), or None. Decoding
+    errors past the header (a truncated file) surface at extraction, one line naming the file."""
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             im.size  # noqa: B018 - forces the header parse
-    except (UnidentifiedImageError, OSError) as e:
-        raise HeadstartError(f"cannot read image {path}: {e.__class__.__name__}") from None
+    except Exception as e:  # any failure of PIL's parsers on a file is an unreadable image
+        return e.__class__.__name__
+    return None
 
 
-def load_image_folder(path: str | os.PathLike, check: bool = True) -> Dataset:
+def _check_image(path: Path) -> None:
+    problem = _image_problem(path)
+    if problem is not None:
+        raise HeadstartError(f"cannot read image {path}: {problem} (damaged or not an image; remove or re-save it)")
+
+
+class _Unreadable:
+    """The unreadable images of a folder: refused with ``strict``, else skipped with one warning."""
+
+    def __init__(self, root: Path, strict: bool) -> None:
+        self.root, self.strict, self.bad = root, strict, []
+
+    def ok(self, path: Path) -> bool:
+        problem = _image_problem(path)
+        if problem is None:
+            return True
+        if self.strict:
+            raise HeadstartError(
+                f"cannot read image {path}: {problem} (--strict refuses it; remove or re-save it, or drop --strict "
+                f"to skip it)"
+            )
+        self.bad.append((path, problem))
+        return False
+
+    def warn(self) -> None:
+        if self.bad:
+            path, problem = self.bad[0]
+            more = f" and {len(self.bad) - 1} more" if len(self.bad) > 1 else ""
+            warn(
+                f"{len(self.bad)} unreadable image(s) in {self.root} skipped: {path} ({problem}){more}; "
+                f"--strict refuses them"
+            )
+
+
+def load_image_folder(path: str | os.PathLike, check: bool = True, strict: bool = False) -> Dataset:
     """Images in one sub-folder per class, or ``train/`` + ``val/`` (+ ``test/``) each so.
 
     With the split layout, rows carry ``split`` = ``"train"``/``"val"``/``"test"``.
-    A folder holding only image files (no sub-folders) loads unlabelled.
+    A folder holding only image files (no sub-folders) loads unlabelled. With
+    ``check``, each file's header is read: an unreadable image is skipped with a
+    warning, or refused with ``strict``.
     """
     root = Path(path)
     if not root.is_dir():
         raise HeadstartError(f"no such folder: {root}")
     subdirs = _class_folders(root)
     loose = sorted(f for f in root.iterdir() if f.is_file() and _is_image(f.name))
+    unreadable = _Unreadable(root, strict)
     if loose and not subdirs:
         # A flat folder of images: unlabelled (what `predict` gets).
         if check:
-            for f in loose:
-                _check_image(f)
+            loose = [f for f in loose if unreadable.ok(f)]
+            unreadable.warn()
+            if not loose:
+                raise HeadstartError(f"no readable images in {root}: every image file failed to open")
         return Dataset(
             inputs=[str(f) for f in loose],
             labels=None,
@@ -79,22 +122,27 @@ def load_image_folder(path: str | os.PathLike, check: bool = True) -> Dataset:
         )
     split_dirs = [d for d in subdirs if d.name.lower() in SPLIT_NAMES]
     layouts = [(SPLIT_NAMES[d.name.lower()], d) for d in split_dirs] if split_dirs else [(None, root)]
-    inputs, labels, splits = [], [], []
+    inputs, labels, splits, empty = [], [], [], []
     for split, base in layouts:
         for cls_dir in _class_folders(base):
             files = sorted(f for f in cls_dir.rglob("*") if f.is_file() and _is_image(f.name))
             if not files:
-                warn(f"class folder {cls_dir} has no images; skipped")
+                empty.append(cls_dir)
                 continue
             for f in files:
-                if check:
-                    _check_image(f)
+                if check and not unreadable.ok(f):
+                    continue
                 inputs.append(str(f))
                 labels.append(cls_dir.name)
                 splits.append(split)
+    if inputs:
+        for cls_dir in empty:
+            warn(f"class folder {cls_dir} has no images; skipped")
+    unreadable.warn()
     if not inputs:
+        found = f" ({len(unreadable.bad)} image files, none readable)" if unreadable.bad else ""
         raise HeadstartError(
-            f"no images found in {root}: expected one sub-folder per class "
+            f"no images found in {root}{found}: expected one sub-folder per class "
             f"(or train/ and val/ each with one sub-folder per class)"
         )
     return Dataset(
@@ -115,25 +163,57 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if not p.exists():
         raise HeadstartError(f"no such file: {p}")
     suffix = p.suffix.lower()
-    na = {"keep_default_na": False, "na_values": [""]}
+    if suffix not in TABLE_EXTENSIONS:
+        raise HeadstartError(
+            f"unsupported file type '{suffix}' for {p} (use a folder of images or one of {', '.join(TABLE_EXTENSIONS)})"
+        )
+    if p.is_file() and p.stat().st_size == 0:
+        raise HeadstartError(f"{p} is empty: expected a header line naming the columns, then one row per example")
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    na = {"keep_default_na": False, "na_values": [""], "encoding": "utf-8-sig"}
     try:
         if suffix in (".tsv", ".tab"):
             # GLUE-style TSV: quotes are literal characters, not field delimiters.
-            return pd.read_csv(p, sep="\t", quoting=csv.QUOTE_NONE, **na)
-        if suffix == ".csv":
-            return pd.read_csv(p, **na)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(p, lines=True)
-        if suffix == ".json":
-            return pd.read_json(p)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise HeadstartError(f"cannot read table {p}: {first}") from None
-    raise HeadstartError(
-        f"unsupported file type '{suffix}' for {p} (use a folder of images or one of {', '.join(TABLE_EXTENSIONS)})"
-    )
+            df = pd.read_csv(p, sep="\t", quoting=csv.QUOTE_NONE, **na)
+        elif suffix == ".csv":
+            df = pd.read_csv(p, **na)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        elif suffix in (".jsonl", ".ndjson"):
+            df = pd.read_json(p, lines=True, encoding="utf-8-sig")
+        else:
+            df = pd.read_json(p, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise HeadstartError(_not_utf8(p)) from None
+    except pd.errors.EmptyDataError:
+        raise HeadstartError(
+            f"{p} has no columns: expected a header line naming them, then one row per example"
+        ) from None
+    except RecursionError:
+        raise HeadstartError(f"cannot read table {p}: it nests too deeply") from None
+    except Exception as e:  # any failure of the parsers (pandas, pyarrow) on the file: it is not a readable table
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else e.__class__.__name__
+        raise HeadstartError(
+            f"cannot read table {p}: {first}; is it really a {suffix[1:]} file? (CSV, TSV, Parquet and JSONL are read)"
+        ) from None
+    if not isinstance(df, pd.DataFrame):  # read_json of a bare JSON value
+        raise HeadstartError(f"cannot read table {p}: it holds no rows of columns")
+    return df
+
+
+def _not_utf8(p: Path) -> str:
+    """Where the first byte that is not UTF-8 is (line, column), and the fix."""
+    raw = p.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        return (
+            f"{p} is not UTF-8 text: byte 0x{raw[e.start]:02x} at line {line}, column {column}; "
+            f"save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        )
+    return f"{p} is not UTF-8 text; save it as UTF-8"
 
 
 def _column(df: pd.DataFrame, name: str, source: str, role: str) -> str:
@@ -141,7 +221,8 @@ def _column(df: pd.DataFrame, name: str, source: str, role: str) -> str:
         return name
     cols = [str(c) for c in df.columns]
     raise HeadstartError(
-        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} (columns: {', '.join(cols)})"
+        f"{role} column '{name}' not in {source}{did_you_mean(name, cols)} (columns: {', '.join(cols)}); "
+        f"name it with {FLAGS.get(role, '--' + role + '-col')}"
     )
 
 
@@ -180,7 +261,7 @@ def from_dataframe(
     the longest string column, else every numeric column).
     """
     if len(df) == 0:
-        raise HeadstartError(f"{source} has no rows")
+        raise HeadstartError(f"{source} has no rows (a header only?): add one row per example")
     df = df.reset_index(drop=True)
     cols: dict[str, Any] = {}
     if label_col is not None:
@@ -229,16 +310,12 @@ def from_dataframe(
     keep = np.ones(len(df), dtype=bool)
     labels = None
     if "label" in cols:
-        lab = df[cols["label"]]
-        missing = lab.isna().to_numpy()
+        labels, missing = _labels(df[cols["label"]], source, cols["label"])
         if missing.any() and require_labels:
             raise HeadstartError(
                 f"{missing.sum()} rows of {source} have no value in label column "
-                f"'{cols['label']}' (rows {_rows(missing)}); fill or drop them"
+                f"'{cols['label']}' (rows {_rows(missing)}) (empty, blank or NaN); fill or drop them"
             )
-        labels = lab.to_numpy()
-        if labels.dtype.kind == "f" and not missing.any() and np.all(labels == np.round(labels)):
-            labels = labels.astype(int)
 
     if modality == "text":
         raw = df[cols["text"]]
@@ -260,8 +337,10 @@ def from_dataframe(
             )
         paths = [str(p) if Path(p).is_absolute() else str(base / p) for p in raw.astype(str)]
         for i, p in enumerate(paths):
-            if not Path(p).is_file():
-                raise HeadstartError(f"row {i + 1} of {source}: image file not found: {p}")
+            if "\x00" in p or not Path(p).is_file():
+                raise HeadstartError(
+                    f"row {i + 1} of {source}: image file not found: {p!r} (paths are relative to the table's folder)"
+                )
         inputs = np.asarray(paths, dtype=object)
     else:
         block = df[cols["features"]]
@@ -274,12 +353,13 @@ def from_dataframe(
             r, c = np.argwhere(nan)[0]
             raise HeadstartError(
                 f"{nan.any(axis=1).sum()} rows of {source} have NaN or infinite features "
-                f"(first: row {r + 1}, column '{cols['features'][c]}')"
+                f"(first: row {r + 1}, column '{cols['features'][c]}'); fill or drop them"
             )
         inputs = values
 
     idx = np.flatnonzero(keep)
-    tag = {r: df[cols[r]].astype(str).to_numpy()[idx] if r in cols else None for r in ("group", "domain", "split")}
+    # Tags as text, a missing cell as "" (pandas' str dtype keeps NaN through astype(str)).
+    tag = {r: _as_text(df[cols[r]])[idx] if r in cols else None for r in ("group", "domain", "split")}
     if tag["split"] is not None:
         tag["split"] = np.asarray([SPLIT_NAMES.get(s.lower(), s) for s in tag["split"]])
     if not len(idx):
@@ -295,6 +375,47 @@ def from_dataframe(
         source=source,
         columns=cols,
     )
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """A column as strings, a missing cell as ``""``."""
+    return np.asarray(["" if np.ndim(v) == 0 and pd.isna(v) else str(v) for v in values], dtype=object)
+
+
+# Label text that means "no value" (what numpy and pandas print for NaN), besides empty and blank cells.
+MISSING_LABELS = ("nan",)
+
+
+def _labels(lab: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The label column's values and which rows have none: empty, blank, or a missing-value marker
+    ('NaN'), or NaN / infinite numbers. Mixed types (1 and "a") become strings;
+    values that are not labels (lists, objects) are one clear line."""
+    values = lab.to_numpy()
+    missing = lab.isna().to_numpy().copy()
+    if values.dtype == object:
+        odd = np.array([not isinstance(v, (str, int, float, bool, np.generic)) for v in values]) & ~missing
+        if odd.any():
+            raise HeadstartError(
+                f"label column '{column}' of {source} holds {type(values[odd.argmax()]).__name__} values "
+                f"(rows {_rows(odd)}): a label is a name or a number"
+            )
+        text = np.array([isinstance(v, str) for v in values])
+        blank = np.array([isinstance(v, str) and v.strip().lower() in ("", *MISSING_LABELS) for v in values])
+        missing |= blank
+        kinds = {
+            type(v.item() if isinstance(v, np.generic) else v) for v, m in zip(values, missing, strict=True) if not m
+        }
+        if text.any() and len(kinds) > 1:  # 1 and "a" cannot be sorted together: all become text
+            values = np.array([str(v) for v in values], dtype=object)
+        elif kinds and all(k in (int, float) for k in kinds):
+            floats = np.array([float(v) if not m else np.nan for v, m in zip(values, missing, strict=True)])
+            missing |= ~np.isfinite(floats)
+            values = floats
+    if values.dtype.kind == "f":
+        missing |= ~np.isfinite(values)
+        if not missing.any() and np.all(values == np.round(values)):
+            values = values.astype(int)
+    return values, missing
 
 
 def load_table(path: str | os.PathLike, **kwargs: Any) -> Dataset:
@@ -364,7 +485,7 @@ def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
     """
     p = Path(path)
     if not p.exists():
-        raise HeadstartError(f"no such file or folder: {p}")
+        raise HeadstartError(f"no such file or folder: {p}; check the path")
     is_mat = p.is_file() and p.suffix.lower() == ".mat"
     if p.is_dir() or is_mat:
         columns = sorted(k for k, v in kwargs.items() if k.endswith(("_col", "_cols")) and v is not None)
@@ -374,5 +495,5 @@ def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
             raise HeadstartError(f"{p} is {what}; {names} apply to tables only")
         if is_mat:
             return load_digits_mat(p)
-        return load_idx_folder(p) if idx_files(p) else load_image_folder(p)
+        return load_idx_folder(p) if idx_files(p) else load_image_folder(p, strict=bool(kwargs.get("strict")))
     return load_table(p, **{k: v for k, v in kwargs.items() if v is not None})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from headstart.errors import HeadstartError
 from headstart.io import atomic_write_text
@@ -28,13 +29,27 @@ def collect_sections(run_dir: str | Path) -> list[Section]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HeadstartError(f"no such run folder: {run_dir}")
-    sections = [s for _, build in builders() if (s := build(run_dir)) is not None]
+    sections = [s for name, build in builders() if (s := _build(name, build, run_dir)) is not None]
     if not sections:
         raise HeadstartError(
             f"{run_dir} holds no run results to report on (no config.json, metrics.json, compare.json, "
             "rank.json or shift.json); make one with `headstart fit/compare/rank/shift ... --out DIR`"
         )
     return sections
+
+
+def _build(name: str, build: Any, run_dir: Path) -> Section | None:
+    """One section; files of the wrong shape (a run folder edited by hand, or by someone else) are one line."""
+    try:
+        return build(run_dir)
+    except HeadstartError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        what = f"{e.__class__.__name__}: {str(e).splitlines()[0][:100]}" if str(e).strip() else e.__class__.__name__
+        raise HeadstartError(
+            f"{run_dir}: the '{name}' section cannot read the run's files ({what}); they are damaged or were "
+            f"edited: write the run again"
+        ) from None
 
 
 def _version() -> str:

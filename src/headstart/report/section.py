@@ -75,7 +75,9 @@ def read_run_json(run_dir: Path, name: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise HeadstartError(f"cannot read {path}: {e}") from None
+        raise HeadstartError(
+            f"cannot read {path}: {e}; the run folder is damaged or was edited: write it again"
+        ) from None
 
 
 def finite(value: Any) -> float | None:

@@ -138,8 +138,14 @@ def train(
     main = accelerator.is_main_process
     set_seed(config.seed)
     stamp = {"config": config.to_dict(), "identity": identity or {}, "fingerprint": config.fingerprint(identity)}
+    found = None
     if run_dir is not None:
         _check_resume(run_dir, stamp, resume)
+        if resume:  # read (and check) the checkpoint before any work; applied once the model is prepared
+            path = checkpoint.latest(run_dir)
+            if path is None:
+                raise HeadstartError(f"nothing to resume in {run_dir}: no checkpoint yet")
+            found = {"path": path, **checkpoint.read(path, accelerator.process_index)}
 
     head_lr = config.head_lr if config.head_lr is not None else config.lr * config.head_lr_factor
     groups = strategy.optimizer_groups(model, config.lr, head_lr, config.weight_decay)
@@ -182,11 +188,11 @@ def train(
         "bad_epochs": 0,
         "losses": [],
     }
-    if resume and run_dir is not None:
-        path = checkpoint.latest(run_dir)
-        if path is None:
-            raise HeadstartError(f"nothing to resume in {run_dir}: no checkpoint yet")
-        training = checkpoint.load(path, accelerator.unwrap_model(pmodel), accelerator.process_index)
+    if found is not None:
+        path = found["path"]
+        training = checkpoint.restore(found, accelerator.unwrap_model(pmodel))
+        if main:  # what a kill left beside it (an older checkpoint, a half-made one) goes
+            checkpoint.tidy(run_dir, path)
         optimizer.load_state_dict(training["optimizer"])
         scheduler.load_state_dict(training["scheduler"])
         state.update(training["state"])
