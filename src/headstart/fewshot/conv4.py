@@ -62,7 +62,6 @@ class Conv4(ImageBackbone):
         self.model.to(memory_format=torch.channels_last)
         self.channels_last = True  # off under torch.func.vmap, which cannot query memory formats
 
-
     def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
         return torch.stack([self.transform(to_pil(x)) for x in raw])
 

@@ -299,6 +299,14 @@ class MetaMethod:
         losses, accs = torch.func.vmap(one, in_dims=(None, 0, 0, 0, 0), randomness="same")(params, xs, ys, xq, yq)
         return losses, accs.detach()
 
+    def predict(self, model: MetaModel, xs: Any, ys: Any, xq: Any, steps: int | None = None) -> torch.Tensor:
+        """Query logits after adapting on the support set for ``steps`` (``test_steps``) inner steps."""
+        steps = self.test_steps if steps is None else int(steps)
+        with torch.enable_grad():
+            (params,), predict = self.adapt(model, xs, ys, steps, create_graph=False)
+        with torch.no_grad():
+            return predict(params, xq)
+
     def trace(self, model: MetaModel, xs: Any, ys: Any, xq: Any, yq: Any, steps: int) -> list[float]:
         """Query accuracy before adaptation and after each of ``steps`` inner steps (no outer graph)."""
         with torch.enable_grad():
@@ -327,13 +335,16 @@ def check_second_order(model: MetaModel, tasks: list[Any]) -> None:
     try:
         xs, ys, xq, yq = tasks[0]
         loss, _ = method.task_loss(model, xs, ys, xq, yq)
-        torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad], allow_unused=True)
+        loss.backward()  # what the loop will do (autograd.grad of the parameters alone can skip a failing node)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise HeadstartError(
             f"{method.name} with second_order: the backbone's forward is not twice differentiable "
             f"under torch.func ({first}); use first order (fomaml) or anil"
         ) from None
+    finally:
+        for p in model.parameters():
+            p.grad = None
 
 
 def new_meta_model(backbone: Any, method: MetaMethod, ways: int, shots: int, queries: int, seed: int) -> MetaModel:
@@ -489,6 +500,32 @@ class MetaEvaluation:
         )
 
 
+def _inputs(model: MetaModel, data: Any, codes: Any, max_length: int | None = None) -> tuple[Any, Any]:
+    """The rows of ``data`` as model inputs: every row at once (images, tables), or a function of indices (text)."""
+    from headstart.train.data import Rows
+
+    rows = Rows(data, model.backbone, codes, train=False, augment=False, max_length=max_length)
+    if rows.modality == "text":
+        return None, lambda idx: rows.collate([rows[int(i)] for i in idx])[0]
+    allx = rows.collate([rows[i] for i in range(len(rows))])[0]
+    return allx, lambda idx: take(allx, torch.as_tensor(np.asarray(idx)))
+
+
+def predict_labels(model: MetaModel, support: Any, query: Any, steps: int | None = None) -> np.ndarray:
+    """Labels of ``query`` (a Dataset) after adapting ``model`` on ``support`` (a labelled Dataset)."""
+    support.require_labels()
+    classes, codes = np.unique(np.asarray(support.labels), return_inverse=True)
+    if len(classes) != model.ways and not model.method.any_ways:
+        raise HeadstartError(
+            f"{model.method.name} learnt a {model.ways}-way head; the support set has {len(classes)} classes"
+        )
+    _, xs = _inputs(model, support, codes)
+    _, xq = _inputs(model, query, np.zeros(len(query), dtype=int))
+    model.eval()
+    logits = model.method.predict(model, xs(range(len(support))), torch.as_tensor(codes), xq(range(len(query))), steps)
+    return classes[logits.argmax(1).numpy()]
+
+
 def evaluate(
     model: MetaModel,
     data: Any,
@@ -502,7 +539,6 @@ def evaluate(
 ) -> MetaEvaluation:
     """Adapt ``model`` on each test episode's support set for ``steps`` inner steps (the method's
     ``test_steps`` by default) and score its queries before and after each step."""
-    from headstart.train.data import Rows
 
     method = model.method
     if ways != model.ways and not method.any_ways:
@@ -513,17 +549,11 @@ def evaluate(
     data.require_labels()
     _, codes = np.unique(np.asarray(data.labels), return_inverse=True)
     sampler = EpisodeSampler(codes, ways, shots, queries)
-    rows = Rows(data, model.backbone, codes, train=False, augment=False, max_length=max_length)
-    text = rows.modality == "text"
-    allx = None if text else rows.collate([rows[i] for i in range(len(rows))])[0]
+    _, rows_of = _inputs(model, data, codes, max_length)
     model.eval()
     accs = np.empty((episodes, steps + 1))
     start = time.perf_counter()
     for e, ep in enumerate(sampler.episodes(seed, episodes)):
-        if text:
-            xs = rows.collate([rows[i] for i in ep.support])[0]
-            xq = rows.collate([rows[i] for i in ep.query])[0]
-        else:
-            xs, xq = allx[torch.as_tensor(ep.support)], allx[torch.as_tensor(ep.query)]
+        xs, xq = rows_of(ep.support), rows_of(ep.query)
         accs[e] = method.trace(model, xs, torch.as_tensor(ep.support_y), xq, torch.as_tensor(ep.query_y), steps)
     return MetaEvaluation(method.name, ways, shots, queries, accs, time.perf_counter() - start)

@@ -46,6 +46,10 @@ class ProtoNetMeta(MetaMethod):
         logits = self.logits(model, xs, ys, xq)
         return F.cross_entropy(logits, yq), (logits.argmax(1) == yq).float().mean().detach()
 
+    def predict(self, model: MetaModel, xs: Any, ys: Any, xq: Any, steps: int | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            return self.logits(model, xs, ys, xq)
+
     def trace(self, model: MetaModel, xs: Any, ys: Any, xq: Any, yq: Any, steps: int) -> list[float]:
         with torch.no_grad():
             return [float((self.logits(model, xs, ys, xq).argmax(1) == yq).float().mean())] * (steps + 1)
