@@ -222,7 +222,8 @@ def test_cli_meta_train_writes_a_loadable_run_and_fewshot_takes_it(tmp_path, cap
     test.groupby("label").tail(3).to_csv(tmp_path / "qry.csv", index=False)
     out = tmp_path / "run"
     args = ["meta-train", str(tmp_path / "train.csv"), "--method", "fomaml", "--ways", "4", "--queries", "3",
-            "--batches", "3", "-o", str(out), "--eval", str(tmp_path / "test.csv"), "--eval-episodes", "10", "--report"]  # fmt: skip
+            "--batches", "3", "-o", str(out), "--eval", str(tmp_path / "test.csv"), "--eval-episodes", "10",
+            "--report"]  # fmt: skip
     assert run(args) == 0
     for name in ("meta_config.json", "model.safetensors", "history.json", "meta.json", "report.md"):
         assert (out / name).is_file(), name
