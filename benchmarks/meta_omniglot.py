@@ -14,6 +14,11 @@ the gradient-based methods), from the same seed, for the same number of meta-bat
 (time.process_time) is printed beside each figure.
 
     nice -n 5 python benchmarks/meta_omniglot.py --methods protonet,maml --threads 1
+
+Per-method settings: ``NAME:key=value:...`` with keys ``batches``, ``tasks``, ``lr``, ``ways``
+(the training ways; a method with a fixed head is evaluated at those ways, ProtoNet at every
+``--eval-ways``) and any option of the method (``inner_steps``, ``inner_lr``, ``test_steps``), e.g.
+``--methods protonet:batches=400:tasks=8,fomaml:batches=1600:tasks=8:lr=3e-3``.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--eval-episodes", type=int, default=600)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval-ways", default="5,20", help="ways of the test episodes (any-ways methods: each)")
+    ap.add_argument("--eval-queries", type=int, default=15)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -86,41 +93,59 @@ def main() -> None:
         f"test: {n_test_chars} held-out characters of {', '.join(HELD)}, {len(test)} drawings"
     )
     rows = []
-    for name in args.methods.split(","):
-        method = METHODS.create(name)
+    for spec in args.methods.split(","):
+        name, *opts = spec.split(":")
+        kv = dict(o.split("=", 1) for o in opts)
+        batches = int(kv.pop("batches", args.batches))
+        tasks = int(kv.pop("tasks", args.tasks))
+        lr = float(kv.pop("lr", LR[name]))
+        ways = int(kv.pop("ways", 5))
+        method = METHODS.create(name, **{k: float(v) if "." in v or "e" in v else int(v) for k, v in kv.items()})
         cpu0 = time.process_time()
         model, result = meta_train(
             Conv4(size=28, width=args.width),
             train,
             method,
-            ways=5,
+            ways=ways,
             shots=1,
             queries=args.queries,
-            tasks=args.tasks,
-            batches=max(1, args.batches // 10),
+            tasks=tasks,
+            batches=max(1, batches // 10),
             epochs=10,
-            lr=LR[name],
+            lr=lr,
             seed=0,
             progress=False,
         )
         train_cpu = time.process_time() - cpu0
-        cpu1 = time.process_time()
-        ev = evaluate(model, test, 5, 1, 15, args.eval_episodes, seed=0)
-        eval_cpu = time.process_time() - cpu1
-        print(f"{ev}  [train CPU {train_cpu / 60:.1f} min, eval CPU {eval_cpu / 60:.1f} min]", flush=True)
-        rows.append(
-            {
-                **ev.to_dict(),
-                "method_options": repr(method),
-                "lr": LR[name],
-                "train_cpu_s": train_cpu,
-                "eval_cpu_s": eval_cpu,
-                "curve": [h["train_loss"] for h in result.history],
-            }
+        curve = [round(h["train_loss"], 3) for h in result.history]
+        print(
+            f"{spec}: trained {10 * max(1, batches // 10)} meta-batches of {tasks} {ways}-way tasks in "
+            f"{train_cpu / 60:.1f} CPU min; outer loss by epoch {curve}",
+            flush=True,
         )
-    out = Path(args.out or ROOT / "benchmarks" / "out" / f"meta_omniglot_{args.methods.replace(',', '_')}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "results": rows}, indent=2))
+        eval_ways = [int(w) for w in args.eval_ways.split(",")] if method.any_ways else [ways]
+        for w in eval_ways:
+            cpu1 = time.process_time()
+            ev = evaluate(model, test, w, 1, args.eval_queries, args.eval_episodes, seed=0)
+            eval_cpu = time.process_time() - cpu1
+            print(f"{spec} -> {ev}  [train CPU {train_cpu / 60:.1f} min, eval CPU {eval_cpu / 60:.1f} min]", flush=True)
+            rows.append(
+                {
+                    **ev.to_dict(),
+                    "spec": spec,
+                    "method_options": repr(method),
+                    "train_ways": ways,
+                    "tasks": tasks,
+                    "meta_batches": 10 * max(1, batches // 10),
+                    "lr": lr,
+                    "train_cpu_s": train_cpu,
+                    "eval_cpu_s": eval_cpu,
+                    "curve": [h["train_loss"] for h in result.history],
+                }
+            )
+            out = Path(args.out or ROOT / "benchmarks" / "out" / "meta_omniglot.json")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({"args": vars(args), "results": rows}, indent=2))
     print(f"wrote {out}")
 
 

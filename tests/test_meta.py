@@ -120,7 +120,7 @@ def test_reptile_outer_step_is_the_interpolation():
     torch.manual_seed(0)
     model = new_meta_model(TinyMLP(), METHODS.create("reptile", inner_steps=3), 3, 1, 2, 0).train()
     task = split_tasks(torch.randn(9, 4), 3, 1, 2)[0]
-    xs, ys = task[0], task[1]
+    xs, ys = torch.cat([task[0], task[2]]), torch.cat([task[1], task[3]])  # train_on_query: the whole task
     before = nn.utils.parameters_to_vector(model.parameters()).detach().clone()
     start = {k: v.detach().requires_grad_() for k, v in model.params().items()}
     (phi,) = sgd_steps(lambda p: nn.functional.cross_entropy(model.call(p, xs, "logits"), ys), start,
@@ -132,6 +132,20 @@ def test_reptile_outer_step_is_the_interpolation():
     opt.step()
     after = nn.utils.parameters_to_vector(model.parameters()).detach()
     assert torch.allclose(after, before + 0.5 * (phi_vec - before), atol=1e-6)
+
+
+def test_reptile_support_only_adapts_on_the_support_rows():
+    from headstart.meta.base import split_tasks
+
+    torch.manual_seed(0)
+    task = split_tasks(torch.randn(9, 4), 3, 1, 2)[0]
+    moved = []
+    for on_query in (True, False):
+        model = new_meta_model(TinyMLP(), METHODS.create("reptile", train_on_query=on_query), 3, 1, 2, 0).train()
+        loss, _ = model.method.task_loss(model, *task)
+        loss.backward()
+        moved.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
+    assert not torch.allclose(moved[0], moved[1])  # the query rows change the pseudo-gradient
 
 
 def test_run_folder_round_trip_and_resume(tmp_path):
