@@ -27,22 +27,36 @@ from headstart.backbones.embedded import IdentityBackbone
 class ResidualAdapter(IdentityBackbone):
     """Cached embeddings -> ``x + W x`` (``W`` zero at the start): a trainable layer on a frozen body."""
 
-    def __init__(self, feature_dim: int, scale: float = 1.0) -> None:
+    def __init__(self, feature_dim: int) -> None:
         super().__init__(feature_dim)
         self.spec = f"adapter-{feature_dim}"
-        self.scale = float(scale)
         self.proj = nn.Linear(feature_dim, feature_dim)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
-
-    def preprocess(self, raw: Sequence[Any]) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(raw, dtype=np.float32)) * self.scale
 
     def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
         return batch + self.proj(batch)
 
     def param_groups(self) -> list[ParamGroup]:
         return [ParamGroup("proj", list(self.proj.parameters()))]
+
+
+def baseline_adapter(x: np.ndarray, y: np.ndarray, steps: int = 1000, batch: int = 128, lr: float = 1e-3) -> Any:
+    """Chen et al.'s Baseline pre-training: the same adapter + a linear head over every meta-train class,
+    plain cross-entropy on mini-batches of rows (Adam, seed 0); returns the trained adapter."""
+    classes, codes = np.unique(y, return_inverse=True)
+    torch.manual_seed(0)
+    adapter, head = ResidualAdapter(x.shape[1]), nn.Linear(x.shape[1], len(classes))
+    opt = torch.optim.Adam([*adapter.parameters(), *head.parameters()], lr=lr)
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(codes)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        idx = torch.as_tensor(rng.integers(0, len(xt), batch))
+        loss = nn.functional.cross_entropy(head(adapter.forward_features(xt[idx])), yt[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return adapter
 
 
 def compare(
@@ -57,7 +71,7 @@ def compare(
     batches: int = 500,
     tasks: int = 4,
     lr: float = 1e-3,
-    methods: Sequence[str] = ("protonet", "anil", "protomaml"),
+    methods: Sequence[str] = ("protonet", "anil", "anil:learn_lr=1", "protomaml"),
     scale: float = 1.0,
     train_queries: int = 5,
 ) -> list[dict[str, Any]]:
@@ -69,8 +83,8 @@ def compare(
     from headstart.meta.registry import METHODS
 
     dim = train_x.shape[1]
-    test = hs.from_arrays(test_x, test_y, modality="tabular")
-    train = hs.from_arrays(train_x, train_y, modality="tabular")
+    test = hs.from_arrays(test_x * scale, test_y, modality="tabular")
+    train = hs.from_arrays(train_x * scale, train_y, modality="tabular")
     rows: list[dict[str, Any]] = []
 
     def add(name: str, acc: float, ci: float, before: float | None, train_s: float, eval_s: float, **kw: Any) -> None:
@@ -97,9 +111,35 @@ def compare(
         r = evaluate_episodes(x, test_y, base, ways=ways, shots=shots, queries=queries, episodes=episodes, seed=0)
         add(f"{base} (raw embeddings, nothing meta-trained)", r.mean, r.ci95, None, 0.0, time.process_time() - c)
 
+    c = time.process_time()
+    adapter = baseline_adapter(train_x * scale, train_y, steps=batches)
+    with torch.no_grad():
+        z = adapter.forward_features(torch.as_tensor(test_x * scale, dtype=torch.float32)).numpy()
+    train_s = time.process_time() - c
+    for base in ("logistic-regression", "protonet"):
+        c = time.process_time()
+        r = evaluate_episodes(
+            z / scale if base == "logistic-regression" else z,
+            test_y,
+            base,
+            ways=ways,
+            shots=shots,
+            queries=queries,
+            episodes=episodes,
+            seed=0,
+        )
+        add(
+            f"baseline (Chen et al.): adapter trained by {len(set(train_y))}-way classification, then {base}",
+            r.mean,
+            r.ci95,
+            None,
+            train_s,
+            time.process_time() - c,
+        )
+
     # ProtoMAML's test-time adaptation alone: prototype head + SGD steps, adapter at identity.
     m = METHODS.create("protomaml")
-    model = new_meta_model(ResidualAdapter(dim, scale), m, ways, shots, queries, 0)
+    model = new_meta_model(ResidualAdapter(dim), m, ways, shots, queries, 0)
     c = time.process_time()
     ev = evaluate(model, test, ways, shots, queries, episodes, seed=0)
     add(
@@ -111,11 +151,13 @@ def compare(
         time.process_time() - c,
     )
 
-    for name in methods:
-        m = METHODS.create(name)
+    for spec in methods:  # NAME or NAME:key=value:... (options of the method, e.g. anil:learn_lr=1)
+        name, *opts = spec.split(":")
+        kv = dict(o.split("=", 1) for o in opts)
+        m = METHODS.create(name, **{k: float(v) if "." in v or "e" in v else int(v) for k, v in kv.items()})
         c = time.process_time()
         model, result = meta_train(
-            ResidualAdapter(dim, scale),
+            ResidualAdapter(dim),
             train,
             m,
             ways=ways,
@@ -132,7 +174,7 @@ def compare(
         c = time.process_time()
         ev = evaluate(model, test, ways, shots, queries, episodes, seed=0)
         add(
-            f"{name} (adapter meta-trained)",
+            f"{spec} (adapter meta-trained)",
             ev.mean,
             ev.ci95,
             float(ev.accuracies[:, 0].mean()),
