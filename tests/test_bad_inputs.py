@@ -674,6 +674,24 @@ CATALOGUE: list[Bad] = [
         ("need at least 5",),
     ),
     Bad(
+        "meta-train-fewer-classes-than-ways",
+        lambda ws: ["meta-train", "tab.csv", "--ways", "5", "-o", "meta-run"],
+        ("tab.csv", "only 2 class"),
+        ("need at least 5",),
+    ),
+    Bad(
+        "meta-train-fewer-rows-than-shots-and-queries",
+        lambda ws: ["meta-train", "tab.csv", "--ways", "2", "--shots", "30", "-o", "meta-run"],
+        ("2-way 30-shot", "15 queries"),
+        ("at least 45 rows each",),
+    ),
+    Bad(
+        "meta-train-unknown-method",
+        lambda ws: ["meta-train", "tab.csv", "-m", "mamll", "-o", "meta-run"],
+        ("unknown meta-learning method 'mamll'",),
+        ("did you mean 'maml'",),
+    ),
+    Bad(
         "zeroshot-on-numbers",
         lambda ws: ["zeroshot", "tab.csv", "--labels", "a,b"],
         ("tab.csv", "tabular"),

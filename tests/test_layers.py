@@ -9,7 +9,7 @@ The layers, low to high (docs/ARCHITECTURE.md draws them):
     features    features, metrics
     train       train/ (the one loop, its job builder, the gradient-reversal layer)
     heads       strategies/, heads
-    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, distill/ losses, runfolder
+    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, meta/, distill/ losses, runfolder
     estimator   classifier, fitting
     apps        what builds on a fitted classifier: distill.run, select.compare, fewshot.classifier,
                 fairness.run / transfer, export/, report/, demo
@@ -54,6 +54,7 @@ LAYERS = {
     "headstart.fewshot": "methods",
     "headstart.zeroshot": "methods",
     "headstart.distill": "methods",
+    "headstart.meta": "methods",
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",

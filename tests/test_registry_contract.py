@@ -33,6 +33,7 @@ HELP = {
     "distill": ("distill", "--help"),
     "fewshot": ("fewshot-eval", "--help"),
     "zeroshot": ("zeroshot", "--help"),
+    "meta": ("meta-train", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),

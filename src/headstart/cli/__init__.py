@@ -18,6 +18,7 @@ from headstart.cli import (  # noqa: F401
     export,
     fewshot,
     fit,
+    meta,
     models,
     predict,
     rank,

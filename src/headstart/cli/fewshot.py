@@ -28,11 +28,50 @@ def _methods(value: str | None) -> list[str]:
     return names
 
 
+def _meta_run(backbone: str) -> bool:
+    from headstart.meta.run import is_meta_run
+
+    return backbone not in ("auto", "") and is_meta_run(backbone)
+
+
+def _meta_fewshot(run: Path, sup: Any, qry: Any, out: Path) -> None:
+    """``fewshot --backbone RUN``: adapt the meta-learnt model on SUPPORT, then label QUERY."""
+    from headstart.meta.base import predict_labels
+    from headstart.meta.run import load_run
+
+    model = load_run(run)
+    pred = predict_labels(model, sup, qry)
+    c.write_predictions(out, qry.ids, pred)
+    console.print(
+        f"{model.method.name} ({run}) adapted on {len(sup)} support rows, {model.method.test_steps} inner steps; "
+        f"{len(qry)} predictions -> {out}",
+        highlight=False,
+    )
+    if qry.has_labels:
+        truth = [str(v) for v in qry.labels]
+        console.print(f"accuracy {sum(map(str.__eq__, truth, map(str, pred))) / len(truth):.4f}", highlight=False)
+
+
+def _meta_eval(run: Path, dataset: Any, setting: tuple[int, ...]) -> tuple[list[dict[str, Any]], Any]:
+    """The meta-train run's own figure (adapted on each episode's support set) and its backbone."""
+    from headstart.meta.base import evaluate
+    from headstart.meta.run import load_run
+
+    ways, shots, queries, episodes, steps, seed = setting
+    model = load_run(run)
+    ev = evaluate(model, dataset, ways, shots, queries, episodes, steps, seed)
+    row = ev.to_dict()
+    row["method"] = f"{ev.method} (meta-train run, {ev.accuracies.shape[1] - 1} steps)"
+    return [row], model.backbone
+
+
 @command()
 def fewshot(
     support: Path = typer.Argument(..., help="The labelled support set: image folder, or a CSV/TSV/Parquet table."),
     query: Path = typer.Argument(..., help="Inputs to classify (labels, when present, are scored)."),
-    backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
+    backbone: str = typer.Option(
+        "auto", "--backbone", "-b", help="Backbone spec (auto: by modality), or a meta-train run folder (adapts)."
+    ),
     method: str = typer.Option("protonet", "--method", "-m", help="Few-shot method: {choices:fewshot}."),
     out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of predictions to write."),
     label_col: str = c.LabelCol,
@@ -51,6 +90,9 @@ def fewshot(
     sup = c.load_data(support, **cols)
     sup.require_labels()
     qry = c.load_data(query, **{**cols, "require_labels": False}) if query.is_file() else c.load_data(query)
+    if _meta_run(backbone):
+        _meta_fewshot(Path(backbone), sup, qry, out)
+        return
     clf = FewShotClassifier(backbone, name, cache=not no_cache, batch_size=batch_size, device=device)
     clf.fit(sup)
     pred = clf.predict(qry)
@@ -79,7 +121,10 @@ def fewshot_eval(
         "-m",
         help="Comma-separated few-shot methods, of {choices:fewshot} (default: {choices:fewshot-default}).",
     ),
-    backbone: str = typer.Option("auto", "--backbone", "-b", help="Backbone spec (auto: by modality)."),
+    backbone: str = typer.Option(
+        "auto", "--backbone", "-b", help="Backbone spec (auto: by modality), or a meta-train run folder."
+    ),
+    steps: int = typer.Option(None, "--steps", min=0, help="Inner steps at test time for a meta-train run."),
     seed: int = c.o.SEED.typer(help="Seed of the episodes (same seed, same episodes)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write fewshot.json into."),
     report: bool = ReportFlag,
@@ -104,12 +149,19 @@ def fewshot_eval(
     names = _methods(methods)
     dataset = c.load_data(data, label_col=label_col, text_col=text_col, image_col=image_col)
     dataset.require_labels(ways)
-    bb = load_backbone(backbone, modality=dataset.modality)
+    meta_rows: list[dict[str, Any]] = []
+    if _meta_run(backbone):  # the run's method, adapted on each support set, beside the methods on its features
+        meta_rows, bb = _meta_eval(Path(backbone), dataset, (ways, shots, queries, episodes, steps, seed))
+    else:
+        bb = load_backbone(backbone, modality=dataset.modality)
     ex = extract(bb, dataset, batch_size=batch_size, device=device, cache=not no_cache)
     results: list[dict[str, Any]] = []
     table = Table(title=f"{ways}-way {shots}-shot, {queries} queries per class, {episodes} episodes ({bb.spec})")
     for col in ("method", "accuracy", "± 95% CI", "seconds"):
         table.add_column(col, justify="left" if col == "method" else "right")
+    for r in meta_rows:
+        results.append(r)
+        table.add_row(r["method"], f"{r['accuracy']:.4f}", f"{r['ci95']:.4f}", f"{r['seconds']:.2f}")
     for name in names:
         r = evaluate_episodes(ex.features, dataset.labels, get_method(name), ways, shots, queries, episodes, seed)
         results.append(r.to_dict())

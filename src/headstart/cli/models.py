@@ -18,6 +18,7 @@ FAMILY_LINES = (
     ("distill", "distillation methods (headstart distill --method)"),
     ("fewshot", "few-shot methods (headstart fewshot --method, fewshot-eval --methods)"),
     ("zeroshot", "zero-shot methods (headstart zeroshot --method)"),
+    ("meta", "meta-learning methods (headstart meta-train --method)"),
     ("score", "transferability scores (headstart rank --scores)"),
     ("section", "report sections (headstart report)"),
 )

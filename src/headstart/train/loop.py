@@ -9,7 +9,9 @@ trains at each epoch), ``extra_loss`` (a term added at each step) and
 ``finalize``; and through two arguments of :func:`train` that change what is
 learnt, not which weights learn it (``headstart.imbalance`` uses both):
 ``loss_fn`` (the per-batch loss, cross-entropy by default) and
-``batch_sampler`` (which rows make up the batches).
+``batch_sampler`` (which rows make up the batches); and ``optimizer_fn``, which
+builds the optimiser from the strategy's groups (AdamW by default; Reptile's
+outer update is plain SGD on a pseudo-gradient).
 
 Per step: forward, loss (cross-entropy unless ``loss_fn``; + extra loss), ``accelerator.backward``,
 gradient clipping, AdamW (fused on GPU), warm-up + cosine schedule. Mixed
@@ -94,6 +96,7 @@ def train(
     progress: bool | None = None,
     loss_fn: ClassLoss | TargetsLoss | None = None,
     batch_sampler: Callable[[Rows, int, int, int], Any] | None = None,
+    optimizer_fn: Callable[[list[dict[str, Any]], float], torch.optim.Optimizer] | None = None,
 ) -> TrainResult:
     """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
 
@@ -118,6 +121,9 @@ def train(
       so that a resumed run replays the interrupted epoch. Under several
       processes accelerate hands process ``r`` the batches ``r, r + P, ...``
       of what it yields.
+    - ``optimizer_fn(groups, lr) -> Optimizer``: the optimiser over the strategy's
+      parameter groups (default AdamW, fused on GPU); the LR schedule, clipping,
+      checkpoints and resume are the same whichever it builds.
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
@@ -156,7 +162,10 @@ def train(
     if main:
         stderr.print(f"[bold]strategy[/bold] {strategy.describe(n_groups)}", highlight=False, soft_wrap=True)
     fused = torch.cuda.is_available() and accelerator.device.type == "cuda"
-    optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=fused or None)
+    if optimizer_fn is not None:
+        optimizer = optimizer_fn(groups, config.lr)
+    else:
+        optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=fused or None)
     custom = (
         batch_sampler(train_rows, config.batch_size, config.seed, accelerator.num_processes) if batch_sampler else None
     )
