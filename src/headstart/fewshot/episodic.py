@@ -41,11 +41,16 @@ from headstart.fewshot.episodes import EpisodeSampler
 
 
 class EpisodeBatches:
-    """``episodes`` episodes per epoch, each a list of row indices, class-major."""
+    """``episodes`` batches per epoch, each ``tasks`` episodes (1: one episode; more: a
+    meta-batch, see :class:`headstart.meta.base.MetaBatches`) of row indices, class-major.
+    Episode ``(epoch * episodes + i) * tasks + t`` of ``seed``: a pure function of
+    (seed, epoch), so a resumed run replays the interrupted epoch."""
 
-    def __init__(self, labels: Any, ways: int, shots: int, queries: int, episodes: int, seed: int = 0) -> None:
+    def __init__(
+        self, labels: Any, ways: int, shots: int, queries: int, episodes: int, seed: int = 0, tasks: int = 1
+    ) -> None:
         self.sampler = EpisodeSampler(labels, ways, shots, queries)
-        self.episodes, self.seed, self.epoch = int(episodes), int(seed), 0
+        self.episodes, self.seed, self.tasks, self.epoch = int(episodes), int(seed), int(tasks), 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -56,9 +61,12 @@ class EpisodeBatches:
     def __iter__(self) -> Iterator[list[int]]:
         s = self.sampler
         for i in range(self.episodes):
-            ep = s.episode(self.seed, self.epoch * self.episodes + i)
-            rows = np.concatenate([ep.support.reshape(s.ways, s.shots), ep.query.reshape(s.ways, s.queries)], axis=1)
-            yield rows.reshape(-1).tolist()
+            rows = []
+            for t in range(self.tasks):
+                ep = s.episode(self.seed, (self.epoch * self.episodes + i) * self.tasks + t)
+                per = np.concatenate([ep.support.reshape(s.ways, s.shots), ep.query.reshape(s.ways, s.queries)], 1)
+                rows.append(per.reshape(-1))
+            yield np.concatenate(rows).tolist()
 
 
 class PrototypicalLoss:

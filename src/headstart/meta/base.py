@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,13 +39,15 @@ from torch.func import functional_call
 
 from headstart.errors import HeadstartError
 from headstart.fewshot.episodes import EpisodeSampler
+from headstart.fewshot.episodic import EpisodeBatches
 from headstart.stats import mean_ci
 
 Params = dict[str, torch.Tensor]
 
 
-class MetaBatches:
-    """``batches`` meta-batches per epoch, each ``tasks`` episodes of row indices, class-major.
+class MetaBatches(EpisodeBatches):
+    """``batches`` meta-batches per epoch, each ``tasks`` episodes of row indices, class-major
+    (the episodic sampler with ``tasks`` episodes per batch).
 
     >>> mb = MetaBatches(np.repeat(np.arange(6), 4), ways=3, shots=1, queries=2, tasks=2, batches=5)
     >>> len(mb), len(next(iter(mb)))
@@ -58,24 +59,7 @@ class MetaBatches:
     ) -> None:
         if tasks < 1 or batches < 1:
             raise HeadstartError(f"a meta-batch needs at least 1 task and an epoch 1 batch, got {tasks} and {batches}")
-        self.sampler = EpisodeSampler(labels, ways, shots, queries)
-        self.tasks, self.batches, self.seed, self.epoch = int(tasks), int(batches), int(seed), 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        s = self.sampler
-        for i in range(self.batches):
-            rows = []
-            for t in range(self.tasks):
-                ep = s.episode(self.seed, (self.epoch * self.batches + i) * self.tasks + t)
-                per = np.concatenate([ep.support.reshape(s.ways, s.shots), ep.query.reshape(s.ways, s.queries)], 1)
-                rows.append(per.reshape(-1))
-            yield np.concatenate(rows).tolist()
+        super().__init__(labels, ways, shots, queries, episodes=batches, seed=seed, tasks=tasks)
 
 
 def take(inputs: Any, index: Any) -> Any:
