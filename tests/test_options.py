@@ -51,6 +51,7 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
     from headstart.distill.run import distill
     from headstart.features import extract
     from headstart.fewshot import FewShotClassifier
+    from headstart.meta.base import meta_train
     from headstart.select.compare import compare
     from headstart.select.rank import rank
     from headstart.select.shift import shift_between
@@ -66,12 +67,15 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
         "shift": [(shift_between, {}), *data, *features],
         "fewshot": [(FewShotClassifier, {}), *data, *features],
         "fewshot-eval": [*data, *features],
+        "meta-train": [(meta_train, {}), *data],
         "zeroshot": [*data, *features],
     }
 
 
 # A command whose own default differs from the declaration and the API's on purpose.
-COMMAND_DEFAULTS = {("compare", "test_size"): 0.3}  # compare holds out more rows: every arm is scored on them
+COMMAND_DEFAULTS = {
+    ("compare", "test_size"): 0.3,  # compare holds out more rows: every arm is scored on them
+}
 
 
 def test_every_declared_option_has_a_valid_default_and_help():
