@@ -164,7 +164,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Backbone features ``(N, D)`` (cached like fit's)."""
         self._check_fitted()
         data = as_dataset(X)
-        width = getattr(self.backbone_, "input_width", None)
+        width = self.backbone_.input_width
         if data.modality == "tabular" and width is not None and data.inputs.shape[1] != width:
             raise HeadstartError(f"{data.source} has {data.inputs.shape[1]} features, the model was trained on {width}")
         return self._features(self.backbone_, data, "predict")

@@ -70,7 +70,7 @@ class ConSE:
     def fit(self, labels: Sequence[Any], descriptions: Mapping[Any, str] | Sequence[str] | None = None) -> ConSE:
         self.image_ = backbone_of(self.image_backbone)
         self.text_ = backbone_of(self.text_backbone)
-        if not hasattr(self.image_, "source_logits") or getattr(self.image_, "_source_head", None) is None:
+        if not self.image_.has_source_logits:
             raise HeadstartError(
                 f"ConSE needs an image backbone with its source classifier (e.g. efficientnet-lite0); "
                 f"'{getattr(self.image_, 'spec', self.image_)}' has none"
