@@ -28,7 +28,7 @@ from headstart.features import extract, extract_options
 from headstart.imbalance import plan as imbalance_plan
 from headstart.metrics import classification_metrics
 from headstart.options import parameter_constraints, validate_params
-from headstart.runfolder import RunState, read_run, write_run
+from headstart.runfolder import RunState, check_head_fits, checked_params, read_run, write_run
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -144,8 +144,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def _features(self, backbone: Any, data: Dataset, stage: str) -> np.ndarray:
         ext = extract(backbone, data, **extract_options(self), tta=self.tta and data.modality == "image")
-        if not hasattr(self, "timings_"):
-            self.timings_ = {}
         self.timings_[f"{stage}_features_seconds"] = ext.seconds
         self.timings_[f"{stage}_features_cached"] = ext.cached
         return ext.features
@@ -282,33 +280,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """A fitted classifier from a run folder (the backbone reloaded from its spec, or from
         ``backbone/`` in the folder when training changed it)."""
         state, head = read_run(folder)
-        # Where to cache features and which device to use belong to this machine, not to the
-        # run folder (a folder from elsewhere must not choose where this machine writes).
-        params = {**state.params, "cache_dir": None, "device": None}
-        known = cls._get_param_names()
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise HeadstartError(
-                f"{Path(folder) / 'config.json'} sets option '{unknown[0]}' that this version of headstart does not "
-                f"know: the run folder was edited or written by another version; fit it again"
-            )
+        params = checked_params(folder, state.params, cls._get_param_names(), cls._parameter_constraints)
         clf = cls(**params)
-        try:
-            validate_params(clf._parameter_constraints, clf.get_params(deep=False))
-        except HeadstartError as e:
-            raise HeadstartError(
-                f"{Path(folder) / 'config.json'}: {e}; the run folder was edited, fit it again"
-            ) from None
         spec = state.backbone_spec(folder)
         kwargs: dict[str, Any] = {"pretrained": params.get("pretrained", True), "seed": params.get("seed")}
         if state.modality == "tabular" and spec == "identity":
             kwargs["feature_dim"] = state.n_features
         backbone = load_backbone(spec, modality=state.modality, **kwargs)
-        if int(getattr(backbone, "feature_dim", head.in_features)) != head.in_features:
-            raise HeadstartError(
-                f"{Path(folder) / 'model.safetensors'} holds a head for {head.in_features} features but the backbone "
-                f"{backbone.spec} gives {backbone.feature_dim}: the run folder was edited; fit it again"
-            )
+        check_head_fits(folder, head, backbone)
         clf._adopt(state, backbone, head)
         width = state.n_features if state.modality == "tabular" else None
         clf._backbone_key = (repr(params["backbone"]), clf.pretrained, clf.seed, state.modality, width)

@@ -286,6 +286,40 @@ def read_run(folder: str | Path) -> tuple[RunState, nn.Linear]:
     return state, head.requires_grad_(False)
 
 
+def checked_params(
+    folder: str | Path, params: dict[str, Any], known: list[str], constraints: dict[str, Any]
+) -> dict[str, Any]:
+    """The estimator options of a run folder, for an estimator whose parameters are ``known``
+    with ``constraints`` (``headstart.options``): an option it does not know, or a value it
+    refuses, is one line. Where to cache features and which device to use belong to this
+    machine, not to the folder (a folder from elsewhere must not choose where this machine
+    writes): they are reset to ``None``."""
+    from headstart.options import validate_params
+
+    config = Path(folder) / CONFIG
+    params = {**params, "cache_dir": None, "device": None}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise HeadstartError(
+            f"{config} sets option '{unknown[0]}' that this version of headstart does not know: "
+            f"the run folder was edited or written by another version; fit it again"
+        )
+    try:
+        validate_params(constraints, params)
+    except HeadstartError as e:
+        raise HeadstartError(f"{config}: {e}; the run folder was edited, fit it again") from None
+    return params
+
+
+def check_head_fits(folder: str | Path, head: nn.Linear, backbone: Any) -> None:
+    """The head's input width is the backbone's feature width, else one line."""
+    if int(getattr(backbone, "feature_dim", head.in_features)) != head.in_features:
+        raise HeadstartError(
+            f"{Path(folder) / HEAD} holds a head for {head.in_features} features but the backbone "
+            f"{backbone.spec} gives {backbone.feature_dim}: the run folder was edited; fit it again"
+        )
+
+
 def state_fields() -> list[str]:
     """The names of :class:`RunState`'s fields (what a classifier must provide to be saved)."""
     return [f.name for f in dataclasses.fields(RunState)]
