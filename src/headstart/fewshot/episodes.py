@@ -107,17 +107,26 @@ class EpisodeResult:
 
     @property
     def episodes(self) -> int:
-        return len(self.accuracies)
+        return int(len(self.accuracies))
+
+    @property
+    def final(self) -> np.ndarray:
+        """Each episode's figure (a subclass with several figures per episode picks the one reported)."""
+        return np.asarray(self.accuracies)
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.accuracies))
+        return float(np.mean(self.final))
 
     @property
     def ci95(self) -> float:
-        if len(self.accuracies) < 2:
+        if self.episodes < 2:
             return float("nan")
-        return mean_ci(self.accuracies, method="normal").half_width
+        return mean_ci(self.final, method="normal").half_width
+
+    def details(self) -> dict[str, Any]:
+        """What a subclass adds to :meth:`to_dict` (before ``seconds``)."""
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,14 +137,19 @@ class EpisodeResult:
             "episodes": self.episodes,
             "accuracy": self.mean,
             "ci95": self.ci95,
+            **self.details(),
             "seconds": self.seconds,
         }
 
     def __str__(self) -> str:
         return (
             f"{self.method}: {self.ways}-way {self.shots}-shot {self.mean:.4f} ± {self.ci95:.4f} "
-            f"(95% CI, {self.episodes} episodes)"
+            f"(95% CI, {self.episodes} episodes{self.more()})"
         )
+
+    def more(self) -> str:
+        """What a subclass adds to the one-line summary."""
+        return ""
 
 
 def evaluate_episodes(

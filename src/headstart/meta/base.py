@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,7 +38,7 @@ from torch import nn
 from torch.func import functional_call
 
 from headstart.errors import HeadstartError
-from headstart.fewshot.episodes import EpisodeSampler
+from headstart.fewshot.episodes import EpisodeResult, EpisodeSampler
 from headstart.fewshot.episodic import EpisodeBatches
 from headstart.stats import mean_ci
 
@@ -429,30 +429,15 @@ def meta_train(
 
 
 @dataclass
-class MetaEvaluation:
+class MetaEvaluation(EpisodeResult):
     """Query accuracy over test episodes, before adaptation (step 0) and after each inner step.
 
     ``accuracies[e, s]``: episode ``e`` after ``s`` steps; the figure is the last step's.
     """
 
-    method: str
-    ways: int
-    shots: int
-    queries: int
-    accuracies: np.ndarray = field(repr=False)
-    seconds: float = 0.0
-
     @property
-    def episodes(self) -> int:
-        return int(self.accuracies.shape[0])
-
-    @property
-    def mean(self) -> float:
-        return float(self.accuracies[:, -1].mean())
-
-    @property
-    def ci95(self) -> float:
-        return mean_ci(self.accuracies[:, -1], method="normal").half_width if self.episodes > 1 else float("nan")
+    def final(self) -> np.ndarray:
+        return self.accuracies[:, -1]
 
     def per_step(self) -> list[dict[str, float]]:
         out = []
@@ -462,26 +447,12 @@ class MetaEvaluation:
             out.append({"step": s, "accuracy": float(col.mean()), "ci95": ci})
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "ways": self.ways,
-            "shots": self.shots,
-            "queries": self.queries,
-            "episodes": self.episodes,
-            "accuracy": self.mean,
-            "ci95": self.ci95,
-            "steps": self.per_step(),
-            "seconds": self.seconds,
-        }
+    def details(self) -> dict[str, Any]:
+        return {"steps": self.per_step()}
 
-    def __str__(self) -> str:
+    def more(self) -> str:
         before = self.accuracies[:, 0].mean()
-        return (
-            f"{self.method}: {self.ways}-way {self.shots}-shot {self.mean:.4f} ± {self.ci95:.4f} "
-            f"(95% CI, {self.episodes} episodes; before adaptation {before:.4f}, "
-            f"{self.accuracies.shape[1] - 1} steps)"
-        )
+        return f"; before adaptation {before:.4f}, {self.accuracies.shape[1] - 1} steps"
 
 
 def _inputs(model: MetaModel, data: Any, codes: Any, max_length: int | None = None) -> tuple[Any, Any]:
