@@ -87,7 +87,11 @@ def _test(a: list[float], b: list[float]) -> tuple[float, float]:
         if a_.mean() == b_.mean():
             return 0.0, 1.0
         return math.copysign(math.inf, a_.mean() - b_.mean()), 0.0
-    t, p = welch_t(a_, b_)
+    import warnings
+
+    with warnings.catch_warnings():  # scipy's note on nearly equal samples: the test's answer stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t, p = welch_t(a_, b_)
     return float(t), float(p)
 
 

@@ -4,7 +4,7 @@
 agent ``seeds`` times with the method and ``seeds`` times from scratch (seeds 0..n-1, the
 same environment seeds in both arms), with the source run's algorithm and
 hyper-parameters, and compares the curves (:mod:`headstart.rl.metrics`). With ``out``, each
-run is a run folder of its own (``OUT/runs/ARM-seedN``) and ``resume=True`` continues an
+run is a run folder of its own (``OUT/runs/METHOD[-OPTIONS]-seedN``, ``OUT/runs/scratch-seedN``) and ``resume=True`` continues an
 interrupted comparison where it stopped; the summary is ``OUT/rl_transfer.json``.
 
 Before any training the spaces are checked: a method that needs the source's observation
@@ -95,10 +95,13 @@ def rl_transfer(
     arms = {"transfer": chosen, "scratch": METHODS.create("scratch")}
     curves: dict[str, list[Any]] = {"transfer": [], "scratch": []}
     cost: dict[str, float] = {"transfer": 0.0, "scratch": 0.0}
+    # Run folders are named by what they train, so comparisons of several methods in one OUT share the
+    # scratch runs (same target, hyper-parameters, seed and settings: the same run).
+    names = {"transfer": method + "".join(f"-{k}={v}" for k, v in sorted((options or {}).items())), "scratch": "scratch"}
     started = time.process_time()
     for seed in range(seeds):
         for arm, how in arms.items():
-            run_dir = Path(out) / "runs" / f"{arm}-seed{seed}" if out is not None else None
+            run_dir = Path(out) / "runs" / f"{names[arm]}-seed{seed}" if out is not None else None
             prepare = lambda agent, fresh, how=how: how.prepare(agent, source, target, fresh)  # noqa: E731
             label = f"{method if arm == 'transfer' else 'scratch'} seed {seed + 1}/{seeds} on {target.spec}"
             trained = train_run(target, algo, hyper, seed, settings, run_dir, resume, progress, prepare,
