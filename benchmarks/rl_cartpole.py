@@ -50,13 +50,15 @@ def line(result: dict) -> str:
     tt = result["time_to_threshold"]
     name = result["method"] + "".join(f" {k}={v}" for k, v in result["options"].items())
     return (
-        f"{result['target_env']:26s} {name:26s} median steps to 475: {arms['transfer']['median_time']:6.0f} vs "
+        f"{result['target_env']:26s} {name:26s} median steps to {result['threshold']:g}: "
+        f"{arms['transfer']['median_time']:6.0f} vs "
         f"scratch {arms['scratch']['median_time']:6.0f} (x{result['time_ratio']:.2f}; never: "
-        f"{arms['transfer']['never_reached']}/{arms['scratch']['never_reached']}; Welch t {tt['t']:.2f} p {tt['p']:.3g}) | "
-        f"ratio {ratio['value']:+.3f} [{lo:+.3f}, {hi:+.3f}] (area {result['area']['transfer']['mean']:.1f} vs "
-        f"{result['area']['scratch']['mean']:.1f}, Welch t {result['area']['t']:.2f} p {result['area']['p']:.3g}) | "
-        f"jumpstart {result['jumpstart']['transfer']['mean']:.1f} vs {result['jumpstart']['scratch']['mean']:.1f} | "
-        f"asymptotic {result['asymptotic']['transfer']['mean']:.1f} vs {result['asymptotic']['scratch']['mean']:.1f} | "
+        f"{arms['transfer']['never_reached']}/{arms['scratch']['never_reached']}; "
+        f"Welch t {tt['t']:.2f} p {tt['p']:.3g}) | "
+        f"ratio {ratio['value']:+.3f} [{lo:+.3f}, {hi:+.3f}] (area {result['area']['transfer']['mean']:.4g} vs "
+        f"{result['area']['scratch']['mean']:.4g}, Welch t {result['area']['t']:.2f} p {result['area']['p']:.3g}) | "
+        f"jumpstart {result['jumpstart']['transfer']['mean']:.4g} vs {result['jumpstart']['scratch']['mean']:.4g} | "
+        f"asymptotic {result['asymptotic']['transfer']['mean']:.4g} vs {result['asymptotic']['scratch']['mean']:.4g} | "
         f"{result['verdict']} | CPU-s {result['cpu_seconds']['transfer']:.0f} + {result['cpu_seconds']['scratch']:.0f}"
     )
 

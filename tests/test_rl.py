@@ -74,7 +74,13 @@ def test_other_families_and_minigrid_layouts():
     [
         ("CartPol-v1", ("unknown environment 'CartPol-v1'", "did you mean 'CartPole-v1'", "MiniGrid layouts")),
         ("CartPole-v1:lenght=1", ("no parameter 'lenght'", "did you mean 'length'", "(parameters: gravity")),
-        ("CartPole-v1:length=long", ("length=long", "must be a number",)),
+        (
+            "CartPole-v1:length=long",
+            (
+                "length=long",
+                "must be a number",
+            ),
+        ),
         ("CartPole-v1:length=-1", ("length must be > 0",)),
         ("CartPole-v1:force=1,force_mag=2", ("force and force_mag are the same parameter",)),
         ("Acrobot-v1:x_threshold=3", ("Acrobot-v1 has no parameter 'x_threshold'",)),
@@ -137,7 +143,9 @@ def test_an_interrupted_run_resumes_to_the_end(tmp_path, monkeypatch):
     from headstart.io import read_json
 
     kept = read_json(tmp_path / "r" / "curve.json")
-    assert [p["steps"] for p in kept["curve"]] == [0, 256] and not read_json(tmp_path / "r" / "rl_config.json")["finished"]
+    assert [p["steps"] for p in kept["curve"]] == [0, 256] and not read_json(tmp_path / "r" / "rl_config.json")[
+        "finished"
+    ]
     done = train_run(CARTPOLE, "ppo", hyper, 0, settings, tmp_path / "r", resume=True, progress=False)
     assert [p["steps"] for p in done.result.curve] == [0, 256, 512, 768, 1024]
     assert done.result.curve[:2] == kept["curve"] and done.result.steps >= 1024
@@ -302,7 +310,9 @@ def test_rl_train_then_rl_transfer_then_the_report(tmp_path, capsys):
                             "--eval-episodes", "1")  # fmt: skip
     assert code == 0, err
     assert "PPO on CartPole-v1" in stdout and (run / "policy.safetensors").is_file()
-    assert_one_error_line(cli(capsys, "rl-train", "CartPole-v1", "-o", run, "--steps", "512"), "already holds an RL run")
+    assert_one_error_line(
+        cli(capsys, "rl-train", "CartPole-v1", "-o", run, "--steps", "512"), "already holds an RL run"
+    )
     code, stdout, err = cli(capsys, "rl-transfer", run, "CartPole-v1:length=0.8", "--seeds", "2", "--steps", "512",
                             "--eval-every", "256", "--eval-episodes", "1", "-o", out, "--option", "reset_heads=True",
                             "--report")  # fmt: skip

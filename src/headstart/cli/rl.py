@@ -131,9 +131,9 @@ def rl_transfer(
     report: bool = ReportFlag,
 ) -> None:
     """Train TARGET with a transfer method from RUN and from scratch; compare them over seeds (Taylor & Stone 2009)."""
+    from headstart.rl.train import Settings
     from headstart.rl.transfer import RESULTS
     from headstart.rl.transfer import rl_transfer as compare
-    from headstart.rl.train import Settings
 
     c.check_out(out)
     require_out(report, out)
@@ -164,10 +164,10 @@ def _print(r: dict[str, Any]) -> None:
         f"{r['method']} from {r['source_env']} to {r['target_env']}, {len(r['seeds'])} seeds per arm, "
         f"zero-shot return {r['zero_shot']['mean']:.1f}",
         *(both(k) for k in ("jumpstart", "asymptotic", "area", "time_to_threshold")),
-        f"median steps to {r['threshold']:g}: {arms['transfer']['median_time']:.0f} vs {arms['scratch']['median_time']:.0f}"
+        f"median steps to {r['threshold']:g}: {arms['transfer']['median_time']:.0f} vs "
+        f"{arms['scratch']['median_time']:.0f}"
         f" ({arms['transfer']['never_reached']} / {arms['scratch']['never_reached']} runs never reached it)",
-        f"transfer ratio (area): {ratio['value']:+.3f}"
-        + (f" [95% CI {lo:+.3f}, {hi:+.3f}]" if lo is not None else ""),
+        f"transfer ratio (area): {ratio['value']:+.3f}" + (f" [95% CI {lo:+.3f}, {hi:+.3f}]" if lo is not None else ""),
         f"verdict: {r['verdict']} ({r['reading']})",
     ]
     console.print("\n".join(lines), highlight=False)

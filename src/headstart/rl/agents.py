@@ -38,8 +38,12 @@ ZOO: dict[tuple[str, str], dict[str, Any]] = {
         "n_envs": 8, "n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
         "ent_coef": 0.0, "learning_rate": "lin_0.001", "clip_range": "lin_0.2",
     },
-    ("ppo", "Acrobot"): {"n_envs": 16, "n_steps": 256, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
-    ("ppo", "MountainCar"): {"n_envs": 16, "n_steps": 16, "gae_lambda": 0.98, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
+    ("ppo", "Acrobot"): {
+        "n_envs": 16, "n_steps": 256, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0,
+    },
+    ("ppo", "MountainCar"): {
+        "n_envs": 16, "n_steps": 16, "gae_lambda": 0.98, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0,
+    },
     ("ppo", "Pendulum"): {
         "n_envs": 4, "n_steps": 1024, "gae_lambda": 0.95, "gamma": 0.9, "n_epochs": 10, "ent_coef": 0.0,
         "learning_rate": 1e-3, "clip_range": 0.2, "use_sde": True, "sde_sample_freq": 4,
@@ -93,7 +97,8 @@ def default_algo(variant: Variant) -> str:
 
 
 def hyperparameters(variant: Variant, algo: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The zoo's settings for ``algo`` on the variant's family (SB3's defaults where the zoo has none), with overrides."""
+    """The zoo's settings for ``algo`` on the variant's family (SB3's defaults where the zoo has none),
+    with ``overrides``."""
     algo = check_algo(algo)
     hyper = copy.deepcopy(ZOO.get((algo, family(variant)), {}))
     hyper.setdefault("n_envs", 1)

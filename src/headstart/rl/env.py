@@ -27,10 +27,10 @@ learnt in one layout can be carried to another. Their numeric constructor argume
     >>> core = env.unwrapped
     >>> round(core.polemass_length, 6), round(core.total_mass, 6)
     (0.1, 2.1)
-    >>> parse_variant("CartPole-v1:lenght=1")
+    >>> parse_variant("CartPole-v1:lenght=1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    headstart.errors.HeadstartError: CartPole-v1 has no parameter 'lenght'; did you mean 'length'? (parameters: gravity, masscart, masspole, length, force_mag, force, tau)
+    headstart.errors.HeadstartError: CartPole-v1 has no parameter 'lenght'; did you mean 'length'? (parameters: ...)
 """
 
 from __future__ import annotations

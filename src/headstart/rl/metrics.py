@@ -143,7 +143,12 @@ def compare(
     """The metrics of each arm, transfer - scratch with tests and CIs, and the verdict."""
     t = _arm(transfer, horizon, every, threshold)
     s = _arm(scratch, horizon, every, threshold)
-    out: dict[str, Any] = {"horizon": horizon, "every": every, "threshold": threshold, "arms": {"transfer": t, "scratch": s}}
+    out: dict[str, Any] = {
+        "horizon": horizon,
+        "every": every,
+        "threshold": threshold,
+        "arms": {"transfer": t, "scratch": s},
+    }
     for key in ("jumpstart", "asymptotic", "area", "time_to_threshold"):
         if key == "time_to_threshold" and threshold is None:
             continue
@@ -164,7 +169,7 @@ def compare(
 
 
 def verdict(result: dict[str, Any]) -> tuple[str, str]:
-    """"transfer helps" / "negative transfer" / "mixed" / "no significant difference", from area and time."""
+    """ "transfer helps" / "negative transfer" / "mixed" / "no significant difference", from area and time."""
     better, worse, said = [], [], []
     a = result["area"]
     if a["p"] == a["p"] and a["p"] < ALPHA:

@@ -79,7 +79,9 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     """The run's config; one line when ``run_dir`` is not an RL run or is unfinished."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise HeadstartError(f"no such run folder: {run_dir}; train a source agent with `headstart rl-train ENV -o RUN`")
+        raise HeadstartError(
+            f"no such run folder: {run_dir}; train a source agent with `headstart rl-train ENV -o RUN`"
+        )
     path = run_dir / CONFIG
     if not path.is_file():
         raise HeadstartError(
@@ -87,7 +89,9 @@ def read_config(run_dir: Path) -> dict[str, Any]:
         )
     config = read_json(path)
     if not isinstance(config, dict) or config.get("kind") != KIND:
-        raise HeadstartError(f"{path} is not an RL run's config (kind '{KIND}'); write it again with headstart rl-train")
+        raise HeadstartError(
+            f"{path} is not an RL run's config (kind '{KIND}'); write it again with headstart rl-train"
+        )
     for key in ("env", "algo", "hyperparameters", "seed"):
         if key not in config:
             raise HeadstartError(f"{path} lacks '{key}': it is damaged or was edited; write it again with rl-train")

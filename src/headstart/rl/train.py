@@ -88,7 +88,9 @@ def evaluate(agent: Any, variant: Variant, episodes: int, seed: int) -> tuple[fl
             from stable_baselines3.common.vec_env import VecTransposeImage
 
             env = VecTransposeImage(env)
-        returns, _ = evaluate_policy(agent, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True)
+        returns, _ = evaluate_policy(
+            agent, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+        )
     finally:
         env.close()
     return float(np.mean(returns)), float(np.std(returns))
@@ -101,8 +103,15 @@ def make_evaluator(**kw: Any) -> Any:
     class Evaluator(BaseCallback):
         """Evaluate on a grid of env steps, checkpoint, advance the bar, stop once the threshold held."""
 
-        def __init__(self, variant: Variant, settings: Settings, seed: int, result: Result,
-                     checkpoint: Callable[[Any, Result], None] | None, advance: Callable[[int], None]) -> None:  # fmt: skip
+        def __init__(
+            self,
+            variant: Variant,
+            settings: Settings,
+            seed: int,
+            result: Result,
+            checkpoint: Callable[[Any, Result], None] | None,
+            advance: Callable[[int], None],
+        ) -> None:
             super().__init__()
             self.variant, self.settings, self.seed, self.result = variant, settings, seed, result
             self.checkpoint, self.advance = checkpoint, advance

@@ -4,8 +4,9 @@
 agent ``seeds`` times with the method and ``seeds`` times from scratch (seeds 0..n-1, the
 same environment seeds in both arms), with the source run's algorithm and
 hyper-parameters, and compares the curves (:mod:`headstart.rl.metrics`). With ``out``, each
-run is a run folder of its own (``OUT/runs/METHOD[-OPTIONS]-seedN``, ``OUT/runs/scratch-seedN``) and ``resume=True`` continues an
-interrupted comparison where it stopped; the summary is ``OUT/rl_transfer.json``.
+run is a run folder of its own (``OUT/runs/METHOD[-OPTIONS]-seedN``, ``OUT/runs/scratch-seedN``)
+and ``resume=True`` continues an interrupted comparison where it stopped; the summary is
+``OUT/rl_transfer.json``.
 
 Before any training the spaces are checked: a method that needs the source's observation
 or action space where the target's differs is one line that names the methods that still
@@ -39,7 +40,10 @@ def load_source(run_dir: Path) -> Source:
 def mismatches(source: Source, target: Variant) -> tuple[dict[str, str], dict[str, str]]:
     """``({what: "source vs target"} that differ, the target's spaces)``."""
     theirs = spaces(target)
-    mine = {"observation_space": source.config.get("observation_space"), "action_space": source.config.get("action_space")}
+    mine = {
+        "observation_space": source.config.get("observation_space"),
+        "action_space": source.config.get("action_space"),
+    }
     if None in mine.values():
         mine = spaces(source.variant)
     differ = {}
@@ -97,7 +101,10 @@ def rl_transfer(
     cost: dict[str, float] = {"transfer": 0.0, "scratch": 0.0}
     # Run folders are named by what they train, so comparisons of several methods in one OUT share the
     # scratch runs (same target, hyper-parameters, seed and settings: the same run).
-    names = {"transfer": method + "".join(f"-{k}={v}" for k, v in sorted((options or {}).items())), "scratch": "scratch"}
+    names = {
+        "transfer": method + "".join(f"-{k}={v}" for k, v in sorted((options or {}).items())),
+        "scratch": "scratch",
+    }
     started = time.process_time()
     for seed in range(seeds):
         for arm, how in arms.items():

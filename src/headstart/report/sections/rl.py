@@ -36,12 +36,14 @@ def _agent(run_dir: Path) -> Section | None:
             ax.set_xlabel("environment steps")
             ax.set_ylabel("return")
             ax.set_title(f"learning curve: {config.get('env', '')}")
-            html += img(fig, "learning curve: return against env steps", "Band: ± one standard deviation over episodes.")
+            html += img(
+                fig, "learning curve: return against env steps", "Band: ± one standard deviation over episodes."
+            )
     rows = [(p.get("steps"), num(p.get("return"), 1), num(p.get("std"), 1)) for p in curve]
     html += table(["env steps", "return", "std"], rows, [True, True, True])
     hyper = ", ".join(f"{k}={v}" for k, v in (config.get("hyperparameters") or {}).items())
-    html += "<h3>setting</h3>" + kv_table([("hyper-parameters", hyper), ("spaces", f"{config.get('observation_space')} -> "
-                                            f"{config.get('action_space')}")])  # fmt: skip
+    spaces = f"{config.get('observation_space')} -> {config.get('action_space')}"
+    html += "<h3>setting</h3>" + kv_table([("hyper-parameters", hyper), ("spaces", spaces)])
     return Section("RL agent", html, md_table(["env steps", "return", "std"], rows))
 
 
@@ -77,8 +79,13 @@ def _transfer(run_dir: Path) -> Section | None:
         return f"{num(x['mean'], 1)} ± {num(x['ci95'], 1)}" if x.get("ci95") is not None else num(x["mean"], 1)
 
     rows = []
-    for key, what in (("jumpstart", "jumpstart (return at step 0)"), ("asymptotic", "asymptotic return"),
-                      ("area", "area (mean return over training)"), ("time_to_threshold", "env steps to threshold")):  # fmt: skip
+    metrics = (
+        ("jumpstart", "jumpstart (return at step 0)"),
+        ("asymptotic", "asymptotic return"),
+        ("area", "area (mean return over training)"),
+        ("time_to_threshold", "env steps to threshold"),
+    )
+    for key, what in metrics:
         if key in result:
             m = result[key]
             rows.append([what, cell(m["transfer"]), cell(m["scratch"]), f"{m['difference']:+.1f}", num(m["p"])])
@@ -91,17 +98,23 @@ def _transfer(run_dir: Path) -> Section | None:
            for arm, a in arms.items()]  # fmt: skip
     body = (
         f'<p class="verdict">verdict: {badge(verdict, tone(verdict))}</p>'
-        f'<p class="muted">{esc(result.get("reading", ""))}</p>' + _bands(result)
-        + "<h3>Taylor &amp; Stone metrics, mean ± 95% CI over seeds</h3>" + table(header, rows, [False] + [True] * 4)
-        + "<h3>median env steps to the threshold</h3>" + kv_table(med)
+        f'<p class="muted">{esc(result.get("reading", ""))}</p>'
+        + _bands(result)
+        + "<h3>Taylor &amp; Stone metrics, mean ± 95% CI over seeds</h3>"
+        + table(header, rows, [False] + [True] * 4)
+        + "<h3>median env steps to the threshold</h3>"
+        + kv_table(med)
     )
     zs = result.get("zero_shot") or {}
     settings = [
         ("source", Raw(f"<code>{esc(result.get('source_env'))}</code> ({esc(result.get('source'))})")),
         ("target", Raw(f"<code>{esc(result.get('target_env'))}</code>")),
         ("method", f"{result.get('method')} {result.get('options') or ''}"),
-        ("zero-shot", f"{num(zs.get('mean'), 1)} ± {num(zs.get('std'), 1)} (source agent unchanged, "
-                      f"{zs.get('episodes')} episodes)"),  # fmt: skip
+        (
+            "zero-shot",
+            f"{num(zs.get('mean'), 1)} ± {num(zs.get('std'), 1)} (source agent unchanged, "
+            f"{zs.get('episodes')} episodes)",
+        ),  # fmt: skip
         ("settings", ", ".join(f"{k}={v}" for k, v in (result.get("settings") or {}).items())),
         ("CPU seconds", ", ".join(f"{k} {num(v, 1)}" for k, v in (result.get("cpu_seconds") or {}).items())),
     ]

@@ -83,9 +83,9 @@ class Source:
 
     def teacher(self, target: Variant) -> Any:
         """The source agent rebuilt on the target environment's spaces, with its weights (for distillation)."""
-        from headstart.rl.agents import build_agent, load_weights
-
         import warnings
+
+        from headstart.rl.agents import build_agent, load_weights
 
         hyper = {**self.config["hyperparameters"], "n_envs": 1}
         with warnings.catch_warnings():  # PPO's note that one env's rollout is smaller than a minibatch: it acts only

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from headstart.rl.env import Variant
-from headstart.rl.methods._base import Part, Source, TransferMethod, copy_weights, freeze, has_features
+from headstart.rl.methods._base import Source, TransferMethod, copy_weights, freeze, has_features
 from headstart.rl.registry import METHODS
 
 

@@ -23,8 +23,10 @@ from headstart.rl.registry import METHODS
 class Value(TransferMethod):
     """Start from the source's critic (PPO's value network, DQN's Q-network, SAC's critics); the policy is fresh.
 
-    >>> Value().keeps("value_net.weight", Part("head", "value", 0)), Value().keeps("action_net.weight", Part("head", "policy", 0))
-    (True, False)
+    >>> Value().keeps("value_net.weight", Part("head", "value", 0))
+    True
+    >>> Value().keeps("action_net.weight", Part("head", "policy", 0))
+    False
     """
 
     name: ClassVar[str] = "value"
