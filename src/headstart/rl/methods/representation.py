@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from headstart.rl.env import Variant
-from headstart.rl.methods._base import Source, TransferMethod, copy_weights, freeze, has_features
+from headstart.rl.methods._base import Part, Source, TransferMethod, copy_weights, freeze, has_features
 from headstart.rl.registry import METHODS
 
 
@@ -34,8 +34,13 @@ class Representation(TransferMethod):
 
     @staticmethod
     def encoder(features: bool) -> Any:
+        """Which keys are the encoder: the features extractor's if the policy has one, else the hidden layers'."""
         kind = "features" if features else "body"
-        return lambda key, part: part.kind == kind
+
+        def keep(key: str, part: Part) -> bool:
+            return part.kind == kind
+
+        return keep
 
     def prepare(self, agent: Any, source: Source, target: Variant, fresh: bool) -> list[Any]:
         keep = self.encoder(has_features(source.tensors))
