@@ -12,7 +12,9 @@ longer pole against scratch, and a case of negative transfer, all in one run.
    carried forward to 50k (both arms' areas over the same horizon). Median steps to 475, the
    area transfer ratio with its bootstrap CI, Welch's t on area and on time, the verdict.
 4. Target half-pole length 1.0: full fine-tuning of the source policy against scratch (the
-   negative-transfer case), and the policy with fresh heads.
+   issue's first look saw negative transfer there), and the policy with fresh heads.
+5. Target force_mag=-10 (the push is reversed: action 0 pushes right): full fine-tuning of a
+   policy that confidently pushes the wrong way, and the policy with fresh heads.
 
     nice -n 5 python benchmarks/rl_cartpole.py --out /tmp/rl-cartpole
 """
@@ -100,6 +102,7 @@ def main() -> None:
     results = []
     cases = [("CartPole-v1:length=0.8", m) for m in args.methods.split(",")]
     cases += [("CartPole-v1:length=1.0", "policy"), ("CartPole-v1:length=1.0", "policy:reset_heads=True")]
+    cases += [("CartPole-v1:force_mag=-10", "policy"), ("CartPole-v1:force_mag=-10", "policy:reset_heads=True")]
     for target, how in cases:
         method, _, opts = how.partition(":")
         options = dict(o.split("=") for o in opts.split(";") if o)

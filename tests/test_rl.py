@@ -263,6 +263,23 @@ def test_policy_transfer_across_action_spaces_names_what_still_applies(source):
         rl_transfer(source, "CartPole-v1", "scratch", seeds=2, settings=TINY)
 
 
+def test_when_only_the_actions_differ_the_value_and_the_encoder_still_apply(source):
+    from dataclasses import replace
+
+    from headstart.rl.registry import METHODS
+    from headstart.rl.transfer import check_compatible, load_source
+
+    src = load_source(source)
+    other = replace(src, config={**src.config, "action_space": "Discrete(3)"})  # a source with three actions
+    target = parse_variant("CartPole-v1")
+    for name in ("value", "representation", "scratch"):
+        check_compatible(name, METHODS.create(name), other, target)
+    with pytest.raises(HeadstartError) as e:
+        check_compatible("distill", METHODS.create("distill"), other, target)
+    assert str(e.value).startswith("distill transfer needs the same action space in source and target (actions: ")
+    assert str(e.value).endswith("methods that still apply: scratch, value, representation")
+
+
 # ------------------------------------------------------------------ metrics
 def _curve(values, every=1000):
     return [{"steps": i * every, "return": float(v)} for i, v in enumerate(values)]
