@@ -148,6 +148,16 @@ def can_resume(run_dir: Path) -> bool:
     return all((run_dir / f).is_file() for f in (CONFIG, WEIGHTS, CURVE))
 
 
+def _check_same_run(run_dir: Path, saved: dict[str, Any], config: dict[str, Any]) -> None:
+    """A run folder resumes only the run it holds (same environment, algorithm, hyper-parameters, seed)."""
+    for key in ("env", "algo", "hyperparameters", "seed"):
+        if saved.get(key) != config[key]:
+            raise HeadstartError(
+                f"--resume: {run_dir} holds a run with {key} {saved.get(key)!r}, not {config[key]!r}; resume with the "
+                f"same settings, or use a new --out"
+            )
+
+
 @dataclass
 class Trained:
     agent: Any
@@ -177,6 +187,7 @@ def train_run(
     result = None
     if resume and run_dir is not None and can_resume(run_dir):
         saved = read_json(Path(run_dir) / CONFIG)
+        _check_same_run(Path(run_dir), saved, config)
         result = resume_state(run_dir, agent)
         if saved.get("finished"):
             return Trained(agent, result, saved)
