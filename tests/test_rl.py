@@ -288,6 +288,28 @@ def test_when_only_the_actions_differ_the_value_and_the_encoder_still_apply(sour
     assert str(e.value).endswith("methods that still apply: scratch, value, representation")
 
 
+def test_a_dqn_source_transfers_its_q_network_and_distill_says_what_applies(tmp_path):
+    from headstart.rl.registry import METHODS
+    from headstart.rl.transfer import check_compatible, load_source, rl_transfer
+
+    hyper = hyperparameters(CARTPOLE, "dqn", {"learning_starts": 64, "train_freq": 64, "gradient_steps": 4})
+    train_run(CARTPOLE, "dqn", hyper, 0, Settings(steps=256, eval_every=256, eval_episodes=1), tmp_path / "dqn")
+    src = load_source(tmp_path / "dqn")
+    settings = Settings(steps=256, eval_every=256, eval_episodes=1, threshold=475)
+    result = rl_transfer(tmp_path / "dqn", "CartPole-v1:length=0.8", "value", {}, 2, settings, tmp_path / "o")
+    assert result["algo"] == "dqn" and result["verdict"]
+    from headstart.rl.agents import build_agent
+
+    target = parse_variant("CartPole-v1:length=0.8")
+    agent = build_agent(target, "dqn", hyper, 1)
+    METHODS.create("value").prepare(agent, src, target, fresh=True)
+    copied = weights(agent)
+    assert any(k.startswith("q_net.q_net.") for k in copied)
+    assert all(torch.equal(copied[k], src.tensors[k]) for k in copied)  # DQN's Q-network (and its target) is all
+    with pytest.raises(HeadstartError, match="distill works with PPO agents and the source is DQN; methods that apply"):
+        check_compatible("distill", METHODS.create("distill"), src, parse_variant("CartPole-v1"))
+
+
 # ------------------------------------------------------------------ metrics
 def _curve(values, every=1000):
     return [{"steps": i * every, "return": float(v)} for i, v in enumerate(values)]

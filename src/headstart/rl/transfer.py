@@ -57,9 +57,18 @@ def check_compatible(name: str, method: Any, source: Source, target: Variant) ->
     """One line when ``method`` needs a space the target does not share with the source."""
     differ, _ = mismatches(source, target)
     bad = [w for w in method.needs(source.algo) if w in differ]
+    fits = [
+        n
+        for n in METHODS.names()
+        if source.algo in METHODS.create(n).algos and not any(w in differ for w in METHODS.create(n).needs(source.algo))
+    ]
+    if source.algo not in method.algos:
+        raise HeadstartError(
+            f"{name} works with {', '.join(a.upper() for a in method.algos)} agents and the source is "
+            f"{source.algo.upper()}; methods that apply: {', '.join(fits)}"
+        )
     if not bad:
         return
-    fits = [n for n in METHODS.names() if not any(w in differ for w in METHODS.create(n).needs(source.algo))]
     what = "; ".join(f"{w}: {differ[w]}" for w in bad)
     raise HeadstartError(
         f"{name} transfer needs the same {' and '.join(f'{w[:-1]} space' for w in bad)} in source and target ({what}); "

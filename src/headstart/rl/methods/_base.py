@@ -145,6 +145,7 @@ class TransferMethod:
     """A way to start the target agent from the source: copy, freeze, add callbacks to SB3's loop."""
 
     name: str = ""
+    algos: tuple[str, ...] = ("ppo", "dqn", "sac")  # the algorithms it works with
 
     def needs(self, algo: str) -> tuple[str, ...]:
         """What must match between source and target: ``"observations"`` and/or ``"actions"``."""

@@ -43,6 +43,7 @@ class Distill(TransferMethod):
     batch_size: int = 256
     lr: float = 1e-3
     name: ClassVar[str] = "distill"
+    algos: ClassVar[tuple[str, ...]] = ("ppo",)
 
     def __post_init__(self) -> None:
         for key in ("steps", "epochs", "batch_size"):
