@@ -192,6 +192,18 @@ def _images_with(ws: Path, name: str, data: bytes) -> Path:
     return root
 
 
+def _rl_source(ws: Path) -> None:
+    """A tiny source agent (PPO on CartPole, 256 env steps) in ws/rl-src."""
+    from headstart.cli import run
+
+    assert (
+        run(
+            ["rl-train", "CartPole-v1", "-o", "rl-src", "--steps", "256", "--eval-every", "256", "--eval-episodes", "1"]
+        )
+        == 0
+    )
+
+
 def _truncated_jpeg(ws: Path) -> Path:
     from PIL import Image
 
@@ -741,6 +753,56 @@ CATALOGUE: list[Bad] = [
         lambda ws: ["audit", "run", "tab.csv", "-g", "nope"],
         ("group column 'nope'", "tab.csv"),
         ("columns: a, b, c, label",),
+    ),
+    Bad(
+        "rl-train-unknown-environment",
+        lambda ws: ["rl-train", "CartPol-v1", "-o", "rl-run"],
+        ("unknown environment 'CartPol-v1'",),
+        ("did you mean 'CartPole-v1'", "available: CartPole-v1"),
+    ),
+    Bad(
+        "rl-train-parameter-the-environment-lacks",
+        lambda ws: ["rl-train", "CartPole-v1:lenght=1.0", "-o", "rl-run"],
+        ("CartPole-v1 has no parameter 'lenght'",),
+        ("did you mean 'length'", "parameters: gravity"),
+    ),
+    Bad(
+        "rl-train-dqn-on-continuous-actions",
+        lambda ws: ["rl-train", "Pendulum-v1", "--algo", "dqn", "-o", "rl-run"],
+        ("DQN needs discrete actions", "Pendulum-v1"),
+        ("use --algo sac or ppo",),
+    ),
+    Bad(
+        "rl-transfer-from-a-folder-that-is-not-an-rl-run",
+        lambda ws: ["rl-transfer", "run", "CartPole-v1:length=0.8", "-o", "tr"],
+        ("run is not an RL run", "rl_config.json"),
+        ("headstart rl-train ENV -o run",),
+    ),
+    Bad(
+        "rl-transfer-damaged-rl-config",
+        lambda ws: [
+            "rl-transfer",
+            put(folder(ws / "rl-bad") / "rl_config.json", '{"kind": "rl-agent"}').parent,
+            "CartPole-v1",
+            "-o",
+            "tr",
+        ],  # fmt: skip
+        ("rl-bad/rl_config.json lacks 'env'",),
+        ("write it again with rl-train",),
+    ),
+    Bad(
+        "rl-transfer-policy-across-action-spaces",
+        lambda ws: ["rl-transfer", "rl-src", "Acrobot-v1", "--method", "policy", "-o", "tr"],
+        ("policy transfer needs the same", "Discrete(2) in CartPole-v1, Discrete(3) in Acrobot-v1"),
+        ("methods that still apply: scratch",),
+        setup=lambda ws: _rl_source(ws),
+    ),
+    Bad(
+        "rl-transfer-unknown-method",
+        lambda ws: ["rl-transfer", "rl-src", "CartPole-v1:length=0.8", "--method", "polcy", "-o", "tr"],
+        ("unknown RL transfer method 'polcy'",),
+        ("did you mean 'policy'",),
+        setup=lambda ws: _rl_source(ws),
     ),
     Bad(
         "report-tampered-config",

@@ -9,7 +9,7 @@ The layers, low to high (docs/ARCHITECTURE.md draws them):
     features    features, metrics
     train       train/ (the one loop, its job builder, the gradient-reversal layer)
     heads       strategies/, heads
-    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, meta/, distill/ losses, runfolder
+    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, meta/, rl/, distill/ losses, runfolder
     estimator   classifier, fitting
     apps        what builds on a fitted classifier: distill.run, select.compare, fewshot.classifier,
                 fairness.run / transfer, export/, report/, demo
@@ -55,6 +55,7 @@ LAYERS = {
     "headstart.zeroshot": "methods",
     "headstart.distill": "methods",
     "headstart.meta": "methods",
+    "headstart.rl": "methods",
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",

@@ -34,6 +34,7 @@ HELP = {
     "fewshot": ("fewshot-eval", "--help"),
     "zeroshot": ("zeroshot", "--help"),
     "meta": ("meta-train", "--help"),
+    "rl": ("rl-transfer", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),

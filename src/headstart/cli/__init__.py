@@ -23,6 +23,7 @@ from headstart.cli import (  # noqa: F401
     predict,
     rank,
     report,
+    rl,
     shift,
     zeroshot,
 )

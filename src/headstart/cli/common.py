@@ -121,30 +121,38 @@ def check_rows_per_class(data: Dataset, what: str) -> None:
         )
 
 
-def resume_hint(run_dir: Path, checkpoints: Path | None = None) -> str:
-    """What an interrupted training run kept, and the command that continues it."""
+def resume_hint(run_dir: Path, checkpoints: Path | None = None, kept: Callable[[], str | None] | None = None) -> str:
+    """What an interrupted training run kept, and the command that continues it.
+
+    ``kept()`` names what a run keeps when it is not the loop's checkpoints (an RL run's last evaluation)."""
     from headstart.cli.app import ARGV
     from headstart.train import checkpoint
 
     folder = checkpoints if checkpoints is not None else run_dir
-    found = checkpoint.latest(folder) if folder.is_dir() else None
-    if found is None:
+    if kept is not None:
+        name = kept()
+    else:
+        found = checkpoint.latest(folder) if folder.is_dir() else None
+        name = found.name if found is not None else None
+    if name is None:
         return f"interrupted before the first checkpoint of {run_dir}: nothing to resume; run the command again"
     argv = list(ARGV) or ["...", "..."]
     if not any(a in ("--out", "-o") or a.startswith("--out=") for a in argv):
         argv += ["--out", str(run_dir)]
     if "--resume" not in argv:
         argv.append("--resume")
-    return f"interrupted: {run_dir} keeps its checkpoint {found.name}; continue with: headstart {shlex.join(argv)}"
+    return f"interrupted: {run_dir} keeps its checkpoint {name}; continue with: headstart {shlex.join(argv)}"
 
 
 @contextlib.contextmanager
-def resumable(run_dir: Path, checkpoints: Path | None = None) -> Iterator[None]:
+def resumable(
+    run_dir: Path, checkpoints: Path | None = None, kept: Callable[[], str | None] | None = None
+) -> Iterator[None]:
     """Ctrl-C inside: re-raised as :class:`Interrupted` saying how to resume (the CLI exits 130)."""
     try:
         yield
     except KeyboardInterrupt:
-        raise Interrupted(resume_hint(run_dir, checkpoints)) from None
+        raise Interrupted(resume_hint(run_dir, checkpoints, kept)) from None
 
 
 def columns(

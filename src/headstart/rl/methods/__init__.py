@@ -1,0 +1,1 @@
+"""The RL transfer methods, one file each (:data:`headstart.rl.registry.METHODS`)."""
