@@ -12,7 +12,10 @@ longer pole against scratch, and a case of negative transfer, all in one run.
    carried forward to 50k (both arms' areas over the same horizon). Median steps to 475, the
    area transfer ratio with its bootstrap CI, Welch's t on area and on time, the verdict.
 4. Target half-pole length 1.0: full fine-tuning of the source policy against scratch (the
-   issue's first look saw negative transfer there), and the policy with fresh heads.
+   issue's first look saw negative transfer there), the policy with fresh heads, and full
+   fine-tuning that continues the source's learning-rate and clip schedules where the source
+   left them (``schedule=continue``: SB3's ``learn(reset_num_timesteps=False)``) instead of
+   restarting them.
 5. Target force_mag=-10 (the push is reversed: action 0 pushes right): full fine-tuning of a
    policy that confidently pushes the wrong way, and the policy with fresh heads.
 
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--methods", default="policy:reset_heads=True,policy,value,representation,distill")
     args = ap.parse_args()
 
+    from headstart.cli.common import literal
     from headstart.rl.agents import hyperparameters
     from headstart.rl.env import parse_variant
     from headstart.rl.run import train_run
@@ -102,11 +106,12 @@ def main() -> None:
     results = []
     cases = [("CartPole-v1:length=0.8", m) for m in args.methods.split(",")]
     cases += [("CartPole-v1:length=1.0", "policy"), ("CartPole-v1:length=1.0", "policy:reset_heads=True")]
+    cases += [("CartPole-v1:length=1.0", "policy:schedule=continue")]
     cases += [("CartPole-v1:force_mag=-10", "policy"), ("CartPole-v1:force_mag=-10", "policy:reset_heads=True")]
     for target, how in cases:
         method, _, opts = how.partition(":")
         options = dict(o.split("=") for o in opts.split(";") if o)
-        options = {k: json.loads(v.lower()) if v in ("True", "False") else json.loads(v) for k, v in options.items()}
+        options = {k: literal(v) for k, v in options.items()}
         out = args.out / target.split(":")[1].replace("=", "-")
         result = rl_transfer(source_dir, target, method, options, args.seeds, settings, out, resume=True,
                              progress=False)  # fmt: skip
