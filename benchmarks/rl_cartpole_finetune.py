@@ -108,6 +108,13 @@ def main() -> None:
         m = compare(curves, scratch[:n], settings.steps, 2_000, 475.0)
         print("[case] " + summary(f"continued schedule, seeds 0-{n - 1}", m) + f" | CPU-s {cpu:.0f}", flush=True)
     if "early-source" in cases:
+        from headstart.rl.agents import hyperparameters
+
+        v = parse_variant("CartPole-v1")
+        early = train_run(v, "ppo", hyperparameters(v, "ppo"), 0, Settings(100_000, 2_000, 5, 475.0, 3),
+                          args.out / "source-seed0-early", resume=True, progress=False).result  # fmt: skip
+        print(f"[early-source] seed 0 stopped at {early.steps} steps, {early.cpu_seconds:.1f} CPU-s; returns: "
+              + ", ".join(f"{p['return']:.0f}" for p in early.curve), flush=True)  # fmt: skip
         out = args.out / "early-source-length-1.0"
         for seed in range(n):  # the benchmark's scratch runs are the same runs: carried over, not trained again
             dst = out / "runs" / f"scratch-seed{seed}"

@@ -1,7 +1,8 @@
 """Zero-shot CartPole sweep (issue 25, check of its first look) over several source seeds, two ways.
 
-For each source run folder (SB3 PPO at the zoo's CartPole-v1 settings, 100k env steps; trained by
-``benchmarks/rl_cartpole.py`` for seed 0 or ``--train-seeds``), each variant of the sweep is
+For each source run folder (SB3 PPO at the zoo's CartPole-v1 settings, 100k env steps; seed 0 is
+``benchmarks/rl_cartpole.py``'s, ``--train-seeds 1 2 3`` trains more into ``--out``/source-seedN,
+evaluated every 10k steps, which does not change the training), each variant of the sweep is
 evaluated
 
 - by headstart: ``headstart.rl.transfer.zero_shot`` (20 greedy episodes, the benchmark's numbers);
@@ -17,7 +18,7 @@ evaluated
   (gravity, force_mag, total_mass, polemass_length after reset).
 
     nice -n 5 python benchmarks/rl_cartpole_zeroshot.py --sources /tmp/rl-cartpole/source \
-        /tmp/rl-study/source-seed1 /tmp/rl-study/source-seed2
+        --train-seeds 1 2 3 --out /tmp/rl-study
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def check_eval_envs(spec: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sources", nargs="+", type=Path, required=True)
+    ap.add_argument("--sources", nargs="*", type=Path, default=[])
+    ap.add_argument("--train-seeds", nargs="*", type=int, default=[])
+    ap.add_argument("--out", type=Path, default=Path("/tmp/rl-study"))
     ap.add_argument("--episodes", type=int, default=100)
     args = ap.parse_args()
 
@@ -97,6 +100,17 @@ def main() -> None:
     from headstart.rl.transfer import load_source, zero_shot
 
     start = time.process_time()
+    for seed in args.train_seeds:
+        from headstart.rl.agents import hyperparameters
+        from headstart.rl.run import train_run
+        from headstart.rl.train import Settings
+
+        v, run = parse_variant("CartPole-v1"), args.out / f"source-seed{seed}"
+        r = train_run(v, "ppo", hyperparameters(v, "ppo"), seed, Settings(100_000, 10_000, 5), run, resume=True,
+                      progress=False).result  # fmt: skip
+        print(f"[source] seed {seed}: {r.steps} steps, {r.cpu_seconds:.1f} CPU-s (when trained); returns every 10k: "
+              + ", ".join(f"{p['return']:.0f}" for p in r.curve), flush=True)  # fmt: skip
+        args.sources.append(run)
     for spec in SWEEP:
         print(f"[env] {spec:28s} evaluation envs hold: {check_eval_envs(spec)}", flush=True)
     table: dict[str, dict[str, list[str]]] = {}
