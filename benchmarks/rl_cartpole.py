@@ -12,7 +12,10 @@ longer pole against scratch, and a case of negative transfer, all in one run.
    carried forward to 50k (both arms' areas over the same horizon). Median steps to 475, the
    area transfer ratio with its bootstrap CI, Welch's t on area and on time, the verdict.
 4. Target half-pole length 1.0: full fine-tuning of the source policy against scratch (the
-   issue's first look saw negative transfer there), and the policy with fresh heads.
+   issue's first look saw negative transfer there), the policy with fresh heads, and full
+   fine-tuning that continues the source's learning-rate and clip schedules where the source
+   left them (``schedule=continue``: SB3's ``learn(reset_num_timesteps=False)``) instead of
+   restarting them (10 seeds: over 5 its negative ratio was not yet significant).
 5. Target force_mag=-10 (the push is reversed: action 0 pushes right): full fine-tuning of a
    policy that confidently pushes the wrong way, and the policy with fresh heads.
 
@@ -52,7 +55,7 @@ def line(result: dict) -> str:
     tt = result["time_to_threshold"]
     name = result["method"] + "".join(f" {k}={v}" for k, v in result["options"].items())
     return (
-        f"{result['target_env']:26s} {name:26s} median steps to {result['threshold']:g}: "
+        f"{result['target_env']:26s} {name:26s} {len(result['seeds'])} seeds, median steps to {result['threshold']:g}: "
         f"{arms['transfer']['median_time']:6.0f} vs "
         f"scratch {arms['scratch']['median_time']:6.0f} (x{result['time_ratio']:.2f}; never: "
         f"{arms['transfer']['never_reached']}/{arms['scratch']['never_reached']}; "
@@ -70,10 +73,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/rl-cartpole"))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=50_000)
+    ap.add_argument("--negative-seeds", type=int, default=10, help="seeds for the schedule=continue case")
     ap.add_argument("--source-steps", type=int, default=100_000)
     ap.add_argument("--methods", default="policy:reset_heads=True,policy,value,representation,distill")
     args = ap.parse_args()
 
+    from headstart.cli.common import literal
     from headstart.rl.agents import hyperparameters
     from headstart.rl.env import parse_variant
     from headstart.rl.run import train_run
@@ -102,13 +107,16 @@ def main() -> None:
     results = []
     cases = [("CartPole-v1:length=0.8", m) for m in args.methods.split(",")]
     cases += [("CartPole-v1:length=1.0", "policy"), ("CartPole-v1:length=1.0", "policy:reset_heads=True")]
+    continued = ("CartPole-v1:length=1.0", "policy:schedule=continue")  # the negative case: 10 seeds (see docs)
+    cases += [continued]
     cases += [("CartPole-v1:force_mag=-10", "policy"), ("CartPole-v1:force_mag=-10", "policy:reset_heads=True")]
     for target, how in cases:
         method, _, opts = how.partition(":")
         options = dict(o.split("=") for o in opts.split(";") if o)
-        options = {k: json.loads(v.lower()) if v in ("True", "False") else json.loads(v) for k, v in options.items()}
+        options = {k: literal(v) for k, v in options.items()}
         out = args.out / target.split(":")[1].replace("=", "-")
-        result = rl_transfer(source_dir, target, method, options, args.seeds, settings, out, resume=True,
+        seeds = args.negative_seeds if (target, how) == continued else args.seeds
+        result = rl_transfer(source_dir, target, method, options, seeds, settings, out, resume=True,
                              progress=False)  # fmt: skip
         (out / f"{method}{''.join(f'-{k}={v}' for k, v in options.items())}.json").write_text(json.dumps(result))
         results.append(result)

@@ -60,6 +60,25 @@ def test_a_variant_changes_the_physics_consistently():
     assert (default.length, default.polemass_length, default.total_mass) == (0.5, pytest.approx(0.05), 1.1)
 
 
+def test_the_envs_that_train_and_evaluate_hold_the_variant_after_reset():
+    # The parameters live on env.unwrapped: gymnasium 1.x wrappers no longer forward attribute writes
+    # (`env.gravity = 30` on gym.make's TimeLimit leaves the physics at 9.8), and a reset keeps them.
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from headstart.rl.agents import make_env
+    from headstart.rl.train import EVAL_SEED
+
+    v = parse_variant("CartPole-v1:gravity=30,masscart=5,length=0.8,force_mag=2.5")
+    for vec in (make_env(v, 2, 0), make_vec_env(v.make, n_envs=2, seed=EVAL_SEED)):
+        vec.reset()
+        vec.step(np.array([1, 0]))
+        for env in vec.envs:
+            core = env.unwrapped
+            got = (core.gravity, core.masscart, core.length, core.force_mag, core.total_mass, core.polemass_length)
+            assert got == pytest.approx((30.0, 5.0, 0.8, 2.5, 5.1, 0.08))
+        vec.close()
+
+
 def test_other_families_and_minigrid_layouts():
     acro = parse_variant("Acrobot-v1:link_mass_2=2,dt=0.1").make().unwrapped
     assert (acro.LINK_MASS_2, acro.dt, type(acro).LINK_MASS_2) == (2.0, 0.1, 1.0)  # the class keeps its default
@@ -386,3 +405,28 @@ def test_ctrl_c_in_rl_train_says_how_to_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(run_module, "save_checkpoint", dies)
     code, _, err = cli(capsys, "rl-train", "CartPole-v1", "-o", tmp_path / "r", "--steps", "512")
     assert code == 130 and "keeps its checkpoint at 0 env steps" in err and "--resume" in err
+
+
+def test_policy_can_continue_the_source_schedule_instead_of_restarting_it(source, tmp_path):
+    import json
+
+    from headstart.rl.agents import build_agent
+    from headstart.rl.methods.policy import Policy
+    from headstart.rl.transfer import rl_transfer
+
+    settings = Settings(steps=256, eval_every=256, eval_episodes=1, threshold=475, hold=0)
+    rl_transfer(source, "CartPole-v1:length=0.8", "policy", {"schedule": "continue"}, 1, settings, tmp_path,
+                progress=False)  # fmt: skip
+    read = lambda name: json.loads((tmp_path / "runs" / name / "rl_config.json").read_text())["hyperparameters"]  # noqa: E731
+    share = 256 / (TINY.steps + 256)  # SB3's learn(256, reset_num_timesteps=False) after the source's steps
+    mine, scratch = read("policy-schedule=continue-seed0"), read("scratch-seed0")
+    assert mine["learning_rate"] == f"lin_{1e-3 * share:.6g}" and mine["clip_range"] == f"lin_{0.2 * share:.6g}"
+    assert (scratch["learning_rate"], scratch["clip_range"]) == ("lin_0.001", "lin_0.2")  # scratch restarts
+    assert {k: v for k, v in mine.items() if k not in ("learning_rate", "clip_range")} == {
+        k: v for k, v in scratch.items() if k not in ("learning_rate", "clip_range")
+    }
+    agent = build_agent(CARTPOLE, "ppo", mine, 0)
+    assert agent.lr_schedule(1.0) == pytest.approx(1e-3 * share, rel=1e-5)
+    assert agent.clip_range(0.5) == pytest.approx(0.1 * share, rel=1e-5)
+    with pytest.raises(HeadstartError, match="schedule must be one of restart, continue"):
+        Policy(schedule="resume")

@@ -119,7 +119,9 @@ def rl_transfer(
     run: Path = typer.Argument(..., help="The source agent's run folder (headstart rl-train)."),
     target: str = typer.Argument(..., help="Target environment variant, e.g. CartPole-v1:length=0.8."),
     method: str = typer.Option("policy", "--method", "-m", help="RL transfer method: {choices:rl}."),
-    option: list[str] = typer.Option(None, "--option", help="Method option KEY=VALUE (reset_heads=True, layers=1)."),
+    option: list[str] = typer.Option(
+        None, "--option", help="Method option KEY=VALUE (reset_heads=True, layers=1, schedule=continue)."
+    ),
     seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds per arm (0..N-1; the CIs are over them)."),
     steps: int = typer.Option(50_000, "--steps", min=1, help="Env steps per run (the horizon of every curve)."),
     eval_every: int = EvalEvery,

@@ -120,7 +120,8 @@ def rl_transfer(
             run_dir = Path(out) / "runs" / f"{names[arm]}-seed{seed}" if out is not None else None
             prepare = lambda agent, fresh, how=how: how.prepare(agent, source, target, fresh)  # noqa: E731
             label = f"{method if arm == 'transfer' else 'scratch'} seed {seed + 1}/{seeds} on {target.spec}"
-            trained = train_run(target, algo, hyper, seed, settings, run_dir, resume, progress, prepare,
+            arm_hyper = how.hyperparameters(dict(hyper), source, settings.steps)
+            trained = train_run(target, algo, arm_hyper, seed, settings, run_dir, resume, progress, prepare,
                                 extra={"arm": arm, "method": method if arm == "transfer" else "scratch"},
                                 label=label)  # fmt: skip
             curves[arm].append(trained.result.curve)

@@ -151,6 +151,11 @@ class TransferMethod:
         """What must match between source and target: ``"observations"`` and/or ``"actions"``."""
         return ("observations", "actions")
 
+    def hyperparameters(self, hyper: dict[str, Any], source: Source, steps: int) -> dict[str, Any]:
+        """The target agent's hyper-parameters (the source's, unchanged, unless the method says otherwise);
+        ``steps`` is the target's training budget. Part of the run's config, so a resumed run gets them too."""
+        return hyper
+
     def prepare(self, agent: Any, source: Source, target: Variant, fresh: bool) -> list[Any]:
         """Set up ``agent`` (fresh: copy what transfers; resumed from a checkpoint: only what is not in
         the weights, e.g. which layers are frozen) and return SB3 callbacks for its training."""
