@@ -179,6 +179,12 @@ def test_a_run_folder_resumes_only_its_own_run(source):
         train_run(other, "ppo", hyperparameters(other, "ppo"), 0, TINY, source, resume=True, progress=False)
 
 
+def test_a_run_folder_resumes_only_with_its_own_settings(source):
+    other = Settings(steps=TINY.steps, eval_every=128, eval_episodes=TINY.eval_episodes)
+    with pytest.raises(HeadstartError, match="holds a run with settings .*'eval_every': 256"):
+        train_run(CARTPOLE, "ppo", hyperparameters(CARTPOLE, "ppo"), 0, other, source, resume=True, progress=False)
+
+
 def test_early_stop_once_the_threshold_held():
     settings = Settings(steps=4096, eval_every=256, eval_episodes=1, threshold=0.0, hold=2)
     done = train_run(CARTPOLE, "ppo", hyperparameters(CARTPOLE, "ppo"), 0, settings, progress=False)

@@ -149,8 +149,9 @@ def can_resume(run_dir: Path) -> bool:
 
 
 def _check_same_run(run_dir: Path, saved: dict[str, Any], config: dict[str, Any]) -> None:
-    """A run folder resumes only the run it holds (same environment, algorithm, hyper-parameters, seed)."""
-    for key in ("env", "algo", "hyperparameters", "seed"):
+    """A run folder resumes only the run it holds (same environment, algorithm, hyper-parameters, seed, and
+    the same budget and evaluation settings, so its curve stays on one grid)."""
+    for key in ("env", "algo", "hyperparameters", "seed", "settings"):
         if saved.get(key) != config[key]:
             raise HeadstartError(
                 f"--resume: {run_dir} holds a run with {key} {saved.get(key)!r}, not {config[key]!r}; resume with the "
