@@ -99,8 +99,11 @@ def main() -> None:
         t = time.perf_counter()
         pooled = [extract(backbone, d, progress=False).features for d in (train, test)]
         toks = [extract_tokens(backbone, d, progress=False) for d in (train, test)]
-        print(f"\n{name}: {len(train)} -> {len(test)} rows, {spec}, tokens {toks[0].tokens.shape} "
-              f"(extraction / cache {time.perf_counter() - t:.1f} s)", flush=True)
+        print(
+            f"\n{name}: {len(train)} -> {len(test)} rows, {spec}, tokens {toks[0].tokens.shape} "
+            f"(extraction / cache {time.perf_counter() - t:.1f} s)",
+            flush=True,
+        )
         rows = {"linear": [], "attentive": []}
         for seed in seeds:
             c0, w0 = time.process_time(), time.perf_counter()
@@ -114,12 +117,29 @@ def main() -> None:
             acc = float((attentive_scores(att, toks[1].tokens, toks[1].lengths).argmax(1) == y_te).mean())
             chosen = {k2: v for k2, v in att.chosen_.items() if k2 != "tried"}
             rows["attentive"].append(
-                {"seed": seed, "accuracy": acc, "cpu_s": c1 - c0, "wall_s": w1 - w0, "chosen": chosen,
-                 "best_epoch": att.best_epoch_}
+                {
+                    "seed": seed,
+                    "accuracy": acc,
+                    "cpu_s": c1 - c0,
+                    "wall_s": w1 - w0,
+                    "chosen": chosen,
+                    "best_epoch": att.best_epoch_,
+                }
             )
-            print(json.dumps({"set": name, "seed": seed, "linear": rows["linear"][-1]["accuracy"],
-                              "attentive": acc, "chosen": chosen, "best_epoch": att.best_epoch_,
-                              "cpu_s": round(c1 - c0, 1)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "set": name,
+                        "seed": seed,
+                        "linear": rows["linear"][-1]["accuracy"],
+                        "attentive": acc,
+                        "chosen": chosen,
+                        "best_epoch": att.best_epoch_,
+                        "cpu_s": round(c1 - c0, 1),
+                    }
+                ),
+                flush=True,
+            )
         report["sets"][name] = rows
         lin = np.array([r["accuracy"] for r in rows["linear"]])
         att = np.array([r["accuracy"] for r in rows["attentive"]])
@@ -131,8 +151,10 @@ def main() -> None:
             print(f"| {name} | {label} | {ci.mean:.4f} ± {ci.half_width:.4f} | {cpu:.1f} | {wall:.1f} |")
         if len(seeds) > 1:
             t_, pv = paired_t(att, lin)
-            print(f"| {name} | difference (attentive - linear) | {100 * (att - lin).mean():+.2f} points | "
-                  f"paired t {t_:.2f}, p {pv:.3g} |")
+            print(
+                f"| {name} | difference (attentive - linear) | {100 * (att - lin).mean():+.2f} points | "
+                f"paired t {t_:.2f}, p {pv:.3g} |"
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2, default=float))
 
