@@ -182,3 +182,57 @@ def from_folder(folder: Path, meta: dict[str, Any]) -> AttentiveBackbone:
     pool = AttentivePool(**meta["attention"])
     pool.load_state_dict(load_tensors(folder / ATTENTION_FILE))
     return AttentiveBackbone(inner, pool)
+
+
+def _thumbnail(x: Any, side: int = 96) -> str:
+    """An image as a small square PNG data URI (its centre crop, as the evaluation transform sees it)."""
+    import base64
+    import io
+
+    from headstart.backbones.vision import to_pil
+
+    im = to_pil(x)
+    s = min(im.size)
+    left, top = (im.width - s) // 2, (im.height - s) // 2
+    im = im.crop((left, top, left + s, top + s)).resize((side, side))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@torch.no_grad()
+def attention_maps(backbone: AttentiveBackbone, inputs: Sequence[Any], batch_size: int = 32) -> list[dict[str, Any]]:
+    """Per input, where the pool looked: its attention weights over the tokens (averaged over the
+    queries and heads, summing to 1). Text: ``tokens`` (the tokenizer's pieces) and ``weights``;
+    images: ``grid`` ``[h, w]``, ``weights`` row-major over the feature map (a ViT's class / register
+    tokens left out, the rest renormalised) and ``image`` (a thumbnail data URI)."""
+    import math
+
+    items, _ = backbone.prepare(list(inputs))
+    was = backbone.training
+    backbone.eval()
+    backbone.pool.keep_weights = True
+    out: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            tokens, mask = backbone.inner.forward_tokens(backbone.collate(chunk))
+            backbone.pool(tokens.float(), mask)
+            weights = backbone.pool.weights_.mean(1)  # (B, T)
+            for i, row in enumerate(chunk):
+                n = int(mask[i].sum())
+                w = weights[i, :n]
+                if backbone.modality == "text":
+                    pieces = backbone.tokenizer.convert_ids_to_tokens(list(row))[:n]
+                    out.append({"kind": "text", "tokens": pieces, "weights": [round(float(v), 5) for v in w]})
+                    continue
+                side = math.isqrt(n)
+                w = w[n - side * side :]
+                w = w / w.sum().clamp_min(1e-12)
+                record = {"kind": "image", "grid": [side, side], "weights": [round(float(v), 5) for v in w]}
+                out.append({**record, "image": _thumbnail(inputs[start + i])})
+    finally:
+        backbone.pool.keep_weights = False
+        backbone.pool.weights_ = None
+        backbone.train(was)
+    return out
