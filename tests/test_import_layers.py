@@ -55,6 +55,7 @@ LAYERS = {
     "headstart.zeroshot": "methods",
     "headstart.distill": "methods",
     "headstart.meta": "methods",
+    "headstart.multitask": "methods",
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",

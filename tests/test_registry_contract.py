@@ -34,6 +34,7 @@ HELP = {
     "fewshot": ("fewshot-eval", "--help"),
     "zeroshot": ("zeroshot", "--help"),
     "meta": ("meta-train", "--help"),
+    "multitask": ("fit-multi", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),

@@ -42,6 +42,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "fewshot-default": ("headstart.fewshot.registry", "default_methods"),
     "zeroshot": ("headstart.zeroshot.registry", "METHODS"),
     "meta": ("headstart.meta.registry", "METHODS"),
+    "multitask": ("headstart.multitask.registry", "METHODS"),
     "score": ("headstart.select.registry", "SCORES"),
     "embedded": ("headstart.backbones.registry", "EMBEDDED"),
     "source": ("headstart.backbones.registry", "SOURCES"),

@@ -19,6 +19,7 @@ FAMILY_LINES = (
     ("fewshot", "few-shot methods (headstart fewshot --method, fewshot-eval --methods)"),
     ("zeroshot", "zero-shot methods (headstart zeroshot --method)"),
     ("meta", "meta-learning methods (headstart meta-train --method)"),
+    ("multitask", "multi-task methods (headstart fit-multi --method)"),
     ("score", "transferability scores (headstart rank --scores)"),
     ("section", "report sections (headstart report)"),
 )
