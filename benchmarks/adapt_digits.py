@@ -37,7 +37,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "digits"
-METHODS = ["source-only", "dann", "dan", "coral", "cdan", "cdan-e"]
+METHODS = ["source-only", "dann", "dan", "coral", "cdan", "cdan-e", "cross-attention"]
 
 
 def digits(crop: bool) -> dict[str, object]:
@@ -69,6 +69,7 @@ def main() -> None:
     p.add_argument("--crop", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--size", type=int, default=16)
     p.add_argument("--rows", type=int, default=0, help="use only this many rows of each set (0: all; quick checks)")
+    p.add_argument("--option", action="append", default=[], help="method option METHOD:KEY=VALUE (JSON value)")
     p.add_argument("--out", default="benchmarks/out/adapt_digits.json")
     args = p.parse_args()
     sets = digits(args.crop)
@@ -76,6 +77,11 @@ def main() -> None:
         sets = {k: v.subset(np.arange(min(args.rows, len(v)))) for k, v in sets.items()}
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
+    method_options: dict[str, dict[str, object]] = {}
+    for item in args.option:
+        name, kv = item.split(":", 1)
+        key, value = kv.split("=", 1)
+        method_options.setdefault(name, {})[key] = json.loads(value)
     results: dict[str, dict[str, list[float]]] = {}
     rows = []
     for direction in args.directions.split(","):
@@ -89,6 +95,7 @@ def main() -> None:
                     sets[src],
                     sets[tgt],
                     method=method,
+                    options=method_options.get(method),
                     backbone="scratch:lenet",
                     backbone_options={"size": args.size},
                     epochs=args.epochs,

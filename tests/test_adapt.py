@@ -23,7 +23,7 @@ ADAPTING = [m for m in list_methods() if m != "source-only"]
 
 
 def test_registry_lists_every_method_and_rejects_unknown_options():
-    assert list_methods() == ["source-only", "dann", "dan", "coral", "cdan", "cdan-e"]
+    assert list_methods() == ["source-only", "dann", "dan", "coral", "cdan", "cdan-e", "cross-attention"]
     with pytest.raises(HeadstartError, match="no option 'cof'.*coeff"):
         make_method("dann", cof=1)
     with pytest.raises(HeadstartError, match="unknown adaptation method 'dnn'"):

@@ -631,6 +631,42 @@ CATALOGUE: list[Bad] = [
         ("give it data like the run's training data",),
     ),
     Bad(
+        "fit-multi-table-without-a-label-column",
+        lambda ws: ["fit-multi", f"t={write_csv(ws / 'nl.csv', text=['good', 'bad', 'fine'])}", "-o", "mt"],
+        ("nl.csv", "no label column"),
+        ("--label-col",),
+    ),
+    Bad(
+        "fit-multi-table-not-name-equals-path",
+        lambda ws: ["fit-multi", "text.csv", "-o", "mt"],
+        ("task table 'text.csv'", "not NAME=PATH"),
+        ("e.g. sst2=data/sst2.csv",),
+    ),
+    Bad(
+        "fit-multi-eval-of-an-unknown-task",
+        lambda ws: ["fit-multi", "a=text.csv", "--eval", "b=text.csv", "-o", "mt"],
+        ("--eval names task 'b'", "no training table"),
+        ("tasks: a",),
+    ),
+    Bad(
+        "predict-explain-without-attention",
+        lambda ws: ["predict", "run", "tab.csv", "-o", "p.csv", "--explain"],
+        ("run", "has no attention weights to explain"),
+        ("--strategy attentive-probe", "leave out --explain"),
+    ),
+    Bad(
+        "predict-explain-no-rows",
+        lambda ws: ["predict", "run", "tab.csv", "-o", "p.csv", "--explain", "--explain-rows", "0"],
+        ("--explain-rows", "got 0"),
+        ("at least 1",),
+    ),
+    Bad(
+        "attentive-probe-without-tokens",
+        lambda ws: ["fit", "images", "-b", "scratch:lenet", "-s", "attentive-probe", "-o", "run-att"],
+        ("attentive-probe", "scratch:lenet", "only pooled ones"),
+        ("use a text encoder",),
+    ),
+    Bad(
         "predict-out-is-a-folder",
         lambda ws: ["predict", "run", "tab.csv", "-o", "images"],
         ("images", "is a folder"),

@@ -56,6 +56,7 @@ LAYERS = {
     "headstart.distill": "methods",
     "headstart.meta": "methods",
     "headstart.rl": "methods",
+    "headstart.multitask": "methods",
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",

@@ -52,6 +52,7 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
     from headstart.features import extract
     from headstart.fewshot import FewShotClassifier
     from headstart.meta.base import meta_train
+    from headstart.multitask import fit_multi
     from headstart.select.compare import compare
     from headstart.select.rank import rank
     from headstart.select.shift import shift_between
@@ -68,6 +69,7 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
         "fewshot": [(FewShotClassifier, {}), *data, *features],
         "fewshot-eval": [*data, *features],
         "meta-train": [(meta_train, {}), *data],
+        "fit-multi": [(fit_multi, {}), *data],
         "zeroshot": [*data, *features],
     }
 

@@ -35,6 +35,7 @@ HELP = {
     "zeroshot": ("zeroshot", "--help"),
     "meta": ("meta-train", "--help"),
     "rl": ("rl-transfer", "--help"),
+    "multitask": ("fit-multi", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),

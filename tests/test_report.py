@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_one_error_line, cli, make_texts
+from conftest import assert_one_error_line, cli, make_image_folder, make_texts
 
 from headstart.errors import HeadstartError
 from headstart.io import write_json
@@ -38,6 +38,9 @@ EXPECTED = {
     # a student distilled from "finetuned", then exported with --report: both sections in one run folder
     "distill": ["configuration", "distillation", "held-out-metrics", "export-size-latency-parity"],
     "many": ["configuration", "data", "held-out-metrics", "confusion-matrix", "per-class-results"],
+    # attentive-probe runs, then `predict --explain` and the report again: the attention panel
+    "attention": ["configuration", "attention", "held-out-metrics"],
+    "attention-image": ["configuration", "attention"],
 }
 
 
@@ -104,6 +107,18 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
         "rank": ["rank", data, "-c", f"{spec},random:{spec}", "--scores", "logme,knn"],
         "shift": ["shift", root / "source.csv", root / "target.csv", "--permutations", "100"],
         "distill": ["distill", root / "finetuned", data, "--student", "layers:1", "--epochs", "1"],
+        "attention": ["fit", data, "-b", spec, "-s", "attentive-probe", "--option", "epochs=2"],
+        "attention-image": [
+            "fit",
+            make_image_folder(root / "images", per_class=4),
+            "-b",
+            "timm:test_efficientnet",
+            "--scratch",
+            "-s",
+            "attentive-probe",
+            "--option",
+            "epochs=2",
+        ],
     }
     import torch
 
@@ -119,6 +134,9 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
             out[name] = folder
         export = ["export", out["distill"], "--quantize", "int8", "--eval", data, "--repeats", "2", "--report"]
         assert run([str(a) for a in export]) == 0
+        for name, inputs in (("attention", data), ("attention-image", root / "images")):
+            assert run(["predict", str(out[name]), str(inputs), "-o", str(root / f"{name}.csv"), "--explain"]) == 0
+            build_report(out[name])
     finally:
         torch.set_num_threads(before)
     out["many"] = write_many_classes_run(root / "many")
@@ -154,6 +172,19 @@ def test_reports_say_what_the_run_found(runs):
     assert f"best by logme: `{ranking[0]['candidate']}`" in (runs["rank"] / "report.md").read_text()
     shift = json.loads((runs["shift"] / "shift.json").read_text())
     assert shift["reading"] in (runs["shift"] / "report.md").read_text()
+
+
+def test_the_attention_panel_highlights_tokens_and_maps_images(runs):
+    text = (runs["attention"] / "report.html").read_text(encoding="utf-8")
+    saved = json.loads((runs["attention"] / "attention.json").read_text())
+    first = saved["rows"][0]
+    assert len(first["tokens"]) == len(first["weights"]) and abs(sum(first["weights"]) - 1) < 1e-3
+    assert text.count('class="tok"') >= sum(len(r["tokens"]) for r in saved["rows"][:20])
+    image = (runs["attention-image"] / "report.html").read_text(encoding="utf-8")
+    maps = json.loads((runs["attention-image"] / "attention.json").read_text())["rows"]
+    h, w = maps[0]["grid"]
+    assert h * w == len(maps[0]["weights"]) and 'class="heatwrap"' in image and 'class="heat"' in image
+    assert "most attended" in (runs["attention-image"] / "report.md").read_text()
 
 
 def test_hundred_classes_stay_readable_and_small(runs):

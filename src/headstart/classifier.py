@@ -11,7 +11,6 @@ stores options, so ``sklearn.base.clone`` and cross-validation work.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +132,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fine_tuning:
             train = (data, codes, names, params, strategy, method, mitigation, self._features, run_dir, resume)
             backbone, head = fitting.fine_tune(state, self.backbone_, *train)
-        else:
-            features = self._features(self.backbone_, data, "fit")
-            start = time.perf_counter()
-            backbone, head = self.backbone_, fitting.fit_probe(state, params, strategy, method, features, codes, names)
-            self.timings_["head_seconds"] = time.perf_counter() - start
+        else:  # the linear probe on cached features, or the attentive probe on cached token features
+            cached = (data, codes, names, params, strategy, method, self._features, self.timings_)
+            backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
         state.timings = {**self.timings_, **state.timings}
         self._adopt(state, backbone, head)
         return self

@@ -177,3 +177,115 @@ def extract(
 def extract_features(backbone: Any, data: Dataset | Sequence[Any], **kwargs: Any) -> np.ndarray:
     """Shorthand for ``extract(...).features``."""
     return extract(backbone, data, **kwargs).features
+
+
+# Token features are (N, T, D): far bigger than pooled ones. Above this many bytes
+# (float16, padded to the longest row) they are not held in memory or cached:
+# train the attention head on the fly instead (``$HEADSTART_TOKEN_BYTES`` changes it).
+TOKEN_BYTES = 4 << 30
+
+
+@dataclass
+class TokenExtraction:
+    """Per-token features ``(N, T, D)`` float16, zero-padded after each row's ``lengths``."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    cached: bool
+    seconds: float
+    path: Path | None
+
+    def mask(self) -> np.ndarray:
+        """``(N, T)`` booleans: True where a row has a real token."""
+        return np.arange(self.tokens.shape[1])[None, :] < self.lengths[:, None]
+
+
+def _token_budget(n: int, width: int, dim: int, source: str) -> None:
+    limit = int(os.environ.get("HEADSTART_TOKEN_BYTES", TOKEN_BYTES))
+    need = n * width * dim * 2
+    if need > limit:
+        raise HeadstartError(
+            f"token features of {source} would take {need / 2**30:.1f} GiB ({n} rows x {width} tokens x {dim}), "
+            f"over the {limit / 2**30:.1f} GiB limit: use fewer rows or a lower --max-length, "
+            f"or set HEADSTART_TOKEN_BYTES"
+        )
+
+
+def _run_tokens(
+    backbone: Any, data: Dataset, batch_size: int, device: torch.device, progress: bool | None, max_length: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    items, order = _prepared(backbone, data, max_length)
+    out: np.ndarray | None = None
+    lengths = np.zeros(len(data), dtype=np.int64)
+    was_training = backbone.training
+    backbone.eval().to(device)
+    try:
+        with (
+            torch.inference_mode(),
+            _autocast(device),
+            bar(f"token features ({backbone.spec})", len(data), progress) as advance,
+        ):
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                raw = items[idx] if isinstance(items, np.ndarray) else [items[i] for i in idx]
+                tokens, mask = backbone.forward_tokens(backbone.batch_to(backbone.collate(raw), device))
+                if out is None:  # longest rows come first (text), so the first batch is the widest
+                    _token_budget(len(data), tokens.shape[1], tokens.shape[2], data.source)
+                    out = np.zeros((len(data), tokens.shape[1], tokens.shape[2]), dtype=np.float16)
+                n = mask.sum(1).cpu().numpy()
+                out[idx, : tokens.shape[1]] = (tokens * mask.unsqueeze(-1).to(tokens.dtype)).half().cpu().numpy()
+                lengths[idx] = n
+                advance(len(idx))
+    finally:
+        backbone.train(was_training)
+    return out, lengths
+
+
+def extract_tokens(
+    backbone: Any,
+    data: Dataset | Sequence[Any],
+    *,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    progress: bool | None = None,
+    max_length: int | None = None,
+) -> TokenExtraction:
+    """Per-token features of ``data`` (``backbone.forward_tokens``), float16, from the cache when present.
+
+    Cached beside the pooled features (``...-tokens.safetensors``: ``tokens`` and
+    ``lengths``) when they fit the :data:`TOKEN_BYTES` budget; a backbone without
+    tokens, or features over the budget, is one line."""
+    data = data if isinstance(data, Dataset) else from_arrays(data)
+    if not backbone.has_tokens:
+        backbone.forward_tokens(None)  # raises its one-line refusal
+    if len(data) == 0:
+        raise HeadstartError(f"{data.source} has no rows to extract features from")
+    if data.modality != backbone.modality:
+        raise HeadstartError(
+            f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}"
+        )
+    device = torch.device(device) if device is not None else default_device()
+    start = time.perf_counter()
+    max_length = max_length if data.modality == "text" else None
+    path = None
+    if cache:
+        path = cache_path(backbone, data, cache_dir, False, max_length)
+        path = path.with_name(path.name.replace(".safetensors", "-tokens.safetensors"))
+    if path is not None and path.is_file():
+        try:
+            stored = load_tensors(path)
+            tokens, lengths = stored["tokens"].numpy(), stored["lengths"].numpy()
+            if tokens.shape[0] == len(data):
+                return TokenExtraction(tokens, lengths, True, time.perf_counter() - start, path)
+        except Exception:  # a damaged cache file is recomputed, never trusted
+            pass
+    tokens, lengths = _run_tokens(backbone, data, batch_size, device, progress, max_length)
+    if path is not None:
+        save_tensors(
+            path,
+            {"tokens": torch.from_numpy(tokens), "lengths": torch.from_numpy(lengths)},
+            {"backbone": backbone.spec, "rows": str(len(data))},
+        )
+    return TokenExtraction(tokens, lengths, False, time.perf_counter() - start, path)

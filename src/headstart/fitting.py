@@ -12,6 +12,7 @@ loop's own ``set_seed``), so a run is reproducible bit for bit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,67 @@ def fit_probe(
         state.imbalance = imbalance_plan.record(method, params["imbalance"], note, why, names, state.class_counts)
     state.C, state.val_scores, state.n_features = strategy.C_, dict(strategy.val_scores_), int(features.shape[1])
     return strategy.head_
+
+
+def fit_cached(
+    state: RunState,
+    backbone: Any,
+    data: Dataset,
+    codes: np.ndarray,
+    names: list[str],
+    params: dict[str, Any],
+    strategy: Any,
+    method: Any,
+    features: Callable[[Any, Dataset, str], np.ndarray],
+    timings: dict[str, Any],
+) -> tuple[Any, nn.Linear]:
+    """A head on frozen, cached features: the linear probe on pooled ones (:func:`fit_probe`), or
+    the attentive probe on token features (:func:`fit_attentive`). Returns (the backbone, the head)."""
+    if strategy.uses_tokens:
+        return fit_attentive(state, backbone, data, codes, names, params, strategy, method, timings)
+    feats = features(backbone, data, "fit")
+    start = time.perf_counter()
+    head = fit_probe(state, params, strategy, method, feats, codes, names)
+    timings["head_seconds"] = time.perf_counter() - start
+    return backbone, head
+
+
+def fit_attentive(
+    state: RunState,
+    backbone: Any,
+    data: Dataset,
+    codes: np.ndarray,
+    names: list[str],
+    params: dict[str, Any],
+    strategy: Any,
+    method: Any,
+    timings: dict[str, Any],
+) -> tuple[Any, nn.Linear]:
+    """The attentive probe on ``backbone``'s cached token features; the backbone it returns is
+    ``backbone`` with the trained pool on top (:class:`~headstart.backbones.attentive.AttentiveBackbone`,
+    saved in the run folder's ``backbone/``), the head its linear layer."""
+    from headstart.backbones.attentive import AttentiveBackbone
+    from headstart.features import EXTRACT_OPTIONS, extract_tokens
+
+    if method is not None:
+        raise HeadstartError(
+            f"strategy 'attentive-probe' takes no imbalance method ('{params['imbalance']}'): "
+            f"use --strategy linear-probe or a fine-tuning strategy with --imbalance"
+        )
+    if not backbone.has_tokens:
+        raise HeadstartError(
+            f"strategy 'attentive-probe' reads token or patch features; backbone '{backbone.spec}' has only "
+            f"pooled ones: use a text encoder (minilm, hf:...), a timm model or efficientnet-lite0"
+        )
+    ext = extract_tokens(backbone, data, **{k: params[k] for k in EXTRACT_OPTIONS}, max_length=params["max_length"])
+    timings["fit_features_seconds"], timings["fit_features_cached"] = ext.seconds, ext.cached
+    strategy.fit(ext.tokens, ext.lengths, codes, len(names), progress=params["progress"])
+    wrapped = AttentiveBackbone(backbone, strategy.pool_)
+    state.history, state.best_epoch, state.n_features = strategy.history_, strategy.best_epoch_, wrapped.feature_dim
+    state.fine_tuned = True  # the pool's weights are new: the run folder keeps backbone/ (backbone + pool)
+    state.extras = {**state.extras, "attentive_probe": {**strategy.chosen_, "tokens": list(ext.tokens.shape)}}
+    timings["head_seconds"] = strategy.seconds_
+    return wrapped, strategy.head_
 
 
 def split_validation(

@@ -6,8 +6,7 @@ embedded defaults, the scratch networks), a backbone is an ``nn.Module`` with:
 - ``modality``: ``"text"``, ``"image"`` or ``"tabular"``;
 - ``feature_dim``: size D of the pooled embedding;
 - ``preprocess(raw)``: a list of raw inputs -> a batch for ``forward_features``;
-- ``forward_features(batch) -> (B, D)`` pooled embeddings (and, where the model
-  has them, ``forward_tokens(batch) -> ((B, T, D), mask)``);
+- ``forward_features(batch) -> (B, D)`` pooled embeddings;
 - ``param_groups()``: parameters grouped from input to output (embeddings/stem,
   each block, then the top), which layer-wise learning rates and gradual
   unfreezing need;
@@ -32,6 +31,11 @@ the backbone instead of probing it with ``getattr``:
   sequences, so inputs of different widths may be padded to one width
   (``scratch:seqconv``); default ``False``;
 - ``input_width``: the numeric columns a tabular backbone takes (``None``: any);
+- ``has_tokens`` / ``forward_tokens(batch) -> ((B, T, D), mask (B, T))``: the
+  per-token / per-patch features before pooling (text tokens, ViT patch tokens,
+  a conv feature map's H x W positions as H*W tokens), the mask 1 where a token
+  is real and 0 at padding (right-padded); the default has none and says so
+  in one line (what ``attentive-probe`` and multi-task attention read);
 - ``pretrained``: whether the weights are pretrained (``load_backbone`` sets it).
 """
 
@@ -188,6 +192,19 @@ def find_blocks(model: nn.Module) -> tuple[str, nn.Module] | None:
     return best
 
 
+def as_tokens(h: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Any unpooled output as ``(B, T, D)`` tokens and a ``(B, T)`` mask: a feature map
+    ``(B, C, H, W)`` becomes its ``H * W`` positions (row-major), ``(B, D)`` one token;
+    without ``mask`` every token is real."""
+    if h.ndim == 4:
+        h = h.flatten(2).transpose(1, 2)
+    elif h.ndim == 2:
+        h = h.unsqueeze(1)
+    if mask is None:
+        mask = torch.ones(h.shape[:2], dtype=torch.long, device=h.device)
+    return h, mask
+
+
 def weights_fingerprint(module: nn.Module) -> str:
     """A cheap, stable hash of a module's weights (shapes + a strided sample).
 
@@ -276,6 +293,20 @@ class Backbone(nn.Module):
         """Logits of the source task (e.g. ImageNet's 1000 classes) from pooled
         ``features`` ``(B, D)``; ``None`` when the backbone has no source head."""
         return None
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether :meth:`forward_tokens` gives per-token / per-patch features (default: no)."""
+        return False
+
+    def forward_tokens(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token / patch features ``(B, T, D)`` and their mask ``(B, T)`` (1: a real token)."""
+        from headstart.errors import HeadstartError
+
+        raise HeadstartError(
+            f"backbone '{self.spec}' has no token or patch features (only pooled ones): use a text encoder "
+            f"(minilm, hf:...), a timm model or efficientnet-lite0, or a strategy on pooled features"
+        )
 
     # -- helpers shared by every source -------------------------------------
     @property

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.backbones.base import Backbone, PretrainedConfig
+from headstart.backbones.base import Backbone, PretrainedConfig, as_tokens
 from headstart.backbones.registry import register_source
 from headstart.errors import HeadstartError
 from headstart.hub import resolve_hf
@@ -122,8 +122,12 @@ class HFTextBackbone(Backbone):
     def preprocess(self, raw: Sequence[str]) -> dict[str, torch.Tensor]:
         return self.collate(self.prepare(raw)[0])
 
+    @property
+    def has_tokens(self) -> bool:
+        return True
+
     def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token states ``(B, T, D)`` and the attention mask ``(B, T)``."""
+        """Token states ``(B, T, D)`` (the last layer's) and the attention mask ``(B, T)``."""
         out = self.model(**batch)
         return out.last_hidden_state, batch["attention_mask"]
 
@@ -189,6 +193,14 @@ class HFVisionBackbone(Backbone):
         from headstart.backbones.vision import to_pil
 
         return self.processor(images=[to_pil(x) for x in raw], return_tensors="pt")["pixel_values"]
+
+    @property
+    def has_tokens(self) -> bool:
+        return True
+
+    def forward_tokens(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last hidden state as tokens (ViT: CLS + patches; a conv net: its map's positions)."""
+        return as_tokens(self.model(pixel_values=batch).last_hidden_state)
 
     def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
         out = self.model(pixel_values=batch)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from headstart.backbones.base import Backbone, find_blocks
+from headstart.backbones.base import Backbone, as_tokens, find_blocks
 from headstart.errors import HeadstartError
 
 LAYER_RE = re.compile(r"^(?P<base>.+)@block(?P<k>\d+)$")
@@ -110,13 +110,26 @@ class LayerBackbone(Backbone):
     def collate(self, items: Sequence[Any]) -> Any:
         return self.inner.collate(items)
 
-    def forward_features(self, batch: Any) -> torch.Tensor:
+    def _block_output(self, batch: Any) -> torch.Tensor:
         try:
             self.inner.forward_features(batch)
         except _Captured as c:
-            h = c.output
-        else:  # pragma: no cover - the hook always fires
-            raise HeadstartError(f"block {self.block_path} of '{self.inner.spec}' did not run")
+            return c.output
+        raise HeadstartError(f"block {self.block_path} of '{self.inner.spec}' did not run")  # pragma: no cover
+
+    @property
+    def has_tokens(self) -> bool:
+        return self.inner.has_tokens
+
+    def forward_tokens(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block K's output as tokens (text: its hidden states and the attention mask)."""
+        if not self.inner.has_tokens:
+            return self.inner.forward_tokens(batch)  # the one-line refusal
+        mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+        return as_tokens(self._block_output(batch), mask)
+
+    def forward_features(self, batch: Any) -> torch.Tensor:
+        h = self._block_output(batch)
         if h.ndim == 4:
             return h.mean(dim=(2, 3))
         if h.ndim == 3:

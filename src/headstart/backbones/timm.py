@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from headstart.backbones.base import WEIGHTS_FILE
+import torch
+
+from headstart.backbones.base import WEIGHTS_FILE, as_tokens
 from headstart.backbones.registry import register_source
 from headstart.backbones.vision import ImageBackbone
 from headstart.errors import HeadstartError, did_you_mean
@@ -20,7 +22,19 @@ def _config(model: Any) -> dict[str, Any]:
 
 
 class TimmBackbone(ImageBackbone):
-    """A timm model with its classifier removed (``num_classes=0``)."""
+    """A timm model with its classifier removed (``num_classes=0``).
+
+    Its tokens are timm's unpooled ``forward_features``: a ViT's tokens (class /
+    register tokens then patches), a conv net's last feature map as ``H * W``
+    tokens (``efficientnet-lite0``: 7 x 7 = 49 tokens of 1280 at 224 px).
+    """
+
+    @property
+    def has_tokens(self) -> bool:
+        return True
+
+    def forward_tokens(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return as_tokens(self.model.forward_features(batch))
 
     def save(self, folder: str | Path) -> Path:
         from headstart.io import save_tensors

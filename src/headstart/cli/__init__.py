@@ -20,6 +20,7 @@ from headstart.cli import (  # noqa: F401
     fit,
     meta,
     models,
+    multitask,
     predict,
     rank,
     report,

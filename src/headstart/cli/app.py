@@ -43,6 +43,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "zeroshot": ("headstart.zeroshot.registry", "METHODS"),
     "meta": ("headstart.meta.registry", "METHODS"),
     "rl": ("headstart.rl.registry", "METHODS"),
+    "multitask": ("headstart.multitask.registry", "METHODS"),
     "score": ("headstart.select.registry", "SCORES"),
     "embedded": ("headstart.backbones.registry", "EMBEDDED"),
     "source": ("headstart.backbones.registry", "SOURCES"),

@@ -150,6 +150,12 @@ def load_splits(
     return dataset, train, test, how
 
 
+def _chosen(clf: Any) -> str:
+    """What the attentive probe chose on its held-out rows."""
+    chosen = clf.extras_.get("attentive_probe", {})
+    return f"{chosen.get('queries')} queries, best epoch {clf.best_epoch_}, token features {chosen.get('tokens')}"
+
+
 def print_training(clf: Any, strategy: str) -> None:
     """What fitting did: the backbone and its training, and the debiasing / imbalance method."""
     t = clf.timings_
@@ -163,7 +169,8 @@ def print_training(clf: Any, strategy: str) -> None:
         state = "from cache" if t["fit_features_cached"] else "computed"
         console.print(
             f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); features {state} "
-            f"in {t['fit_features_seconds']:.2f} s; head (linear-probe) in {t['head_seconds']:.2f} s, C={clf.C_:g}"
+            f"in {t['fit_features_seconds']:.2f} s; head ({strategy}) in {t['head_seconds']:.2f} s"
+            + (f", C={clf.C_:g}" if clf.C_ is not None else f", {_chosen(clf)}")
         )
     if clf.fairness_:
         console.print(f"[bold]debias[/bold] {clf.fairness_['what']}", highlight=False)

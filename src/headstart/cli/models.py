@@ -20,6 +20,7 @@ FAMILY_LINES = (
     ("zeroshot", "zero-shot methods (headstart zeroshot --method)"),
     ("meta", "meta-learning methods (headstart meta-train --method)"),
     ("rl", "RL transfer methods (headstart rl-transfer --method)"),
+    ("multitask", "multi-task methods (headstart fit-multi --method)"),
     ("score", "transferability scores (headstart rank --scores)"),
     ("section", "report sections (headstart report)"),
 )

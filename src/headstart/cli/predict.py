@@ -52,6 +52,35 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
     return load_run(run), dataset
 
 
+ATTENTION = "attention.json"
+
+
+def check_explainable(clf: Any, run: Path) -> None:
+    """``--explain`` needs attention weights: a run fitted with ``--strategy attentive-probe``."""
+    from headstart.backbones.attentive import AttentiveBackbone
+
+    if not isinstance(clf.backbone_, AttentiveBackbone):
+        raise HeadstartError(
+            f"run {run} has no attention weights to explain (backbone {clf.backbone_.spec}): "
+            f"fit it with --strategy attentive-probe, or leave out --explain"
+        )
+
+
+def write_attention(clf: Any, dataset: Any, table: Any, path: Path, rows: int, batch_size: int) -> None:
+    """The first ``rows`` predictions with the attention weights behind them, to ``path`` (JSON)."""
+    from headstart.backbones.attentive import attention_maps
+    from headstart.io import write_json
+
+    n = min(rows, len(dataset))
+    maps = attention_maps(clf.backbone_.cpu(), list(dataset.inputs[:n]), batch_size)
+    records = [
+        {"id": str(table["id"].iloc[i]), "prediction": str(table["prediction"].iloc[i]), **m}
+        for i, m in enumerate(maps)
+    ]
+    write_json(path, {"kind": "attention", "modality": dataset.modality, "rows": records})
+    console.print(f"[green]wrote[/green] {path}: attention weights of {n} predictions")
+
+
 @command()
 def predict(
     run: Path = typer.Argument(..., help="A run folder written by `headstart fit`."),
@@ -60,6 +89,13 @@ def predict(
     strict: bool = c.Strict,
     batch_size: int = c.BatchSize,
     device: str = c.Device,
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Also save the attention weights of an attentive-probe run (RUN/attention.json; the report "
+        "shows them: tokens highlighted for text, a heat map over the image).",
+    ),
+    explain_rows: int = typer.Option(20, "--explain-rows", help="How many rows (the first) --explain saves."),
 ) -> None:
     """Predict labels and class probabilities for DATA; write a CSV."""
     import pandas as pd
@@ -67,8 +103,17 @@ def predict(
     from headstart.io import atomic_write_text
 
     c.check_out(out, "file")
+    if explain:
+        from headstart.runfolder import read_config
+
+        read_config(run)  # not a run folder: that line first
+        c.check_out(run / ATTENTION, "file", "--explain")
+        if explain_rows < 1:
+            raise HeadstartError(f"--explain-rows must be at least 1, got {explain_rows}")
     clf, dataset = load_for_run(run, data, require_labels=False, strict=strict, label_col=None)
     clf.set_params(batch_size=batch_size, device=device)
+    if explain:
+        check_explainable(clf, run)
     proba = clf.predict_proba(dataset)
     table = pd.DataFrame({"id": dataset.ids})
     if dataset.modality != "tabular":
@@ -79,6 +124,8 @@ def predict(
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     atomic_write_text(out, buf.getvalue())
+    if explain:
+        write_attention(clf, dataset, table, run / ATTENTION, explain_rows, batch_size)
     counts = table["prediction"].value_counts().to_dict()
     console.print(
         f"[green]wrote[/green] {out}: {len(table)} predictions ({', '.join(f'{k}: {v}' for k, v in counts.items())})"

@@ -33,6 +33,7 @@ class FineTune:
 
     name: ClassVar[str] = "full"
     uses_cached_features: ClassVar[bool] = False
+    uses_tokens: ClassVar[bool] = False  # reads token features (attentive-probe)
 
     def trainable_groups(self, n_groups: int, epoch: int) -> int:
         """How many backbone groups, counted from the top, train in ``epoch``."""

@@ -248,6 +248,7 @@ class LinearProbe:
 
     name = "linear-probe"
     uses_cached_features = True
+    uses_tokens = False
 
     def _weights(self, y: torch.Tensor, n_classes: int) -> torch.Tensor | None:
         w = class_weights(y.numpy(), n_classes, self.class_weight)

@@ -35,6 +35,7 @@ class WithModule:
     base: Any
 
     uses_cached_features: ClassVar[bool] = False
+    uses_tokens: ClassVar[bool] = False  # reads token features (attentive-probe)
     group: ClassVar[str] = "extra"  # the optimiser group's name
 
     def module(self, model: Any) -> nn.Module:

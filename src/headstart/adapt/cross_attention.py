@@ -1,0 +1,152 @@
+"""``cross-attention``: cross-domain attention, target rows attending to source rows
+(after the cross-domain attention of CDTrans, Xu et al., "CDTrans: Cross-domain
+Transformer for Unsupervised Domain Adaptation", ICLR 2022, on pooled features).
+
+Each target row's feature queries the batch's source features:
+
+    a = softmax(q(f_t) k(f_s)^T / sqrt(d))        (B_t, B_s), rows sum to 1
+    m_t = a f_s                                    the target row's source neighbourhood
+
+and three terms use it:
+
+- alignment: ``1 - cos(f_t, m_t)``: target features are pulled towards the
+  source rows they attend to (the attention learns which those are);
+- consistency: ``CE(logits_t, argmax q_t)`` over the target rows whose attended
+  source predictions ``q_t = a softmax(logits_s)`` agree (``max q_t >= threshold``):
+  a target row takes the class of the source rows it attends to (weights and source
+  predictions detached: pseudo-labels from the source side, no target label). Without
+  the threshold (soft ``q_t`` on every row) it collapsed MNIST -> USPS to 0.21: early,
+  nearly uniform attention makes ``q_t`` the batch's class mix, and the target
+  predictions follow it;
+- adversarial: DANN's discriminator behind gradient reversal (``adversarial``
+  weight; 0 turns it off), which aligns the domains as a whole.
+
+    transfer = adversarial * BCE_domain + lambda_p * (align * alignment + consistency * consistency)
+
+``lambda_p`` ramps as DANN's (:func:`~headstart.train.grl.dann_schedule`): the
+source predictions are poor early on. The last batch's attention weights are kept
+in ``weights_`` ``(B_t, B_s)``.
+
+Shapes: ``f_s`` ``(B_s, D)``, ``f_t`` ``(B_t, D)``, logits ``(B, K)`` -> scalar.
+
+Example:
+    >>> import torch
+    >>> from headstart.adapt.cross_attention import CrossDomainAttention
+    >>> loss = CrossDomainAttention(hidden=16, dim=8).build(feature_dim=8, n_classes=3)
+    >>> loss.step += 50  # halfway through training (the terms ramp in from 0)
+    >>> loss.total_steps = 100
+    >>> f_s = torch.randn(6, 8, requires_grad=True)
+    >>> loss(f_s, torch.randn(6, 8), torch.randn(6, 3), torch.randn(6, 3)).backward()
+    >>> f_s.grad.abs().sum() > 0
+    tensor(True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from headstart.adapt.base import DomainLoss, discriminator, domain_bce
+from headstart.adapt.registry import METHODS
+from headstart.errors import HeadstartError
+from headstart.train.grl import GradientReversal, dann_schedule
+
+
+@METHODS.register(order=60)
+class CrossDomainAttention(DomainLoss):
+    """Cross-domain attention: target features attend to source features (alignment + consistency + DANN)
+
+    Args:
+        weight: the transfer loss's weight.
+        dim: the query / key width of the attention.
+        align: weight of the alignment term (target towards its attended source rows).
+        consistency: weight of the consistency term (target prediction vs attended source predictions).
+        threshold: how much the attended source predictions must agree for a target row's pseudo-label.
+        adversarial: weight of DANN's domain-adversarial term (0: none).
+        hidden: the discriminator's hidden width.
+        lr: the attention's and discriminator's learning rate (default: the head's).
+
+    >>> CrossDomainAttention(dim=16).build(feature_dim=8, n_classes=2).dim
+    16
+    """
+
+    name: ClassVar[str] = "cross-attention"
+    has_parameters: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        dim: int = 64,
+        align: float = 1.0,
+        consistency: float = 1.0,
+        adversarial: float = 1.0,
+        hidden: int = 500,
+        threshold: float = 0.8,
+        lr: float | None = None,
+    ) -> None:
+        super().__init__(weight, lr)
+        self.threshold = float(threshold)
+        if dim < 1 or hidden < 1 or min(align, consistency, adversarial) < 0:
+            raise HeadstartError(
+                f"cross-attention: dim and hidden must be >= 1 and the weights >= 0, got {dim}, {hidden}, "
+                f"{align}, {consistency}, {adversarial}"
+            )
+        self.dim, self.hidden = int(dim), int(hidden)
+        self.align, self.consistency, self.adversarial = float(align), float(consistency), float(adversarial)
+        self.grl = GradientReversal(0.0)
+        self.weights_: torch.Tensor | None = None
+
+    def build(self, feature_dim: int, n_classes: int) -> CrossDomainAttention:
+        self.norm = nn.LayerNorm(feature_dim)
+        self.query = nn.Linear(feature_dim, self.dim)
+        self.key = nn.Linear(feature_dim, self.dim)
+        if self.adversarial > 0:
+            self.discriminator = discriminator(feature_dim, self.hidden)
+        return self
+
+    def attention(self, f_t: torch.Tensor, f_s: torch.Tensor) -> torch.Tensor:
+        """``(B_t, B_s)`` weights: how much each target row attends to each source row."""
+        q, k = self.query(self.norm(f_t)), self.key(self.norm(f_s))
+        return torch.softmax(q @ k.T / self.dim**0.5, dim=1)
+
+    def forward(
+        self, f_s: torch.Tensor, f_t: torch.Tensor, logits_s: torch.Tensor, logits_t: torch.Tensor
+    ) -> torch.Tensor:
+        ramp = dann_schedule(self.progress)
+        a = self.attention(f_t, f_s)
+        self.weights_ = a.detach()
+        mixed = a @ f_s
+        loss = self.align * (1 - F.cosine_similarity(f_t, mixed, dim=1)).mean()
+        soft = a.detach() @ torch.softmax(logits_s.detach().float(), dim=1)
+        agree, label = soft.max(1)
+        sure = agree >= self.threshold
+        if self.consistency > 0 and bool(sure.any()):
+            ce = F.cross_entropy(logits_t.float()[sure], label[sure], reduction="sum") / len(f_t)
+            loss = loss + self.consistency * ce
+        loss = ramp * loss
+        if self.adversarial > 0:
+            self.grl.set_coeff(ramp)
+            d = self.discriminator(self.grl(torch.cat([f_s, f_t])))
+            loss = loss + self.adversarial * domain_bce(d[: len(f_s)], d[len(f_s) :])
+        return loss
+
+    def options(self) -> dict[str, Any]:
+        return {
+            **super().options(),
+            "dim": self.dim,
+            "align": self.align,
+            "consistency": self.consistency,
+            "adversarial": self.adversarial,
+            "hidden": self.hidden,
+            "threshold": self.threshold,
+        }
+
+    def describe(self) -> str:
+        adv = f" + DANN x{self.adversarial:g}" if self.adversarial > 0 else ""
+        return (
+            f"cross-domain attention: target rows attend to source rows (alignment x{self.align:g}, "
+            f"consistency x{self.consistency:g}{adv})"
+        )
