@@ -19,8 +19,10 @@ import numpy as np
 from headstart.data.splits import stratified_sample, stratified_split
 from headstart.errors import HeadstartError
 
-Modality = Literal["text", "image", "tabular"]
-MODALITIES: tuple[str, ...] = ("text", "image", "tabular")
+Modality = Literal["text", "image", "tabular", "timeseries", "audio"]
+MODALITIES: tuple[str, ...] = ("text", "image", "tabular", "timeseries", "audio")
+# Inputs that are variable-length sequences of numbers (a list of arrays, one per row).
+SEQUENCES: tuple[str, ...] = ("timeseries", "audio")
 
 
 def _take(values: Any, idx: np.ndarray) -> Any:
@@ -37,14 +39,18 @@ class Dataset:
 
     Attributes:
         inputs: texts (``list[str]``), images (``list`` of paths, PIL images or
-            HxW[xC] arrays), or a float matrix ``(N, D)`` for ``tabular``.
+            HxW[xC] arrays), a float matrix ``(N, D)`` for ``tabular``, float
+            arrays ``(T_i, C)`` (one per row, any length) for ``timeseries``, or
+            mono waveforms ``(T_i,)`` for ``audio``.
         labels: array of class labels (str or int), or ``None`` when unlabelled.
-        modality: ``"text"``, ``"image"`` or ``"tabular"``.
+        modality: ``"text"``, ``"image"``, ``"tabular"``, ``"timeseries"`` or ``"audio"``.
         group, domain, split: optional per-row tags (arrays of str).
         ids: per-row identifiers used in prediction files (row number or path).
         source: where the data came from, for messages.
         columns: how a table was read (``{"text": "sentence", "label": "label"}``),
             so that predict can demand the same columns.
+        sample_rate: samples per second of ``audio`` (and of a ``timeseries`` when
+            known); backbones resample to their own rate and say so.
     """
 
     inputs: Any
@@ -56,6 +62,7 @@ class Dataset:
     ids: np.ndarray | None = None
     source: str = "<memory>"
     columns: dict[str, Any] = field(default_factory=dict)
+    sample_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
@@ -150,6 +157,8 @@ class Dataset:
         modification time (reading every file would cost as much as decoding it).
         """
         h = hashlib.sha256(self.modality.encode())
+        if self.sample_rate is not None:  # the same samples at another rate are another sound
+            h.update(f"rate={float(self.sample_rate)}".encode())
         if isinstance(self.inputs, np.ndarray) and self.inputs.dtype != object:
             arr = np.ascontiguousarray(self.inputs)
             h.update(str((arr.shape, arr.dtype.str)).encode())
