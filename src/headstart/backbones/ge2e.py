@@ -134,7 +134,8 @@ class GE2EBackbone(SequenceBackbone):
             raise
         except Exception as e:  # a damaged or changed file: unpickling refused, keys or shapes that differ
             raise HeadstartError(
-                f"cannot read the GE2E weights in {weights_path()} ({e.__class__.__name__}); reinstall resemblyzer 0.1.4"
+                f"cannot read the GE2E weights in {weights_path()} ({e.__class__.__name__}); "
+                "reinstall resemblyzer 0.1.4"
             ) from None
 
     def frontend(self, x: np.ndarray) -> np.ndarray:

@@ -18,8 +18,15 @@ import pandas as pd
 
 from headstart.data.dataset import Dataset
 from headstart.data.digits import idx_files, load_digits_mat, load_idx_folder
-from headstart.data.sequences import from_long_table, from_waveforms, is_audio_path, load_ts, looks_long
-from headstart.data.sequences import load_wav_folder, wav_folders
+from headstart.data.sequences import (
+    from_long_table,
+    from_waveforms,
+    is_audio_path,
+    load_ts,
+    load_wav_folder,
+    looks_long,
+    wav_folders,
+)
 from headstart.errors import HeadstartError, did_you_mean, warn
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")

@@ -128,7 +128,9 @@ def load_ts(path: str | os.PathLike) -> Dataset:
         channels = {x.shape[1] for x in inputs}
         if len(channels) > 1:
             raise HeadstartError(f"the .ts files in {p} have different channels ({sorted(channels)}); use one set")
-        split = np.concatenate([np.full(len(d), f.stem.rsplit("_", 1)[1].lower()) for d, f in zip(parts, files)])
+        split = np.concatenate(
+            [np.full(len(d), f.stem.rsplit("_", 1)[1].lower()) for d, f in zip(parts, files, strict=True)]
+        )
         labels = np.concatenate([d.labels for d in parts]) if all(d.labels is not None for d in parts) else None
         return Dataset(inputs=inputs, labels=labels, modality="timeseries", split=split, source=str(p))
     return _read_ts(p)
