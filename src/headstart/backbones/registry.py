@@ -134,7 +134,12 @@ def load_backbone_for(spec: Any, data: Any, **kwargs: Any) -> Any:
 
         kwargs.setdefault("feature_dim", int(np.asarray(data.inputs).shape[1]))
     if data.modality == "timeseries" and isinstance(spec, str) and split_options(spec)[0] in CHANNELS_FROM_DATA:
-        kwargs.setdefault("in_channels", int(data.inputs[0].shape[1]))
+        base, options = split_options(spec)
+        if "in_channels" not in options and "in_channels" not in kwargs:
+            # Written into the name, so that a run folder that records the name rebuilds the same network.
+            base = DEFAULTS["timeseries"] if base == "auto" else base
+            options["in_channels"] = int(data.inputs[0].shape[1])
+            spec = base + "?" + "&".join(f"{k}={v}" for k, v in options.items())
     return load_backbone(spec, modality=data.modality, **kwargs)
 
 

@@ -12,8 +12,8 @@ No row is ever cut or padded beyond its batch.
 channels (taken from the data): three blocks (kernel 7, 5, 3; dilation 1, 2, 4;
 ``width`` channels, default 64), each a conv, ReLU and a LayerNorm over the
 channels at every step, zeroed beyond each row's length so padding never leaks
-in. Option ``norm``: ``series`` (default) z-normalises each channel of each row
-(the UCR convention), ``none`` keeps the values.
+in. Option ``norm``: ``none`` (default) keeps the values, ``series`` z-normalises each channel
+of each row (the UCR convention; on JapaneseVowels it costs 0.2 accuracy).
 
     >>> import numpy as np
     >>> from headstart.backbones import load_backbone
@@ -110,7 +110,7 @@ class TSConvBackbone(SequenceBackbone):
     modality = "timeseries"
     source = "scratch"
 
-    def __init__(self, in_channels: int = 1, width: int = 64, pool: str = "mean", norm: str = "series") -> None:
+    def __init__(self, in_channels: int = 1, width: int = 64, pool: str = "mean", norm: str = "none") -> None:
         super().__init__(int(width), pool)
         if norm not in ("series", "none"):
             raise HeadstartError(f"scratch:tsconv norm must be 'series' or 'none', got '{norm}'")
@@ -150,7 +150,7 @@ class TSConvBackbone(SequenceBackbone):
 def build(cfg: dict[str, Any]) -> SequenceBackbone:
     """The architecture a saved ``backbone.json`` names (random weights)."""
     if cfg["architecture"] == "tsconv":
-        return TSConvBackbone(cfg["in_channels"], cfg["width"], cfg.get("pooling", "mean"), cfg.get("norm", "series"))
+        return TSConvBackbone(cfg["in_channels"], cfg["width"], cfg.get("pooling", "mean"), cfg.get("norm", "none"))
     if cfg["architecture"] == "ge2e":
         from headstart.backbones.ge2e import GE2EBackbone
 

@@ -142,21 +142,51 @@ def _read_ts(p: Path) -> Dataset:
     if p.is_file() and p.stat().st_size == 0:
         raise HeadstartError(f"{p} is empty: a .ts file starts with @problemName ... @data")
     try:
-        X, y = load_from_ts_file(str(p))
+        text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise HeadstartError(f"{p} is not UTF-8 text: is it really a .ts file?") from None
-    except Exception as e:  # aeon raises IOError / ValueError / IndexError on a malformed header or row
-        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
+    tags = {line.split()[0].lower() for line in text.splitlines() if line.startswith("@") and line.split()}
+    missing = [name for t, name in (("@problemname", "@problemName"), ("@data", "@data")) if t not in tags]
+    if missing:
         raise HeadstartError(
-            f"cannot read {p} as a UCR/UEA .ts file: {first}; "
-            "its header needs @problemName, @univariate, @equalLength, @classLabel, then @data"
-        ) from None
+            f"{p} is not a UCR/UEA .ts file: its header has no {' or '.join(missing)} line; "
+            "it needs @problemName, @univariate, @equalLength, @classLabel, then @data and one series a line"
+        )
+    try:
+        X, y = load_from_ts_file(str(p))
+    except Exception as e:  # aeon raises IOError / ValueError / IndexError on a malformed header or row
+        raise HeadstartError(_ts_problem(p, text, e)) from None
     # aeon: (n, channels, time) for equal lengths, else a list of (channels, time_i).
     series = [np.asarray(x).T for x in X]
     labels = None if y is None or len(y) == 0 else np.asarray(y)
     if labels is not None and labels.dtype.kind in "OUS" and all(str(v).lstrip("-").isdigit() for v in labels):
         labels = labels.astype(int)
     return from_series(series, labels, source=str(p))
+
+
+def _ts_problem(p: Path, text: str, error: Exception) -> str:
+    """What is wrong with a .ts file aeon's reader refused: a zero-length series, channels that
+    differ between rows, else the header (aeon's own words)."""
+    import re
+
+    message = str(error).strip().splitlines()[0][:160] if str(error).strip() else error.__class__.__name__
+    case = re.search(r"[Ii]nconsistent number of dimensions in case (\d+)", message)
+    if case:
+        return (
+            f"series {case.group(1)} of {p} has a different number of channels from the first: "
+            "every series needs the same channels (missing ones filled, extra ones dropped)"
+        )
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lower().startswith("@data")) + 1
+    rows = [line for line in lines[start:] if line.strip()]
+    for i, row in enumerate(rows):
+        dims = row.split(":")[:-1] if ":" in row else [row]
+        if any(not d.strip() for d in dims):
+            return f"series {i + 1} of {p} is a zero-length series (a dimension with no values); drop it"
+    return (
+        f"cannot read {p} as a UCR/UEA .ts file: {message}; "
+        "check its header (@problemName, @univariate, @equalLength, @classLabel with the class names, then @data)"
+    )
 
 
 # ---------------------------------------------------------------- long tables
