@@ -75,8 +75,9 @@ def main() -> None:
             ).fit(tr)  # fmt: skip
             acc = clf.evaluate(te)["accuracy"]
             accs.append(acc)
-            runs.append({"arm": name, "seed": seed, "accuracy": acc, "best_epoch": clf.best_epoch_,
-                         "cpu_s": round(time.process_time() - c, 1), "wall_s": round(time.perf_counter() - t, 1)})  # fmt: skip
+            cpu, wall = round(time.process_time() - c, 1), round(time.perf_counter() - t, 1)
+            runs.append({"arm": name, "seed": seed, "accuracy": acc, "best_epoch": clf.best_epoch_})
+            runs[-1].update(cpu_s=cpu, wall_s=wall)
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
         results[name] = accs
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
