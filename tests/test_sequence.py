@@ -276,3 +276,25 @@ def test_fsdd_clips_read_as_8k_mono():
     folder = shared("audio", "fsdd", "recordings")
     x, rate = read_wav(folder / "3_george_0.wav")
     assert rate == 8000 and x.ndim == 1 and np.abs(x).max() <= 1.0
+
+
+def test_split_time_trains_on_the_earliest_series_and_pool_is_a_backbone_option(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(30):
+        sign = 1 if i % 2 else -1
+        for t in range(int(rng.integers(4, 9))):
+            rows.append({"id": f"s{i}", "time": 100 * (29 - i) + t, "x": sign * t + 0.1 * rng.normal(), "label": sign})
+    pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
+    d = load(tmp_path / "long.csv")
+    train, test = d.time_split(0.2)
+    assert max(train.time) < min(test.time) and len(test) == 6
+    code, out, err = cli(
+        capsys, "fit", tmp_path / "long.csv", "-b", "scratch:tsconv?width=8", "--pool", "max", "--split", "time",
+        "-s", "full", "--epochs", "1", "-o", tmp_path / "r",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "latest 6 rows by 'time'" in " ".join(out.split())
+    import json
+
+    assert "pool=max" in json.loads((tmp_path / "r" / "config.json").read_text())["params"]["backbone"]

@@ -49,6 +49,8 @@ class Dataset:
         source: where the data came from, for messages.
         columns: how a table was read (``{"text": "sentence", "label": "label"}``),
             so that predict can demand the same columns.
+        time: per-row times (a long table's series start times), which
+            :meth:`time_split` orders by; ``None``: the rows' order is their time order.
         sample_rate: samples per second of ``audio`` (and of a ``timeseries`` when
             known); backbones resample to their own rate and say so.
     """
@@ -63,6 +65,7 @@ class Dataset:
     source: str = "<memory>"
     columns: dict[str, Any] = field(default_factory=dict)
     sample_rate: float | None = None
+    time: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
@@ -70,7 +73,7 @@ class Dataset:
         n = len(self.inputs)
         if self.labels is not None:
             self.labels = np.asarray(self.labels)
-        for name in ("labels", "group", "domain", "split", "ids"):
+        for name in ("labels", "group", "domain", "split", "ids", "time"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise HeadstartError(f"{self.source}: {name} has {len(value)} rows but inputs have {n}")
@@ -113,6 +116,7 @@ class Dataset:
             domain=_take(self.domain, idx),
             split=_take(self.split, idx),
             ids=_take(self.ids, idx),
+            time=_take(self.time, idx),
         )
 
     def splits(self) -> list[str]:
@@ -143,6 +147,19 @@ class Dataset:
         strata = self.labels if self.labels is not None else np.zeros(len(self))
         train, test = stratified_split(strata, test_size, seed)
         return self.subset(train), self.subset(test)
+
+    def time_split(self, test_size: float = 0.2) -> tuple[Dataset, Dataset]:
+        """The earliest rows to train on, the latest ``test_size`` to test on (``--split time``):
+        ordered by :attr:`time` when the loader knew each row's time, else by row order.
+
+        >>> d = Dataset(inputs=["a", "b", "c", "d", "e"], labels=[0, 1, 0, 1, 0], modality="text")
+        >>> [list(part.inputs) for part in d.time_split(0.4)]
+        [['a', 'b', 'c'], ['d', 'e']]
+        """
+        n = len(self)
+        k = min(n - 1, max(1, int(round(n * test_size))))
+        order = np.arange(n) if self.time is None else np.argsort(np.asarray(self.time), kind="stable")
+        return self.subset(order[: n - k]), self.subset(order[n - k :])
 
     def sample(self, n: int, seed: int = 0) -> Dataset:
         """A stratified subsample of ``n`` rows (all rows if ``n >= len``)."""

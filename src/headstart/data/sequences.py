@@ -213,7 +213,7 @@ def from_long_table(
     """One series per ``id_col`` value, its steps ordered by ``time_col``; ``channels`` (default: every
     other numeric column) are its channels. The label (and ``tags``: role -> column, e.g. a split)
     must be constant within a series. A numeric or datetime time column also gives each
-    series' start time (``columns["start_times"]``), which ``--split time`` orders by."""
+    series' start time (``Dataset.time``), which ``--split time`` orders by."""
     reserved = {id_col, time_col, label_col, *(tags or {}).values()} - {None}
     if channels is None:
         channels = [c for c in df.columns if c not in reserved and pd.api.types.is_numeric_dtype(df[c])]
@@ -248,8 +248,6 @@ def from_long_table(
     cols: dict[str, Any] = {"id": id_col, "time": time_col, "channels": list(channels)}
     if label_col is not None:
         cols["label"] = label_col
-    if start_times is not None:
-        cols["start_times"] = start_times
     return Dataset(
         inputs=series,
         labels=np.asarray(labels) if label_col is not None else None,
@@ -257,6 +255,7 @@ def from_long_table(
         ids=np.asarray(names),
         source=source,
         columns=cols,
+        time=None if start_times is None else np.asarray(start_times),
         **{r: np.asarray(v).astype(str) for r, v in roles.items()},
     )
 
