@@ -94,7 +94,7 @@ class GE2EBackbone(SequenceBackbone):
     source = "embedded"
 
     def __init__(self, pool: str = "last", load_weights: bool = True, layers: int = LAYERS) -> None:
-        super().__init__(HIDDEN, pool)
+        super().__init__()
         if not 1 <= int(layers) <= LAYERS:
             raise HeadstartError(f"ge2e layers must be 1 to {LAYERS}, got {layers}")
         self.spec = "ge2e"
@@ -106,6 +106,7 @@ class GE2EBackbone(SequenceBackbone):
             [nn.LSTM(N_MELS if i == 0 else HIDDEN, HIDDEN, 1, batch_first=True) for i in range(self.layers)]
         )
         self.linear = nn.Linear(HIDDEN, HIDDEN) if self.layers == LAYERS else None
+        self.init_pool(pool, HIDDEN)
         self.mel = MelFrontEnd()
         self.pretrained_config = {
             "architecture": "ge2e",
@@ -161,6 +162,7 @@ class GE2EBackbone(SequenceBackbone):
     description="GE2E speaker encoder (Resemblyzer 0.1.4): 3-layer LSTM over 40 mel bands, 16 kHz, 256-d",
 )
 def load(pretrained: bool = True, pool: str = "last", layers: int = LAYERS, **kwargs: Any) -> GE2EBackbone:
+    """``ge2e``: Resemblyzer's GE2E speaker encoder (weights read as tensors; options pool, layers)."""
     if kwargs:
         raise HeadstartError(f"ge2e takes the options pool and layers, not {', '.join(kwargs)}")
     return GE2EBackbone(pool=pool, load_weights=pretrained, layers=layers)

@@ -44,8 +44,9 @@ class SequenceBackbone(Backbone):
 
     normalize: bool = False  # L2-normalise the pooled vector (GE2E's recipe)
 
-    def __init__(self, dim: int, pool: str) -> None:
-        super().__init__()
+    def init_pool(self, pool: str, dim: int) -> None:
+        """The pooling over ``dim``-wide states; called after the encoder's layers, so that
+        parameters are registered input to output, as ``param_groups`` lists them."""
         self.pool = Pooling(pool, int(dim))
         self.feature_dim = self.pool.out_dim(int(dim))
 
@@ -111,7 +112,7 @@ class TSConvBackbone(SequenceBackbone):
     source = "scratch"
 
     def __init__(self, in_channels: int = 1, width: int = 64, pool: str = "mean", norm: str = "none") -> None:
-        super().__init__(int(width), pool)
+        super().__init__()
         if norm not in ("series", "none"):
             raise HeadstartError(f"scratch:tsconv norm must be 'series' or 'none', got '{norm}'")
         if int(in_channels) < 1:
@@ -120,6 +121,7 @@ class TSConvBackbone(SequenceBackbone):
         self.in_channels, self.norm = int(in_channels), norm
         w = int(width)
         self.blocks = nn.ModuleList([_Block(self.in_channels, w, 7, 1), _Block(w, w, 5, 2), _Block(w, w, 3, 4)])
+        self.init_pool(pool, w)
         self.pretrained_config = {
             "architecture": "tsconv",
             "in_channels": self.in_channels,
