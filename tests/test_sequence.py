@@ -298,3 +298,24 @@ def test_split_time_trains_on_the_earliest_series_and_pool_is_a_backbone_option(
     import json
 
     assert "pool=max" in json.loads((tmp_path / "r" / "config.json").read_text())["params"]["backbone"]
+
+
+def write_ts(path, data: Dataset) -> None:
+    lines = [",".join(f"{v:.4f}" for v in x[:, 0]) + f":{y}" for x, y in zip(data.inputs, data.labels, strict=True)]
+    path.write_text(TS_HEADER + "\n".join(lines) + "\n")
+
+
+def test_shift_and_adapt_commands_on_series(tmp_path, capsys):
+    source, target = toy_series(40, 0, channels=1), toy_series(40, 1, channels=1)
+    target.inputs = [3 * x + 1 for x in target.inputs]  # another sensor: gain and offset
+    write_ts(tmp_path / "src.ts", source)
+    write_ts(tmp_path / "tgt.ts", target)
+    code, out, err = cli(capsys, "shift", tmp_path / "src.ts", tmp_path / "tgt.ts", "-b", "scratch:tsconv?width=8")
+    assert code == 0, err
+    assert "MMD" in out
+    code, out, err = cli(
+        capsys, "adapt", tmp_path / "src.ts", tmp_path / "tgt.ts", "-m", "dann", "-b", "scratch:tsconv?width=8",
+        "--epochs", "1", "-o", tmp_path / "a",
+    )  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "a" / "config.json").is_file()
