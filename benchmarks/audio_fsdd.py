@@ -29,6 +29,9 @@ source's 8 kHz, as a loader that does not read the header would (the clips play 
 the wrong speed).
 
     nice -n 10 .venv/bin/python benchmarks/audio_fsdd.py --check-mel          # front end vs Resemblyzer
+    .venv/bin/python benchmarks/audio_fsdd.py --tables benchmarks/out/fsdd-george --held george
+    headstart compare benchmarks/out/fsdd-george/train.csv --eval benchmarks/out/fsdd-george/test.csv \
+        -b 'ge2e?layers=2&pool=meanmax' --budgets 0.1,0.25,1 --seeds 3
     nice -n 10 .venv/bin/python benchmarks/audio_fsdd.py --arms probe,native,mfcc --threads 1
     nice -n 10 .venv/bin/python benchmarks/audio_fsdd.py --arms scratch --scratch-epochs 3 --rates '' --threads 1
 """
@@ -125,11 +128,23 @@ def main() -> None:
     p.add_argument("--rates", default="16000,4000", help="the held-out speaker at these rates ('' for none)")
     p.add_argument("--arms", default="probe,native,mfcc,scratch", help="which arms (to split a run over processes)")
     p.add_argument("--check-mel", action="store_true", help="only compare the mel front end with Resemblyzer's")
+    p.add_argument("--tables", default=None, help="only write DIR/train.csv (5 speakers) + DIR/test.csv (--held)")
+    p.add_argument("--held", default="george", help="the held-out speaker of --tables")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "audio_fsdd.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    waves, digits, speakers, _ = load_fsdd(need_shared("audio", "fsdd", "recordings"))
+    waves, digits, speakers, paths = load_fsdd(need_shared("audio", "fsdd", "recordings"))
+    if args.tables:  # for `headstart compare DIR/train.csv --eval DIR/test.csv` (a table of WAV paths)
+        import pandas as pd
+
+        out = Path(args.tables)
+        out.mkdir(parents=True, exist_ok=True)
+        table = pd.DataFrame({"path": paths, "label": digits, "speaker": speakers})
+        table[table.speaker != args.held].to_csv(out / "train.csv", index=False)
+        table[table.speaker == args.held].to_csv(out / "test.csv", index=False)
+        print(f"wrote {out}/train.csv and {out}/test.csv (held out: {args.held})")
+        return
     if args.check_mel:
         check_mel(waves)
         return
