@@ -319,3 +319,13 @@ def test_shift_and_adapt_commands_on_series(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0, err
     assert (tmp_path / "a" / "config.json").is_file()
+
+
+def test_cli_fit_on_a_wav_folder_with_ge2e_says_it_resampled(tmp_path, capsys, ge2e):
+    for label, freq in (("low", 200.0), ("high", 2000.0)):
+        for i in range(6):
+            write_wav(tmp_path / "clips" / label / f"{i}.wav", tone(freq * (1 + 0.05 * i), 1200))
+    code, out, err = cli(capsys, "fit", tmp_path / "clips", "-b", "ge2e?layers=1", "-s", "linear-probe", "--C", "1",
+                         "-o", tmp_path / "r")  # fmt: skip
+    assert code == 0, err
+    assert "resampled from 8000 Hz to 16000 Hz, the encoder's rate" in " ".join(err.split())
