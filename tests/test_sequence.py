@@ -329,3 +329,10 @@ def test_cli_fit_on_a_wav_folder_with_ge2e_says_it_resampled(tmp_path, capsys, g
                          "-o", tmp_path / "r")  # fmt: skip
     assert code == 0, err
     assert "resampled from 8000 Hz to 16000 Hz, the encoder's rate" in " ".join(err.split())
+
+
+def test_an_option_a_backbone_does_not_take_is_one_line():
+    from headstart.backbones import load_backbone
+
+    with pytest.raises(HeadstartError, match="backbone 'identity' does not take the option.*pool is for sequence"):
+        load_backbone("identity?pool=attention", feature_dim=3)

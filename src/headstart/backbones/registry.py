@@ -160,7 +160,15 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
     spec = check_spec(spec)
     if "?" in spec:  # options in the name
         base, options = split_options(spec)
-        backbone = load_backbone(base, modality=modality, **{**kwargs, **options})
+        try:
+            backbone = load_backbone(base, modality=modality, **{**kwargs, **options})
+        except TypeError as e:  # a loader without that keyword
+            if "unexpected keyword argument" not in str(e):
+                raise
+            hint = "; pool is for sequence backbones (ge2e, scratch:tsconv)" if "pool" in options else ""
+            raise HeadstartError(
+                f"backbone '{base}' does not take the option(s) {', '.join(options)} given in '{spec}'{hint}"
+            ) from None
         backbone.spec = spec
         return backbone
     if "@" in spec:  # an intermediate layer of a backbone

@@ -99,8 +99,6 @@ def with_pool(backbone: str, pool: str | None) -> str:
     from headstart.pooling import check_pool
 
     check_pool(pool)
-    if backbone == "auto":
-        raise HeadstartError("--pool needs a sequence backbone: name it with --backbone (e.g. ge2e, scratch:tsconv)")
     return f"{backbone}{'&' if '?' in backbone else '?'}pool={pool}"
 
 

@@ -117,12 +117,18 @@ def bundled_ucr(name: str, split: str | None = None) -> Path:
 
 def load_ts(path: str | os.PathLike) -> Dataset:
     """A UCR/UEA ``.ts`` file, or a folder with ``NAME_TRAIN.ts`` and ``NAME_TEST.ts``
-    (rows tagged ``split`` train / test), read with aeon's ``load_from_ts_file``."""
+    (rows tagged ``split`` train / test; a folder holding several sets: the one named like
+    the folder), read with aeon's ``load_from_ts_file``."""
     p = Path(path)
     if p.is_dir():
         files = sorted(p.glob("*_TRAIN.ts")) + sorted(p.glob("*_TEST.ts"))
         if not files:
             raise HeadstartError(f"{p} holds no NAME_TRAIN.ts / NAME_TEST.ts files")
+        names = sorted({f.stem.rsplit("_", 1)[0] for f in files})
+        if len(names) > 1:  # aeon's JapaneseVowels folder also holds JapaneseVowels_eq (padded to one length)
+            if p.name not in names:
+                raise HeadstartError(f"{p} holds several sets ({', '.join(names)}): give one NAME_TRAIN.ts file")
+            files = [f for f in files if f.stem.rsplit("_", 1)[0] == p.name]
         parts = [_read_ts(f) for f in files]
         inputs = [x for part in parts for x in part.inputs]
         channels = {x.shape[1] for x in inputs}
