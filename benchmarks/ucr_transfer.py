@@ -23,6 +23,7 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 Figures: TEST accuracy, mean ± 95% CI (Student t over the seeds), CPU seconds.
 
     nice -n 10 .venv/bin/python benchmarks/ucr_transfer.py --seeds 0,1,2,3,4
+    # or one process per target (--targets ACSF1 --out DIR), then: --merge DIR1,DIR2,...
 """
 
 # ruff: noqa: B023  (the per-target closure is called within its own iteration)
@@ -79,7 +80,6 @@ def main() -> None:
 
     from headstart import TransferClassifier
     from headstart.data import bundled_ucr, load_ts
-    from headstart.stats import mean_ci
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--targets", default=",".join(TARGETS))
@@ -88,7 +88,11 @@ def main() -> None:
     p.add_argument("--pretrain-epochs", type=int, default=30)
     p.add_argument("--arms", default="transfer,scratch,minirocket,dtw,ed")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "ucr_transfer"))
+    p.add_argument("--merge", default=None, help="only print the table of these runs' folders (comma-separated)")
     args = p.parse_args()
+    if args.merge:
+        merge(args.merge.split(","))
+        return
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +144,12 @@ def main() -> None:
                 record(arm, float((pred == yt).mean()), time.process_time() - c)
         table.append({"target": target, "results": res, "cpu_s": cpu})
         (out / "results.json").write_text(json.dumps({"args": vars(args), "table": table}, indent=2))
+    print_table(table, seeds)
+
+
+def print_table(table: list[dict], seeds: list[int]) -> None:
+    from headstart.stats import mean_ci
+
     print(f"\nUCR TEST accuracy, seeds {seeds} (mean ± 95% CI; 1-NN deterministic); CPU s for all seeds")
     names = [
         a for a in ("transfer", "scratch", "MiniRocket", "1-NN DTW", "1-NN ED") if any(a in t["results"] for t in table)
@@ -166,6 +176,17 @@ def main() -> None:
         print(
             "pre-training CPU s: " + ", ".join(f"{t['target']}: {t['cpu_s'].get('pre-training', 0):.0f}" for t in table)
         )
+
+
+def merge(folders: list[str]) -> None:
+    """The table of several runs' ``results.json`` (targets run in separate processes)."""
+    table, seeds = [], None
+    for folder in folders:
+        saved = json.loads((Path(folder) / "results.json").read_text())
+        table += saved["table"]
+        seeds = seeds or [int(s) for s in saved["args"]["seeds"].split(",")]
+    order = {t: i for i, t in enumerate(TARGETS)}
+    print_table(sorted(table, key=lambda t: order[t["target"]]), seeds or [])
 
 
 if __name__ == "__main__":
