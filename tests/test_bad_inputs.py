@@ -283,6 +283,36 @@ def _run_with_a_tampered_checkpoint(ws: Path) -> None:
     trap_pickle(latest / "training.pt", ws / "PWNED")
 
 
+# ---- sequences (issue 23): WAV folders, .ts files, long tables
+TS_HEAD = "@problemName toy\n@univariate {u}\n@equalLength false\n@classLabel true up down\n@data\n"
+
+
+def _wav_folder(ws: Path, bad_name: str, bad: bytes | np.ndarray) -> Path:
+    """``sounds/{up,down}/*.wav``: good 8 kHz mono clips, and one bad file ``up/bad_name``."""
+    from scipy.io import wavfile
+
+    root = ws / "sounds"
+    for label in ("up", "down"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(2):
+            wavfile.write(root / label / f"{i}.wav", 8000, (RNG.normal(size=400) * 1000).astype(np.int16))
+    if isinstance(bad, bytes):
+        (root / "up" / bad_name).write_bytes(bad)
+    else:
+        wavfile.write(root / "up" / bad_name, 8000, bad)
+    return root
+
+
+def _ts(ws: Path, body: str, univariate: str = "true", header: str | None = None) -> Path:
+    return put(ws / "toy.ts", (header if header is not None else TS_HEAD.format(u=univariate)) + body)
+
+
+def _long_table(ws: Path) -> Path:
+    return write_csv(
+        ws / "long.csv", id=["a", "a", "b", "b"], time=[0, 1, 0, 1], x=[1.0, 2.0, 3.0, 4.0], label=["p", "q", "p", "p"]
+    )
+
+
 CATALOGUE: list[Bad] = [
     # ---- fit: the data file
     Bad(
@@ -851,6 +881,60 @@ CATALOGUE: list[Bad] = [
         lambda ws: ["report", folder(ws / "nothing")],
         ("nothing", "holds no run results"),
         ("--out DIR",),
+    ),
+    Bad(
+        "fit-wav-that-is-not-audio",
+        lambda ws: ["fit", _wav_folder(ws, "bad.wav", b"this is text, not sound"), "-o", "r"],
+        ("bad.wav", "is not a readable WAV file"),
+        ("convert it to PCM WAV",),
+    ),
+    Bad(
+        "fit-stereo-wav",
+        lambda ws: ["fit", _wav_folder(ws, "two.wav", np.zeros((400, 2), np.int16)), "-o", "r"],
+        ("two.wav", "has 2 channels", "reads mono audio"),
+        ("mix it down first", "ffmpeg"),
+    ),
+    Bad(
+        "fit-zero-length-wav",
+        lambda ws: ["fit", _wav_folder(ws, "empty.wav", np.zeros(0, np.int16)), "-o", "r"],
+        ("empty.wav", "zero-length audio"),
+        ("drop it",),
+    ),
+    Bad(
+        "fit-ts-zero-length-series",
+        lambda ws: ["fit", _ts(ws, "1,2,3:up\n:down\n"), "-o", "r"],
+        ("series 2 of", "toy.ts", "zero-length series"),
+        ("drop it",),
+    ),
+    Bad(
+        "fit-ts-channels-differ",
+        lambda ws: ["fit", _ts(ws, "1,2:3,4:up\n5,6:down\n", "false"), "-o", "r"],
+        ("series 2 of", "toy.ts", "different number of channels"),
+        ("every series needs the same channels",),
+    ),
+    Bad(
+        "fit-ts-wrong-header",
+        lambda ws: ["fit", _ts(ws, "1,2,3:up\n", header="@name toy\n@values\n"), "-o", "r"],
+        ("toy.ts", "not a UCR/UEA .ts file", "no @problemName or @data"),
+        ("it needs @problemName",),
+    ),
+    Bad(
+        "fit-long-table-label-changes-within-a-series",
+        lambda ws: ["fit", _long_table(ws), "-o", "r"],
+        ("series 'a'", "long.csv", "2 values in column 'label'"),
+        ("one value per series is needed",),
+    ),
+    Bad(
+        "fit-unknown-pooling",
+        lambda ws: ["fit", _ts(ws, "1,2,3:up\n4,5:down\n"), "-b", "scratch:tsconv", "--pool", "avg", "-o", "r"],
+        ("unknown pooling 'avg'",),
+        ("one of mean, max, last, attention",),
+    ),
+    Bad(
+        "fit-split-time-with-eval",
+        lambda ws: ["fit", "tab.csv", "--split", "time", "--eval", "tab.csv", "-o", "r"],
+        ("--split time splits DATA itself",),
+        ("leave out --eval",),
     ),
 ]
 

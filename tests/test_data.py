@@ -297,8 +297,8 @@ def test_dataset_rejects_mismatched_lengths():
 
 
 def test_dataset_rejects_unknown_modality():
-    with pytest.raises(HeadstartError, match="unknown modality 'audio'"):
-        Dataset(inputs=["a"], labels=None, modality="audio")
+    with pytest.raises(HeadstartError, match="unknown modality 'video'"):
+        Dataset(inputs=["a"], labels=None, modality="video")
 
 
 # ------------------------------------------------------------------ splits

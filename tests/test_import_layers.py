@@ -3,7 +3,7 @@ goes to the same layer or a lower one, and no module imports itself back through
 
 The layers, low to high (docs/ARCHITECTURE.md draws them):
 
-    base        errors, io, progress, registry, options, stats, hub, runtime
+    base        errors, io, progress, registry, options, stats, hub, runtime, pooling
     data        data/
     backbones   backbones/
     features    features, metrics
@@ -40,6 +40,7 @@ LAYERS = {
     "headstart.stats": "base",
     "headstart.hub": "base",
     "headstart.runtime": "base",
+    "headstart.pooling": "base",
     "headstart.data": "data",
     "headstart.backbones": "backbones",
     "headstart.features": "features",

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from headstart.data import Dataset, from_arrays
+from headstart.data import Dataset, at_rate, from_arrays
+from headstart.data.dataset import SEQUENCES
 from headstart.errors import HeadstartError
 from headstart.io import load_tensors, save_tensors
 from headstart.progress import bar
@@ -70,7 +71,10 @@ def _prepared(backbone: Any, data: Dataset, max_length: int | None = None) -> tu
     lengths (the default ``prepare``: the rows as they are) the data's order is kept.
     """
     extra = {"max_length": max_length} if max_length else {}
-    items, lengths = backbone.prepare(data.inputs, **extra)
+    raw = data.inputs
+    if data.modality in SEQUENCES:  # audio (and series with a rate) at the encoder's rate
+        raw = at_rate(data, backbone.pretrained_config.sample_rate)
+    items, lengths = backbone.prepare(raw, **extra)
     if lengths is None:
         return items, np.arange(len(data))
     return items, np.argsort(-lengths, kind="stable")

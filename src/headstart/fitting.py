@@ -53,6 +53,12 @@ def choose_strategy(params: dict[str, Any], data: Dataset) -> Any:
 
     name = params["strategy"]
     if name == "linear-probe":
+        if learned_pooling(params["backbone"]):
+            raise HeadstartError(
+                f"backbone '{getattr(params['backbone'], 'spec', params['backbone'])}' pools with attention, "
+                "which is learned with the head: use --strategy head (encoder frozen) or a fine-tuning "
+                "strategy, not linear-probe"
+            )
         return make_strategy("linear-probe", **probe_options(params))
     strategy = make_strategy(name, **(params["strategy_options"] or {}))  # unknown names fail here
     if data.modality == "tabular":
@@ -60,6 +66,17 @@ def choose_strategy(params: dict[str, Any], data: Dataset) -> Any:
             return make_strategy("linear-probe", **probe_options(params))
         raise HeadstartError(f"strategy '{name}' fine-tunes a backbone; tabular data has none")
     return strategy
+
+
+def learned_pooling(backbone: Any) -> bool:
+    """Whether ``backbone`` (a name or a Backbone) pools with parameters (``?pool=attention``)."""
+    from headstart.backbones.registry import split_options
+    from headstart.pooling import LEARNED
+
+    if isinstance(backbone, str):
+        return "?" in backbone and split_options(backbone)[1].get("pool") in LEARNED
+    config = backbone.pretrained_config if hasattr(backbone, "pretrained_config") else {}
+    return config.get("pooling") in LEARNED
 
 
 def training_groups(data: Dataset) -> dict[str, list[str]] | None:
@@ -276,7 +293,9 @@ def fine_tune(
     model = job.model.cpu().eval()
     backbone, head = model.backbone.eval().requires_grad_(False), model.head.requires_grad_(False)
     state.history, state.best_epoch, state.n_features = result.history, result.best_epoch, int(backbone.feature_dim)
-    state.fine_tuned, state.timings = strategy.name != "head", {"train_seconds": result.seconds}
+    # A learned pooling (attention) trains with the head: the backbone changed even when frozen.
+    changed = strategy.name != "head" or learned_pooling(backbone)
+    state.fine_tuned, state.timings = changed, {"train_seconds": result.seconds}
     if method is not None:
         two_stage = {"C": p["C"], "val_size": p["val_size"], "seed": seed}
 

@@ -149,7 +149,7 @@ _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "backbone": dict, "columns": dict, "n_train": int, "class_counts": list, "imbalance": dict, "groups": dict,
     "fairness": dict, "chosen": dict, "training": dict, "extras": dict, "fine_tuned": bool,
 }  # fmt: skip
-MODALITIES = ("text", "image", "tabular")
+MODALITIES = ("text", "image", "tabular", "timeseries", "audio")
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:

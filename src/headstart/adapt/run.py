@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from headstart.adapt.base import AdaptModel, AdaptStrategy, adapt_loss, domain_batches, domain_targets
-from headstart.data import Dataset, stratified_split
+from headstart.data import Dataset, at_rate, stratified_split
+from headstart.data.dataset import SEQUENCES
 from headstart.errors import HeadstartError
 
 SELECTIONS = ("source-val", "last")
@@ -111,6 +112,16 @@ def combine(source: Dataset, target: Dataset, pad: bool = False) -> Dataset:
             width = max(a.shape[1], b.shape[1])
             a, b = _pad_tabular(a, width), _pad_tabular(b, width)
         inputs: Any = np.concatenate([a, b])
+    elif source.modality in SEQUENCES:  # one sampling rate (the source's) and the same channels
+        if source.modality == "timeseries" and source.inputs[0].shape[1] != target.inputs[0].shape[1]:
+            raise HeadstartError(
+                f"source {source.source} has {source.inputs[0].shape[1]} channels, "
+                f"target {target.source} {target.inputs[0].shape[1]}: both need the same channels"
+            )
+        rate = source.sample_rate if source.sample_rate is not None else target.sample_rate
+        inputs = list(source.inputs) + at_rate(target, rate)
+        name = f"{source.source}+{target.source}"
+        return Dataset(inputs=inputs, labels=None, modality=source.modality, source=name, sample_rate=rate)
     else:
         inputs = list(source.inputs) + list(target.inputs)
     return Dataset(inputs=inputs, labels=None, modality=source.modality, source=f"{source.source}+{target.source}")

@@ -3,7 +3,7 @@
 Whatever its source (Hugging Face, timm, torchvision, a saved folder, the
 embedded defaults, the scratch networks), a backbone is an ``nn.Module`` with:
 
-- ``modality``: ``"text"``, ``"image"`` or ``"tabular"``;
+- ``modality``: ``"text"``, ``"image"``, ``"tabular"``, ``"timeseries"`` or ``"audio"``;
 - ``feature_dim``: size D of the pooled embedding;
 - ``preprocess(raw)``: a list of raw inputs -> a batch for ``forward_features``;
 - ``forward_features(batch) -> (B, D)`` pooled embeddings;
@@ -20,7 +20,7 @@ and optional abilities, declared here with their defaults so that callers ask
 the backbone instead of probing it with ``getattr``:
 
 - ``prepare(raw, max_length=None) -> (items, lengths | None)``: a one-off step
-  over all rows (tokenizing); the default keeps the rows as they are and has
+  over all rows (tokenizing; a sequence backbone's front end); the default keeps the rows as they are and has
   no lengths (no length bucketing);
 - ``collate(items)``: a batch from prepared items; the default is ``preprocess``;
 - ``train_transform``: a per-image training augmentation, or ``None`` (the
@@ -66,7 +66,7 @@ class PretrainedConfig(Mapping[str, Any]):
     ``architecture`` and their options); what is specific to one source
     (timm's ``crop_pct``, torchvision's ``resize``, ``layer`` of ``SPEC@blockK``)
     goes to ``extra``. Unset fields are ``None`` (``sample_rate`` for every
-    source so far: no audio backbone yet).
+    source but the audio encoders, which name the rate they resample to).
 
     It is also a read-only mapping over the set fields and ``extra``
     (``cfg["pooling"]``, ``cfg.get("input_size")``, ``{**cfg}``), whose

@@ -69,6 +69,10 @@ def _load(folder: Path, meta: dict[str, Any], meta_file: Path, kwargs: dict[str,
         from headstart.backbones.attentive import from_folder
 
         return from_folder(folder, meta)
+    elif loader == "sequence":
+        from headstart.backbones.sequence import from_folder
+
+        backbone = from_folder(folder, meta)
     elif loader == "identity":
         from headstart.backbones.embedded import IdentityBackbone
 

@@ -36,7 +36,13 @@ class Embedded:
 SOURCES = Registry("backbone source", "headstart.backbones", factory=False)
 EMBEDDED = Registry("embedded backbone", "headstart.backbones", factory=False)
 # What "--backbone auto" means for each modality.
-DEFAULTS = {"text": "minilm", "image": "efficientnet-lite0", "tabular": "identity"}
+DEFAULTS = {
+    "text": "minilm",
+    "image": "efficientnet-lite0",
+    "tabular": "identity",
+    "timeseries": "scratch:tsconv",
+    "audio": "ge2e",
+}
 
 
 def register_source(prefix: str, needs: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -65,6 +71,10 @@ def check_spec(spec: str) -> str:
     Lets a command fail on a misspelt backbone before it reads any data.
     """
     spec = spec.strip()
+    if "?" in spec:
+        base, _ = split_options(spec)
+        check_spec(base)
+        return spec
     if "@" in spec:
         from headstart.backbones.layers import split_layer
 
@@ -87,8 +97,33 @@ def check_spec(spec: str) -> str:
     )
 
 
+def split_options(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"ge2e?pool=attention&x=1"`` -> ``("ge2e", {"pool": "attention", "x": 1})``: options
+    written into a backbone's name, so a run folder that records the name reloads the same
+    backbone (``--backbone 'scratch:tsconv?pool=attention'``). Values are JSON where they parse.
+
+    >>> split_options("scratch:tsconv?pool=max&width=32")
+    ('scratch:tsconv', {'pool': 'max', 'width': 32})
+    """
+    import json
+
+    base, _, query = spec.partition("?")
+    options: dict[str, Any] = {}
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise HeadstartError(f"backbone '{spec}': option '{part}' is not KEY=VALUE (e.g. ge2e?pool=attention)")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return base.strip(), options
+
+
 # Tabular backbones that take a fixed number of numeric columns: built for the data's width.
 WIDTH_FROM_DATA = ("auto", "identity", "scratch:mlp")
+# Time-series backbones built for the data's number of channels.
+CHANNELS_FROM_DATA = ("auto", "scratch:tsconv")
 
 
 def load_backbone_for(spec: Any, data: Any, **kwargs: Any) -> Any:
@@ -98,6 +133,13 @@ def load_backbone_for(spec: Any, data: Any, **kwargs: Any) -> Any:
         import numpy as np
 
         kwargs.setdefault("feature_dim", int(np.asarray(data.inputs).shape[1]))
+    if data.modality == "timeseries" and isinstance(spec, str) and split_options(spec)[0] in CHANNELS_FROM_DATA:
+        base, options = split_options(spec)
+        if "in_channels" not in options and "in_channels" not in kwargs:
+            # Written into the name, so that a run folder that records the name rebuilds the same network.
+            base = DEFAULTS["timeseries"] if base == "auto" else base
+            options["in_channels"] = int(data.inputs[0].shape[1])
+            spec = base + "?" + "&".join(f"{k}={v}" for k, v in options.items())
     return load_backbone(spec, modality=data.modality, **kwargs)
 
 
@@ -116,6 +158,19 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
     if not isinstance(spec, str) or not spec.strip():
         raise HeadstartError(f"a backbone is a name like 'minilm' or 'timm:resnet18', got {spec!r}")
     spec = check_spec(spec)
+    if "?" in spec:  # options in the name
+        base, options = split_options(spec)
+        try:
+            backbone = load_backbone(base, modality=modality, **{**kwargs, **options})
+        except TypeError as e:  # a loader without that keyword
+            if "unexpected keyword argument" not in str(e):
+                raise
+            hint = "; pool is for sequence backbones (ge2e, scratch:tsconv)" if "pool" in options else ""
+            raise HeadstartError(
+                f"backbone '{base}' does not take the option(s) {', '.join(options)} given in '{spec}'{hint}"
+            ) from None
+        backbone.spec = spec
+        return backbone
     if "@" in spec:  # an intermediate layer of a backbone
         from headstart.backbones.layers import LayerBackbone, split_layer
 

@@ -16,6 +16,9 @@ scratch (no pretrained weights exist, none are downloaded).
   (:func:`pad_sequences` builds them). Two conv blocks (kernel 5, dilation 1
   and 2), each zeroed beyond the row's length so padding never leaks in, then
   the masked mean and max over time -> ``(B, 2 * channels)``.
+- ``scratch:tsconv``: time series (``timeseries`` modality: any length, any
+  channels, padded per batch with a mask, pooled by ``pool``); see
+  :mod:`headstart.backbones.sequence`.
 
 Example:
     >>> from headstart.backbones import load_backbone
@@ -192,7 +195,13 @@ def pad_sequences(sequences: Sequence[Sequence[float]], width: int | None = None
     return out
 
 
-ARCHITECTURES = {"lenet": _lenet_backbone, "mlp": MLPBackbone, "seqconv": SeqConvBackbone}
+def _tsconv(**kwargs: Any) -> Backbone:
+    from headstart.backbones.sequence import TSConvBackbone
+
+    return TSConvBackbone(**kwargs)
+
+
+ARCHITECTURES = {"lenet": _lenet_backbone, "mlp": MLPBackbone, "seqconv": SeqConvBackbone, "tsconv": _tsconv}
 
 
 @register_source("scratch", needs="nothing: random weights, trained from scratch")

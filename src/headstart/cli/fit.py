@@ -25,9 +25,18 @@ def has_split_layout(data: Dataset) -> bool:
 
 
 def choose_splits(
-    data: Dataset, eval_data: Dataset | None, test_size: float, seed: int
+    data: Dataset, eval_data: Dataset | None, test_size: float, seed: int, split: str = "random"
 ) -> tuple[Dataset, Dataset, str]:
-    """Training rows and the held-out rows to report on, and a sentence saying which."""
+    """Training rows and the held-out rows to report on, and a sentence saying which
+    (``split="time"``: the earliest rows train, the latest ``test_size`` are held out)."""
+    if split not in SPLITS:
+        raise HeadstartError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
+    if split == "time":
+        if eval_data is not None or has_split_layout(data):
+            raise HeadstartError("--split time splits DATA itself: leave out --eval and the data's own split")
+        train, test = data.time_split(test_size)
+        by = f"'{data.columns['time']}' (each series' first step)" if data.time is not None else "row order"
+        return train, test, f"reported on the latest {len(test)} rows by {by}; trained on the earliest {len(train)}"
     if eval_data is not None:
         train = data.where_split("train") if "train" in data.splits() else data
         return train, eval_data, f"reported on {eval_data.source} ({len(eval_data)} rows)"
@@ -83,6 +92,16 @@ def audit_held_out(clf: Any, test: Dataset, run_dir: Path) -> None:
     console.print(f"[green]audit[/green] {escape(str(run_dir / AUDIT_FILE))}", highlight=False)
 
 
+def with_pool(backbone: str, pool: str | None) -> str:
+    """``--pool P`` as the backbone option ``?pool=P`` (a sequence backbone's pooling over time)."""
+    if pool is None:
+        return backbone
+    from headstart.pooling import check_pool
+
+    check_pool(pool)
+    return f"{backbone}{'&' if '?' in backbone else '?'}pool={pool}"
+
+
 def default_run_dir(data_path: Path, backbone: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{data_path.stem}-{backbone}").strip("-")
@@ -131,7 +150,13 @@ def check_fit(
 
 
 def load_splits(
-    data: Path, eval_path: Path | None, cols: dict[str, Any], test_size: float, seed: int, sample: int | None
+    data: Path,
+    eval_path: Path | None,
+    cols: dict[str, Any],
+    test_size: float,
+    seed: int,
+    sample: int | None,
+    split: str = "random",
 ) -> tuple[Dataset, Dataset, Dataset, str]:
     """DATA, its training rows (``--sample``d) and held-out rows, and which rows those are."""
     dataset = c.load_data(data, **cols)
@@ -140,7 +165,7 @@ def load_splits(
     if hold_out:  # the rows to split: each class needs a row on both sides
         dataset.require_labels()
         c.check_rows_per_class(dataset, dataset.source)
-    train, test, how = choose_splits(dataset, held, test_size, seed)
+    train, test, how = choose_splits(dataset, held, test_size, seed, split)
     train.require_labels()
     if sample is not None:
         c.check_sample(sample, train)
@@ -226,6 +251,11 @@ Debias = typer.Option(
 DebiasOption = typer.Option(
     None, "--debias-option", help="Debiasing option KEY=VALUE, repeatable (coeff=1, weight=2, target=...)."
 )
+SPLITS = ("random", "time")
+Split = typer.Option(
+    "random", "--split", help="Hold-out: random (stratified) or time (the earliest rows train, the latest test)."
+)
+Pool = typer.Option(None, "--pool", help="Sequence backbones: pool over time by mean, max, last, attention or meanmax.")
 Scratch = typer.Option(False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline).")
 StrategyOption = typer.Option(None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8).")
 
@@ -238,8 +268,10 @@ def fit(
     out: Path = Out,
     eval_path: Path = Eval,
     test_size: float = c.TestSize,
+    split: str = Split,
     sample: int = c.Sample,
     seed: int = c.Seed,
+    pool: str = Pool,
     C: float = COption,
     class_weight: str = ClassWeight,
     imbalance: str = c.Imbalance,
@@ -272,8 +304,10 @@ def fit(
     make_report: bool = ReportFlag,
 ) -> None:
     """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
-    params = dict(locals())  # the options named as TransferClassifier's parameters go to it as they are
     from headstart.classifier import TransferClassifier
+
+    backbone = with_pool(backbone, pool)
+    params = dict(locals())  # the options named as TransferClassifier's parameters go to it as they are
 
     options, imbalance_options, debias_options = check_fit(
         strategy, option, backbone, class_weight, imbalance, imbalance_option, debias, debias_option, group_col
@@ -283,7 +317,7 @@ def fit(
     run_dir = out or default_run_dir(data, backbone)
     c.check_out(run_dir)
     cols = c.columns(label_col, text_col, image_col, feature_cols, group_col, domain_col, strict)
-    dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample)
+    dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample, split)
     check_held_out_groups(train, test)
     console.print(
         f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "

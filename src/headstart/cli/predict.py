@@ -22,8 +22,10 @@ def load_for_run(run: Path, data: Path, require_labels: bool, strict: bool, labe
 
     config = read_config(run)
     cols = config.get("columns", {})
-    if data.is_dir():
-        dataset = load(data, strict=strict)
+    if data.is_dir() or config["modality"] in ("timeseries", "audio") or data.suffix.lower() == ".ts":
+        # Folders, .ts files, long tables and tables of WAV paths: the loader finds the layout.
+        label = (label_col or cols.get("label")) if require_labels else None
+        dataset = load(data, strict=strict) if data.is_dir() else load(data, strict=strict, label_col=label)
     else:
         df = read_table(data)
         present = [str(col) for col in df.columns]
@@ -116,7 +118,7 @@ def predict(
         check_explainable(clf, run)
     proba = clf.predict_proba(dataset)
     table = pd.DataFrame({"id": dataset.ids})
-    if dataset.modality != "tabular":
+    if dataset.modality not in ("tabular", "timeseries", "audio"):  # sequences: the ids name them
         table["input"] = [str(x) for x in dataset.inputs]
     table["prediction"] = clf.classes_[proba.argmax(1)]
     for k, name in enumerate(clf.classes_):

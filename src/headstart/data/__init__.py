@@ -1,4 +1,5 @@
-"""Data in: one :class:`Dataset` type, loaders for folders, tables, arrays and digit sets, splits."""
+"""Data in: one :class:`Dataset` type, loaders for folders, tables, arrays, digit sets,
+time series (``.ts``, long tables) and audio (WAV), splits."""
 
 from headstart.data.dataset import MODALITIES, Dataset
 from headstart.data.digits import load_digits_mat, load_idx_folder
@@ -11,6 +12,15 @@ from headstart.data.loaders import (
     load_table,
     read_table,
 )
+from headstart.data.sequences import (
+    at_rate,
+    bundled_ucr,
+    from_long_table,
+    from_series,
+    load_ts,
+    load_wav_folder,
+    read_wav,
+)
 from headstart.data.splits import stratified_sample, stratified_split
 
 __all__ = [
@@ -18,6 +28,13 @@ __all__ = [
     "MODALITIES",
     "Dataset",
     "as_dataset",
+    "at_rate",
+    "bundled_ucr",
+    "from_long_table",
+    "from_series",
+    "load_ts",
+    "load_wav_folder",
+    "read_wav",
     "encode_labels",
     "from_arrays",
     "from_dataframe",

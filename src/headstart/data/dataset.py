@@ -19,8 +19,10 @@ import numpy as np
 from headstart.data.splits import stratified_sample, stratified_split
 from headstart.errors import HeadstartError
 
-Modality = Literal["text", "image", "tabular"]
-MODALITIES: tuple[str, ...] = ("text", "image", "tabular")
+Modality = Literal["text", "image", "tabular", "timeseries", "audio"]
+MODALITIES: tuple[str, ...] = ("text", "image", "tabular", "timeseries", "audio")
+# Inputs that are variable-length sequences of numbers (a list of arrays, one per row).
+SEQUENCES: tuple[str, ...] = ("timeseries", "audio")
 
 
 def _take(values: Any, idx: np.ndarray) -> Any:
@@ -37,14 +39,20 @@ class Dataset:
 
     Attributes:
         inputs: texts (``list[str]``), images (``list`` of paths, PIL images or
-            HxW[xC] arrays), or a float matrix ``(N, D)`` for ``tabular``.
+            HxW[xC] arrays), a float matrix ``(N, D)`` for ``tabular``, float
+            arrays ``(T_i, C)`` (one per row, any length) for ``timeseries``, or
+            mono waveforms ``(T_i,)`` for ``audio``.
         labels: array of class labels (str or int), or ``None`` when unlabelled.
-        modality: ``"text"``, ``"image"`` or ``"tabular"``.
+        modality: ``"text"``, ``"image"``, ``"tabular"``, ``"timeseries"`` or ``"audio"``.
         group, domain, split: optional per-row tags (arrays of str).
         ids: per-row identifiers used in prediction files (row number or path).
         source: where the data came from, for messages.
         columns: how a table was read (``{"text": "sentence", "label": "label"}``),
             so that predict can demand the same columns.
+        time: per-row times (a long table's series start times), which
+            :meth:`time_split` orders by; ``None``: the rows' order is their time order.
+        sample_rate: samples per second of ``audio`` (and of a ``timeseries`` when
+            known); backbones resample to their own rate and say so.
     """
 
     inputs: Any
@@ -56,6 +64,8 @@ class Dataset:
     ids: np.ndarray | None = None
     source: str = "<memory>"
     columns: dict[str, Any] = field(default_factory=dict)
+    sample_rate: float | None = None
+    time: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
@@ -63,7 +73,7 @@ class Dataset:
         n = len(self.inputs)
         if self.labels is not None:
             self.labels = np.asarray(self.labels)
-        for name in ("labels", "group", "domain", "split", "ids"):
+        for name in ("labels", "group", "domain", "split", "ids", "time"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise HeadstartError(f"{self.source}: {name} has {len(value)} rows but inputs have {n}")
@@ -106,6 +116,7 @@ class Dataset:
             domain=_take(self.domain, idx),
             split=_take(self.split, idx),
             ids=_take(self.ids, idx),
+            time=_take(self.time, idx),
         )
 
     def splits(self) -> list[str]:
@@ -137,6 +148,19 @@ class Dataset:
         train, test = stratified_split(strata, test_size, seed)
         return self.subset(train), self.subset(test)
 
+    def time_split(self, test_size: float = 0.2) -> tuple[Dataset, Dataset]:
+        """The earliest rows to train on, the latest ``test_size`` to test on (``--split time``):
+        ordered by :attr:`time` when the loader knew each row's time, else by row order.
+
+        >>> d = Dataset(inputs=["a", "b", "c", "d", "e"], labels=[0, 1, 0, 1, 0], modality="text")
+        >>> [list(part.inputs) for part in d.time_split(0.4)]
+        [['a', 'b', 'c'], ['d', 'e']]
+        """
+        n = len(self)
+        k = min(n - 1, max(1, int(round(n * test_size))))
+        order = np.arange(n) if self.time is None else np.argsort(np.asarray(self.time), kind="stable")
+        return self.subset(order[: n - k]), self.subset(order[n - k :])
+
     def sample(self, n: int, seed: int = 0) -> Dataset:
         """A stratified subsample of ``n`` rows (all rows if ``n >= len``)."""
         strata = self.labels if self.labels is not None else np.zeros(len(self))
@@ -150,6 +174,8 @@ class Dataset:
         modification time (reading every file would cost as much as decoding it).
         """
         h = hashlib.sha256(self.modality.encode())
+        if self.sample_rate is not None:  # the same samples at another rate are another sound
+            h.update(f"rate={float(self.sample_rate)}".encode())
         if isinstance(self.inputs, np.ndarray) and self.inputs.dtype != object:
             arr = np.ascontiguousarray(self.inputs)
             h.update(str((arr.shape, arr.dtype.str)).encode())

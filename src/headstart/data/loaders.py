@@ -18,6 +18,15 @@ import pandas as pd
 
 from headstart.data.dataset import Dataset
 from headstart.data.digits import idx_files, load_digits_mat, load_idx_folder
+from headstart.data.sequences import (
+    from_long_table,
+    from_waveforms,
+    is_audio_path,
+    load_ts,
+    load_wav_folder,
+    looks_long,
+    wav_folders,
+)
 from headstart.errors import HeadstartError, did_you_mean, warn
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
@@ -234,6 +243,11 @@ def _guess(df: pd.DataFrame, guesses: Sequence[str]) -> str | None:
     return None
 
 
+def _looks_like_audio_paths(values: pd.Series) -> bool:
+    sample = values.dropna().astype(str).head(50)
+    return len(sample) > 0 and all(is_audio_path(v) for v in sample)
+
+
 def _looks_like_image_paths(values: pd.Series) -> bool:
     sample = values.dropna().astype(str).head(50)
     return len(sample) > 0 and all(_is_image(v) for v in sample)
@@ -296,8 +310,11 @@ def from_dataframe(
         rest = [c for c in df.columns if c not in reserved]
         strings = [c for c in rest if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
         images = [c for c in strings if _looks_like_image_paths(df[c])]
+        sounds = [c for c in strings if _looks_like_audio_paths(df[c])]
         numeric = [c for c in rest if pd.api.types.is_numeric_dtype(df[c])]
-        if images:
+        if sounds:
+            modality, cols["audio"] = "audio", sounds[0]
+        elif images:
             modality, cols["image"] = "image", images[0]
         elif strings:
             lengths = {c: df[c].dropna().astype(str).str.len().mean() for c in strings}
@@ -327,19 +344,21 @@ def from_dataframe(
             warn(msg + "; skipped")
             keep &= ~empty
         inputs: Any = raw.astype(str).to_numpy()
-    elif modality == "image":
+    elif modality in ("image", "audio"):
         base = Path(base_dir) if base_dir is not None else Path(".")
-        raw = df[cols["image"]]
+        raw = df[cols[modality]]
         empty = raw.isna().to_numpy()
         if empty.any():
             raise HeadstartError(
-                f"{empty.sum()} rows of {source} have no image path in column '{cols['image']}' (rows {_rows(empty)})"
+                f"{empty.sum()} rows of {source} have no {modality} path in column '{cols[modality]}' "
+                f"(rows {_rows(empty)})"
             )
         paths = [str(p) if Path(p).is_absolute() else str(base / p) for p in raw.astype(str)]
         for i, p in enumerate(paths):
             if "\x00" in p or not Path(p).is_file():
                 raise HeadstartError(
-                    f"row {i + 1} of {source}: image file not found: {p!r} (paths are relative to the table's folder)"
+                    f"row {i + 1} of {source}: {modality} file not found: {p!r} "
+                    "(paths are relative to the table's folder)"
                 )
         inputs = np.asarray(paths, dtype=object)
     else:
@@ -364,6 +383,15 @@ def from_dataframe(
         tag["split"] = np.asarray([SPLIT_NAMES.get(s.lower(), s) for s in tag["split"]])
     if not len(idx):
         raise HeadstartError(f"{source} has no usable rows")
+    if modality == "audio":  # the files are read (and checked) now: a waveform per row
+        return from_waveforms(
+            list(inputs[idx]),
+            None if labels is None else labels[idx],
+            source,
+            ids=idx + 1,
+            columns=cols,
+            **{r: v for r, v in tag.items() if v is not None},
+        )
     return Dataset(
         inputs=inputs[idx] if modality == "tabular" else list(inputs[idx]),
         labels=None if labels is None else labels[idx],
@@ -419,8 +447,21 @@ def _labels(lab: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.nd
 
 
 def load_table(path: str | os.PathLike, **kwargs: Any) -> Dataset:
-    """Read a table file and build a Dataset (see :func:`from_dataframe`)."""
+    """Read a table file and build a Dataset (see :func:`from_dataframe`). A table in long
+    format (an ``id`` column whose values repeat and a ``time`` column: one row per time
+    step) is a time series per id (:func:`headstart.data.sequences.from_long_table`)."""
     df = read_table(path)
+    long = None if any(kwargs.get(k) is not None for k in ("text_col", "image_col")) else looks_long(df)
+    if long is not None:
+        label = kwargs.get("label_col") or _guess(df, LABEL_GUESSES)
+        if label is not None:
+            label = _column(df, label, str(path), "label")
+        roles = {"group": kwargs.get("group_col"), "domain": kwargs.get("domain_col")}
+        roles["split"] = kwargs.get("split_col") or _guess(df, SPLIT_GUESSES)
+        tags = {r: _column(df, c, str(path), r) for r, c in roles.items() if c is not None}
+        channels = kwargs.get("feature_cols")
+        channels = [_column(df, c, str(path), "feature") for c in channels] if channels else None
+        return from_long_table(df, *long, label_col=label, channels=channels, source=str(path), tags=tags)
     return from_dataframe(df, source=str(path), base_dir=Path(path).parent, **kwargs)
 
 
@@ -455,6 +496,17 @@ def from_arrays(
                 modality = "tabular"  # rows of numbers
             else:
                 modality = "image"
+    if modality in ("timeseries", "audio"):
+        from headstart.data.sequences import from_series
+
+        d = from_series(list(X), y, source="<arrays>", group=None if group is None else np.asarray(group).astype(str))
+        if modality == "audio":
+            if any(x.shape[1] != 1 for x in d.inputs):
+                raise HeadstartError("audio inputs are mono waveforms, one 1-D array per row")
+            d = Dataset(inputs=[x[:, 0] for x in d.inputs], labels=d.labels, modality="audio", group=d.group)
+        if domain is not None:
+            d.domain = np.asarray(domain).astype(str)
+        return d
     if modality == "tabular":
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2:
@@ -486,6 +538,10 @@ def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:
     p = Path(path)
     if not p.exists():
         raise HeadstartError(f"no such file or folder: {p}; check the path")
+    if (p.is_file() and p.suffix.lower() == ".ts") or (p.is_dir() and any(p.glob("*_TRAIN.ts"))):
+        return load_ts(p)
+    if p.is_dir() and not idx_files(p) and wav_folders(p):
+        return load_wav_folder(p)
     is_mat = p.is_file() and p.suffix.lower() == ".mat"
     if p.is_dir() or is_mat:
         columns = sorted(k for k, v in kwargs.items() if k.endswith(("_col", "_cols")) and v is not None)

@@ -77,6 +77,11 @@ def check_exportable(clf: Any) -> None:
 
     backbone = clf.backbone_
     spec = getattr(backbone, "spec", "?")
+    if clf.modality_ in ("timeseries", "audio"):
+        raise HeadstartError(
+            f"cannot export a {clf.modality_} run yet: ONNX export covers text and image runs "
+            f"(predict with `headstart predict RUN DATA` instead)"
+        )
     if clf.modality_ not in ("text", "image"):
         raise HeadstartError(
             f"cannot export a {clf.modality_} run: its model is a linear head on the feature columns "

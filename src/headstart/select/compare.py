@@ -194,7 +194,8 @@ def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndar
     """(train, test) inputs of the classic baseline, or None where there is none.
 
     Text: TF-IDF (vocabulary from the training rows only). Images: pixels of a
-    32x32 RGB thumbnail, scaled to [0, 1]. Tables: the columns as they are.
+    32x32 RGB thumbnail, scaled to [0, 1]. Tables: the columns as they are. Audio:
+    MFCC mean + std. Time series: the values, each channel interpolated to 64 steps.
     """
     if train.modality == "text":
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -218,7 +219,37 @@ def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndar
         return pixels(train), pixels(test)
     if train.modality == "tabular":
         return np.asarray(train.inputs, dtype=np.float32), np.asarray(test.inputs, dtype=np.float32)
+    if train.modality == "audio":  # MFCC mean and std over time, both sides at the training rate
+        from headstart.data import at_rate
+
+        rate = train.sample_rate or 16000
+        return mfcc_summary(train.inputs, rate), mfcc_summary(at_rate(test, rate), rate)
+    if train.modality == "timeseries":  # every channel linearly interpolated to 64 steps
+        return resampled_values(train.inputs), resampled_values(test.inputs)
     return None
+
+
+def mfcc_summary(waves: Sequence[np.ndarray], rate: float) -> np.ndarray:
+    """20 MFCCs (40 mel bands, 25 ms windows every 10 ms; librosa), their mean and std over time."""
+    import librosa
+
+    out = []
+    for x in waves:
+        n_fft, hop = int(0.025 * rate), int(0.010 * rate)
+        x = np.pad(x, (0, max(0, n_fft - len(x))))
+        m = librosa.feature.mfcc(y=x, sr=rate, n_mfcc=20, n_fft=n_fft, hop_length=hop, n_mels=40)
+        out.append(np.concatenate([m.mean(1), m.std(1)]))
+    return np.asarray(out, dtype=np.float32)
+
+
+def resampled_values(series: Sequence[np.ndarray], steps: int = 64) -> np.ndarray:
+    """Each ``(T, C)`` series, every channel interpolated to ``steps`` points, flattened."""
+    grid = np.linspace(0, 1, steps)
+    rows = []
+    for x in series:
+        t = np.linspace(0, 1, len(x)) if len(x) > 1 else np.zeros(1)
+        rows.append(np.concatenate([np.interp(grid, t, x[:, c]) for c in range(x.shape[1])]))
+    return np.asarray(rows, dtype=np.float32)
 
 
 def best_layer_by_logme(spec: str, data: Dataset, codes: np.ndarray, seed: int, **extract_kw: Any) -> str:

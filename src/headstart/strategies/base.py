@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from headstart.errors import HeadstartError
+from headstart.pooling import POOL_GROUP
 
 
 @dataclass
@@ -50,6 +51,8 @@ class FineTune:
         out: list[dict[str, Any]] = []
         for i, group in enumerate(groups):
             group_lr = lr * self.lr_decay ** (len(groups) - 1 - i)
+            if group.name == POOL_GROUP:  # a learned pooling is part of the head
+                group_lr = head_lr
             out += _split_decay(group.params, group_lr, weight_decay, group.name)
         out += _split_decay(list(model.head.parameters()), head_lr, weight_decay, "head")
         return [g for g in out if g["params"]]
@@ -58,8 +61,8 @@ class FineTune:
         groups = model.backbone.param_groups()
         k = self.trainable_groups(len(groups), epoch)
         for i, group in enumerate(groups):
-            for p in group.params:
-                p.requires_grad_(i >= len(groups) - k)
+            for p in group.params:  # a learned pooling (attention) trains with the head
+                p.requires_grad_(i >= len(groups) - k or group.name == POOL_GROUP)
         for p in model.head.parameters():
             p.requires_grad_(True)
 

@@ -1,7 +1,8 @@
 """Inputs for training: a torch Dataset over a headstart Dataset, batches that
 reproduce exactly for a (seed, epoch), and collation per modality.
 
-Text is tokenized once; training batches are length-bucketed (rows shuffled,
+Text is tokenized once (time series and audio: the backbone's front end runs once,
+at its sampling rate); training batches are length-bucketed (rows shuffled,
 then sorted by length inside windows of 50 batches, then the batches shuffled),
 so padding stays small without giving up randomness. Images are decoded in
 DataLoader workers, with the backbone's training augmentation. Each row's
@@ -20,7 +21,8 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import Sampler
 
-from headstart.data import Dataset
+from headstart.data import Dataset, at_rate
+from headstart.data.dataset import SEQUENCES
 from headstart.train.targets import Targets
 
 BUCKET_WINDOW = 50  # batches per length-sorting window
@@ -50,6 +52,8 @@ class Rows(TorchDataset):
         self.lengths: np.ndarray | None = None
         if data.modality == "text":
             self.items, self.lengths = backbone.prepare(list(data.inputs), max_length=max_length)
+        elif data.modality in SEQUENCES:  # at the encoder's rate; batches bucketed by length
+            self.items, self.lengths = backbone.prepare(at_rate(data, backbone.pretrained_config.sample_rate))
         elif data.modality == "image":
             self.items = list(data.inputs)
             transform = backbone.train_transform if (train and augment) else None
@@ -70,7 +74,7 @@ class Rows(TorchDataset):
     def collate(self, rows: Sequence[tuple[Any, Targets]]) -> tuple[Any, Targets]:
         inputs = [r[0] for r in rows]
         targets = Targets.stack([r[1] for r in rows])
-        if self.modality == "text":
+        if self.modality == "text" or self.modality in SEQUENCES:
             return self.backbone.collate(inputs), targets
         return torch.stack(inputs), targets
 
