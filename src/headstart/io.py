@@ -145,6 +145,18 @@ def read_json(path: str | os.PathLike) -> Any:
         raise HeadstartError(f"cannot read {path}: {e.strerror or e.__class__.__name__}") from None
 
 
+def folder_kind(folder: Any, config: str) -> Any:
+    """The ``"kind"`` a folder's JSON ``config`` file declares (``None`` when the file is
+    missing or unreadable): how the run folders of the families tell themselves apart."""
+    path = Path(str(folder)) / config
+    if not path.is_file():
+        return None
+    try:
+        return read_json(path).get("kind")
+    except Exception:
+        return None
+
+
 def save_tensors(
     path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
 ) -> Path:

@@ -26,11 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from headstart.backbones.base import Backbone, ParamGroup
+from headstart.backbones.base import Backbone, ParamGroup, WrappedBackbone
 from headstart.errors import HeadstartError
 
 ATTENTION_FILE = "attention.safetensors"
@@ -114,7 +113,7 @@ class AttentivePool(nn.Module):
         return z
 
 
-class AttentiveBackbone(Backbone):
+class AttentiveBackbone(WrappedBackbone):
     """``inner``'s tokens, attentively pooled by ``pool``: features ``(B, pool.out_dim)``."""
 
     source = "attentive"
@@ -132,15 +131,6 @@ class AttentiveBackbone(Backbone):
         for attr in ("transform", "tokenizer", "max_length"):  # what Rows reads off a backbone
             if hasattr(inner, attr):
                 setattr(self, attr, getattr(inner, attr))
-
-    def preprocess(self, raw: Sequence[Any]) -> Any:
-        return self.inner.preprocess(raw)
-
-    def prepare(self, raw: Sequence[Any], max_length: int | None = None) -> tuple[Any, np.ndarray | None]:
-        return self.inner.prepare(raw, max_length=max_length)
-
-    def collate(self, items: Sequence[Any]) -> Any:
-        return self.inner.collate(items)
 
     @property
     def has_tokens(self) -> bool:

@@ -351,3 +351,19 @@ class Backbone(nn.Module):
             **meta,
         }
         atomic_write_text(folder / BACKBONE_JSON, json.dumps(meta, indent=2, default=str))
+
+
+class WrappedBackbone(Backbone):
+    """A backbone built around another (``self.inner``, set by the subclass): its inputs are
+    ``inner``'s, so reading, preparing and batching them are delegated."""
+
+    inner: Backbone
+
+    def preprocess(self, raw: Sequence[Any]) -> Any:
+        return self.inner.preprocess(raw)
+
+    def prepare(self, raw: Sequence[Any], max_length: int | None = None) -> tuple[Any, np.ndarray | None]:
+        return self.inner.prepare(raw, max_length=max_length)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        return self.inner.collate(items)

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from headstart.backbones.base import Backbone, as_tokens, find_blocks
+from headstart.backbones.base import Backbone, WrappedBackbone, as_tokens, find_blocks
 from headstart.errors import HeadstartError
 
 LAYER_RE = re.compile(r"^(?P<base>.+)@block(?P<k>\d+)$")
@@ -56,7 +54,7 @@ class _Captured(Exception):
         self.output = output
 
 
-class LayerBackbone(Backbone):
+class LayerBackbone(WrappedBackbone):
     """``inner`` cut after its ``k``-th block; the same preprocessing as ``inner``."""
 
     source = "layer"
@@ -99,16 +97,6 @@ class LayerBackbone(Backbone):
         sample: list[Any] = ["a"] if self.modality == "text" else [Image.new("RGB", (32, 32))]
         with torch.no_grad():
             return int(self.forward_features(self.preprocess(sample)).shape[1])
-
-    # -- the surface, delegated ----------------------------------------------
-    def preprocess(self, raw: Sequence[Any]) -> Any:
-        return self.inner.preprocess(raw)
-
-    def prepare(self, raw: Sequence[Any], max_length: int | None = None) -> tuple[Any, np.ndarray | None]:
-        return self.inner.prepare(raw, max_length=max_length)
-
-    def collate(self, items: Sequence[Any]) -> Any:
-        return self.inner.collate(items)
 
     def _block_output(self, batch: Any) -> torch.Tensor:
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from headstart.errors import HeadstartError
-from headstart.io import load_tensors, read_json, save_tensors, write_json
+from headstart.io import folder_kind, load_tensors, read_json, save_tensors, write_json
 
 CONFIG = "meta_config.json"
 WEIGHTS = "model.safetensors"
@@ -43,13 +43,7 @@ def build_backbone(spec: str, data: Any = None, modality: str | None = None, **o
 
 def is_meta_run(path: Any) -> bool:
     """Whether ``path`` is a folder written by ``headstart meta-train``."""
-    config = Path(str(path)) / CONFIG
-    if not config.is_file():
-        return False
-    try:
-        return read_json(config).get("kind") == KIND
-    except Exception:
-        return False
+    return folder_kind(path, CONFIG) == KIND
 
 
 def save_run(run_dir: Any, model: Any, info: dict[str, Any], data: Any = None) -> Path:

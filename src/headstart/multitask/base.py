@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset as TorchDataset
 
 from headstart.backbones.base import ParamGroup, find_blocks
 from headstart.data import Dataset, encode_labels, stratified_split
 from headstart.errors import HeadstartError
+from headstart.strategies.attentive_probe import TokenRows
 from headstart.train.data import EpochBatches
 from headstart.train.targets import Targets
 
@@ -54,10 +54,9 @@ class Task:
     test: Dataset | None = None
 
 
-class TaskRows(TorchDataset):
-    """Every task's cached tokens as one row set; a row's target is its global class code."""
-
-    modality = "tokens"
+class TaskRows(TokenRows):
+    """Every task's cached tokens as one row set; a row's target is its global class code (rows,
+    targets and lengths as :class:`TokenRows`; a batch also says each row's task)."""
 
     def __init__(
         self, tokens: list[np.ndarray], lengths: list[np.ndarray], codes: list[np.ndarray], offsets: list[int]
@@ -69,12 +68,6 @@ class TaskRows(TorchDataset):
         self.task_of = np.repeat(np.arange(len(tokens)), self.sizes)
         self.targets = Targets.of(np.concatenate([c + o for c, o in zip(codes, offsets, strict=True)]))
         self.codes = self.targets.y
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def __getitem__(self, i: int) -> tuple[int, Targets]:
-        return i, self.targets[i]
 
     def collate(self, rows: Sequence[tuple[int, Targets]]) -> tuple[dict[str, torch.Tensor], Targets]:
         idx = np.asarray([r[0] for r in rows])

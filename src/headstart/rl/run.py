@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from headstart.errors import HeadstartError
-from headstart.io import load_tensors, read_json, save_tensors, write_json
+from headstart.io import folder_kind, load_tensors, read_json, save_tensors, write_json
 from headstart.rl.agents import (
     build_agent,
     load_optimizer_state,
@@ -66,13 +66,7 @@ def make_config(variant: Variant, algo: str, hyper: dict[str, Any], seed: int, s
 
 
 def is_rl_run(path: Any) -> bool:
-    config = Path(str(path)) / CONFIG
-    if not config.is_file():
-        return False
-    try:
-        return read_json(config).get("kind") == KIND
-    except Exception:
-        return False
+    return folder_kind(path, CONFIG) == KIND
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
