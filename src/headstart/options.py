@@ -240,7 +240,9 @@ SAMPLE = Option(
     "Train on a stratified sample of N training rows.",
     (Interval(Integral, 2, None, closed="left"), None),
 )
-SEED = Option("seed", 0, "Seed for splits, sampling and initialisation.", (Integral,))
+SEED = Option(
+    "seed", 0, "Seed for splits, sampling and initialisation.", (Interval(Integral, 0, 2**32 - 1, closed="both"),)
+)
 VAL_SIZE = Option(
     "val_size", 0.1, "Training rows held out to pick the best epoch.", (Interval(Real, 0.0, 0.5, closed="both"),)
 )
