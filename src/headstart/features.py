@@ -130,6 +130,16 @@ def extract_options(owner: Any) -> dict[str, Any]:
     return {name: getattr(owner, name) for name in EXTRACT_OPTIONS}
 
 
+def _check_inputs(backbone: Any, data: Dataset) -> None:
+    """Rows to extract, of the backbone's modality, else one line."""
+    if len(data) == 0:
+        raise HeadstartError(f"{data.source} has no rows to extract features from")
+    if data.modality != backbone.modality:
+        raise HeadstartError(
+            f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}"
+        )
+
+
 def extract(
     backbone: Any,
     data: Dataset | Sequence[Any],
@@ -150,12 +160,7 @@ def extract(
     (default: the backbone's own limit).
     """
     data = data if isinstance(data, Dataset) else from_arrays(data)
-    if len(data) == 0:
-        raise HeadstartError(f"{data.source} has no rows to extract features from")
-    if data.modality != backbone.modality:
-        raise HeadstartError(
-            f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}"
-        )
+    _check_inputs(backbone, data)
     if batch_size < 1:
         raise HeadstartError(f"batch size must be at least 1, got {batch_size}")
     if tta and data.modality != "image":
@@ -264,12 +269,7 @@ def extract_tokens(
     data = data if isinstance(data, Dataset) else from_arrays(data)
     if not backbone.has_tokens:
         backbone.forward_tokens(None)  # raises its one-line refusal
-    if len(data) == 0:
-        raise HeadstartError(f"{data.source} has no rows to extract features from")
-    if data.modality != backbone.modality:
-        raise HeadstartError(
-            f"backbone '{backbone.spec}' takes {backbone.modality} inputs, {data.source} is {data.modality}"
-        )
+    _check_inputs(backbone, data)
     device = torch.device(device) if device is not None else default_device()
     start = time.perf_counter()
     max_length = max_length if data.modality == "text" else None
