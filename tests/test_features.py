@@ -257,3 +257,84 @@ def test_unreadable_image_fails_at_extraction_with_its_name(tmp_path):
     backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
     with pytest.raises(HeadstartError, match=r"cannot read image .*broken\.jpg"):
         extract(backbone, data, cache=False)
+
+
+# ------------------------------------------- one pass for many layers, parallel decoding
+def _block_calls(backbone: Backbone) -> list[int]:
+    """Counts the forward calls of the first block (one per batch and pass)."""
+    from headstart.backbones.base import find_blocks
+
+    calls = [0]
+    find_blocks(backbone)[1][0].register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    return calls
+
+
+def test_layers_of_one_network_share_one_pass_and_match_their_own_extraction(image_folder, tmp_path):
+    from headstart.backbones import load_backbones
+    from headstart.features import extract_many
+
+    specs = ["timm:test_efficientnet", "timm:test_efficientnet@block1", "timm:test_efficientnet@block2"]
+    backbones = load_backbones(specs, pretrained=False, seed=0)
+    assert backbones[1].inner is backbones[0] and backbones[2].inner is backbones[0]
+    data = load(image_folder)
+    calls = _block_calls(backbones[0])
+    many = extract_many(backbones, data, batch_size=3, cache_dir=tmp_path / "a")
+    assert calls[0] == 3  # 8 images in batches of 3: one pass, not one per layer
+    for spec, ext in zip(specs, many, strict=True):
+        alone = extract(load_backbone(spec, pretrained=False, seed=0), data, batch_size=3, cache_dir=tmp_path / "b")
+        np.testing.assert_allclose(ext.features, alone.features, rtol=1e-5, atol=1e-6)
+        assert not ext.cached and ext.path.name == alone.path.name and ext.path.parent.name == alone.path.parent.name
+    again = extract_many(backbones, data, batch_size=3, cache_dir=tmp_path / "a")
+    assert [e.cached for e in again] == [True, True, True] and calls[0] == 3
+
+
+def test_layers_only_stop_after_the_highest_block_needed(image_folder):
+    from headstart.backbones import load_backbones
+    from headstart.backbones.base import find_blocks
+    from headstart.features import extract_many
+
+    full, low, high = load_backbones(
+        ["timm:test_efficientnet", "timm:test_efficientnet@block1", "timm:test_efficientnet@block2"],
+        pretrained=False,
+        seed=0,
+    )
+    blocks = find_blocks(full)[1]
+    ran = [0] * len(blocks)
+    for i, block in enumerate(blocks):
+        block.register_forward_hook(lambda *_, i=i: ran.__setitem__(i, ran[i] + 1))
+    extract_many([low, high], load(image_folder), batch_size=8, cache=False)
+    assert ran[:2] == [1, 1] and sum(ran[2:]) == 0
+
+
+def test_images_decoded_in_worker_processes_give_the_same_features(image_folder):
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    data = load(image_folder)
+    here = extract(backbone, data, batch_size=3, cache=False, num_workers=0)
+    workers = extract(backbone, data, batch_size=3, cache=False, num_workers=2)
+    np.testing.assert_allclose(here.features, workers.features, rtol=1e-5, atol=1e-6)
+    # channels-last only for the pass: the weights are contiguous again (safetensors needs it)
+    assert all(p.is_contiguous() for p in backbone.parameters())
+
+
+def test_unreadable_image_in_a_worker_process_is_still_one_line(tmp_path, image_folder):
+    import pandas as pd
+
+    (tmp_path / "broken.jpg").write_bytes(b"garbage bytes, not an image" * 10)
+    good = sorted(str(p) for p in Path(image_folder).rglob("*.png"))
+    table = tmp_path / "index.csv"
+    pd.DataFrame({"image": [*good, str(tmp_path / "broken.jpg")], "label": ["a"] * (len(good) + 1)}).to_csv(
+        table, index=False
+    )
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    with pytest.raises(HeadstartError, match=r"^cannot read image .*broken\.jpg[^\n]*$"):
+        extract(backbone, load(table), batch_size=4, cache=False, num_workers=2)
+
+
+def test_decode_workers_default():
+    from headstart.features import PARALLEL_DECODE_ROWS, decode_workers
+
+    image = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    assert decode_workers(image, PARALLEL_DECODE_ROWS - 1, None) == 0
+    assert decode_workers(image, PARALLEL_DECODE_ROWS, None) == min(4, max(1, torch.get_num_threads() - 1))
+    assert decode_workers(image, 10, 3) == 3
+    assert decode_workers(CountingTextBackbone(), 10_000, 3) == 0
