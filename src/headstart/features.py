@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -152,19 +152,6 @@ def _batches(backbone: Any, items: Any, order: np.ndarray, batch_size: int, devi
         yield idx, backbone.batch_to(batch, device)
 
 
-def _run_backbone(
-    backbone: Any,
-    data: Dataset,
-    batch_size: int,
-    device: torch.device,
-    progress: bool | None,
-    tta: bool = False,
-    max_length: int | None = None,
-    num_workers: int | None = None,
-) -> np.ndarray:
-    return _run_members(backbone, [backbone], data, batch_size, device, progress, tta, max_length, num_workers)[0]
-
-
 def _run_members(
     root: Any,
     members: Sequence[Any],
@@ -272,39 +259,23 @@ def _check_inputs(backbone: Any, data: Dataset) -> None:
         )
 
 
-def extract(
-    backbone: Any,
-    data: Dataset | Sequence[Any],
-    *,
-    batch_size: int = 64,
-    device: str | torch.device | None = None,
-    cache: bool = True,
-    cache_dir: str | Path | None = None,
-    progress: bool | None = None,
-    tta: bool = False,
-    max_length: int | None = None,
-    num_workers: int | None = None,
-) -> Extraction:
-    """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present.
+class ExtractOptions(TypedDict, total=False):
+    """The keyword options of :func:`extract` and :func:`extract_many` (defaults: there)."""
 
-    ``tta=True`` (images only) averages the embeddings of each image and its
-    mirror image: test-time augmentation by horizontal flip. ``max_length``
-    (text) cuts texts at that many tokens, as training with ``max_length`` does
-    (default: the backbone's own limit). ``num_workers``: processes that decode
-    images while the network runs (default :func:`decode_workers`; 0: none).
-    """
-    return extract_many(
-        [backbone],
-        data,
-        batch_size=batch_size,
-        device=device,
-        cache=cache,
-        cache_dir=cache_dir,
-        progress=progress,
-        tta=tta,
-        max_length=max_length,
-        num_workers=num_workers,
-    )[0]
+    batch_size: int
+    device: str | torch.device | None
+    cache: bool
+    cache_dir: str | Path | None
+    progress: bool | None
+    tta: bool
+    max_length: int | None
+    num_workers: int | None
+
+
+def extract(backbone: Any, data: Dataset | Sequence[Any], **options: Unpack[ExtractOptions]) -> Extraction:
+    """Embeddings ``(N, D)`` of ``data`` under ``backbone``, from the cache when present
+    (:func:`extract_many` of one backbone: the options are described there)."""
+    return extract_many([backbone], data, **options)[0]
 
 
 def _cached(path: Path | None, n: int, start: float) -> Extraction | None:
@@ -330,7 +301,14 @@ def extract_many(
     max_length: int | None = None,
     num_workers: int | None = None,
 ) -> list[Extraction]:
-    """:func:`extract` for several backbones, one :class:`Extraction` each, in order.
+    """Embeddings of ``data`` under each backbone, one :class:`Extraction` each, in order, from
+    the cache when present.
+
+    ``tta=True`` (images only) averages the embeddings of each image and its
+    mirror image: test-time augmentation by horizontal flip. ``max_length``
+    (text) cuts texts at that many tokens, as training with ``max_length`` does
+    (default: the backbone's own limit). ``num_workers``: processes that decode
+    images while the network runs (default :func:`decode_workers`; 0: none).
 
     Layers of one network (``SPEC`` and ``SPEC@blockK`` loaded on the same inner
     backbone: :func:`headstart.backbones.load_backbones`) share one forward pass: the
