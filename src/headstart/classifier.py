@@ -119,6 +119,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         data.require_labels()
         if data.task != "classification":
             return self._fit_targets(data, run_dir, resume)
+        if self.task_options:
+            raise HeadstartError(
+                f"task options {sorted(self.task_options)} are for regression or multilabel tasks; "
+                f"the labels of {data.source} are classes"
+            )
         self.classes_ = np.asarray(data.classes, dtype=object if data.labels.dtype.kind in "OUS" else None)
         codes = self._encode(data.labels, data.source)
         n_classes, names = len(self.classes_), [label_key(c) for c in self.classes_]

@@ -38,7 +38,9 @@ MIN_THRESHOLD_ROWS = 10  # fewer validation rows than this: thresholds stay at 0
 
 
 def task_options(task: str, given: dict[str, Any] | None) -> dict[str, Any]:
-    """The task's options with their defaults; an unknown one is one line."""
+    """The task's options with their defaults, checked: an unknown one or a bad value is one line."""
+    from headstart.train import tasks
+
     known = TASK_OPTIONS.get(task, {})
     for key in given or {}:
         if key not in known:
@@ -46,7 +48,17 @@ def task_options(task: str, given: dict[str, Any] | None) -> dict[str, Any]:
             raise HeadstartError(
                 f"task '{task}' has no option '{key}'{did_you_mean(key, list(known))} (its options: {names})"
             )
-    return {**known, **(given or {})}
+    out = {**known, **(given or {})}
+    if task == "regression":
+        tasks.regression_loss(out["loss"], out["delta"])  # a bad loss or delta fails here
+    if task == "multilabel":
+        pos = out["pos_weight"]
+        if pos is not None and pos != "balanced" and not isinstance(pos, (list, tuple, int, float)):
+            raise HeadstartError(f"pos_weight must be 'balanced' or one number per label, got {pos!r}")
+        cut = out["threshold"]
+        if cut is not None and (isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0 < cut < 1):
+            raise HeadstartError(f"threshold must be a number in (0, 1), got {cut!r}")
+    return out
 
 
 def check_supported(params: dict[str, Any], task: str) -> None:

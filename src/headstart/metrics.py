@@ -319,9 +319,9 @@ def render_task_metrics(metrics: dict[str, Any], title: str = "metrics", max_row
     keys = REGRESSION_HEADLINE if metrics["task"] == "regression" else MULTILABEL_HEADLINE
     for key in keys:
         head.add_row(key.replace("_", " "), _ci_text(metrics, key))
-    for key in ("mean_baseline", "prior_baseline"):
-        if key in metrics:
-            head.add_row(key.replace("_", " "), _ci_text(metrics[key], metrics[key]["headline"]))
+    if "mean_baseline" in metrics:
+        base = metrics["mean_baseline"]
+        head.add_row("training mean", f"MAE {base['mae']:.4f}, R^2 {base['r2']:.4f}")
     if metrics["task"] == "regression":
         return head
     per = Table(show_lines=False)
@@ -336,3 +336,11 @@ def render_task_metrics(metrics: dict[str, Any], title: str = "metrics", max_row
     if len(items) > max_rows:
         per.add_row(f"... {len(items) - max_rows} more in metrics.json", "", "", "", "", "", "")
     return Group(head, per)
+
+
+def mean_baseline(y_train: Any, y_true: Any) -> dict[str, Any]:
+    """MAE and R^2 of always predicting the training rows' mean (a regression's majority class)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    err = y - float(np.mean(np.asarray(y_train, dtype=np.float64)))
+    var = float(np.mean((y - y.mean()) ** 2))
+    return {"mae": float(np.abs(err).mean()), "r2": float(1 - np.mean(err**2) / var) if var > 0 else float("nan")}

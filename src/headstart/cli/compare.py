@@ -92,7 +92,7 @@ def load_compare_data(
 
     from headstart.cli.fit import choose_splits
 
-    dataset = c.load_data(data, **cols)
+    dataset = c.classification_only(c.load_data(data, **cols), "compare")
     held = c.load_data(eval_path, **cols) if eval_path is not None else None
     train, test, how = choose_splits(dataset, held, test_size, seed)
     train.require_labels()

@@ -37,13 +37,12 @@ def export(
     """Export RUN to ONNX (+ int8) in RUN/export/, with parity, size, latency and accuracy (export.json)."""
     from headstart.cli.predict import load_for_run
     from headstart.export import export_run
-    from headstart.runfolder import read_config
 
     if fmt != "onnx":
         raise HeadstartError(f"--format must be onnx, got '{fmt}'")
     if quantize not in (None, "int8"):
         raise HeadstartError(f"--quantize takes int8, got '{quantize}'")
-    read_config(run)
+    c.classification_run(run, "export")
     c.check_out(run / "export")
     eval_data = calib = None
     if eval_path is not None:

@@ -85,7 +85,7 @@ def rank(
     cols: dict[str, Any] = dict(
         label_col=label_col, text_col=text_col, image_col=image_col, feature_cols=feature_cols, strict=strict
     )
-    dataset = c.load_data(data, **cols)
+    dataset = c.classification_only(c.load_data(data, **cols), "rank")
     train = dataset.where_split("train") if "train" in dataset.splits() else dataset
     if sample is not None:
         c.check_sample(sample, train)

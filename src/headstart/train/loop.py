@@ -45,7 +45,6 @@ from headstart.train.config import TrainConfig
 from headstart.train.data import Rows, loader
 from headstart.train.targets import ClassLoss, TargetsLoss, targets_loss
 
-
 # The validation figures that may pick the best epoch (regression: R^2; multi-label: mean average precision).
 MONITORS = ("accuracy", "balanced_accuracy", "r2", "mean_ap")
 
