@@ -39,6 +39,7 @@ import io
 import os
 import statistics
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -47,6 +48,7 @@ import pandas as pd
 from _common import machine, need_shared
 
 os.environ.setdefault("HEADSTART_PROGRESS", "0")
+warnings.filterwarnings("ignore", category=FutureWarning, module="sklearn")  # LogisticRegressionCV's 1.10 notices
 
 from headstart import TransferClassifier  # noqa: E402
 from headstart.backbones import load_backbone  # noqa: E402
@@ -170,9 +172,9 @@ def multilabel(args: argparse.Namespace) -> None:
         scores = ovr.predict_proba(vec.transform([texts[i] for i in te]))
         results["tf-idf"].append(multilabel_metrics(Y[te], (scores >= 0.5).astype(int), scores, names, seed=0))
         if seed == 0:
+            cuts = np.round(clf.targets_["thresholds"], 3).tolist()
             print(f"  seed 0: {len(tr)} training / {len(te)} held-out sentences, held-out persons "
-                  f"{eec['Person'].iloc[te].nunique()}; probe thresholds {np.round(clf.targets_['thresholds'], 3).tolist()}",
-                  flush=True)  # fmt: skip
+                  f"{eec['Person'].iloc[te].nunique()}; probe thresholds {cuts}", flush=True)  # fmt: skip
     print("multi-label, held-out persons (mean ± SD over seeds; seed 0 with its 95% bootstrap CI):")
     for name, per_seed in results.items():
         summary(name, per_seed, ("micro_f1", "macro_f1", "subset_accuracy", "mean_ap"))
