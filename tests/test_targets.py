@@ -347,7 +347,6 @@ def test_commands_that_do_classification_refuse_other_tasks_in_one_line(tmp_path
         (["compare", reg, "--label-col", "price", "--feature-cols", feats], "regression"),
         (["meta-train", reg, "--label-col", "price", "-o", tmp_path / "meta"], "regression"),
         (["adapt", reg, reg, "--label-col", "price", "--feature-cols", feats], "regression"),
-        (["export", tmp_path / "r"], "regression run"),
         (["audit", tmp_path / "r", reg, "--group", "f0"], "regression run"),
         (["distill", tmp_path / "r", reg, "-o", tmp_path / "student"], "regression run"),
     ]
@@ -370,3 +369,27 @@ def test_a_tampered_task_or_threshold_is_one_line(tmp_path):
     (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(HeadstartError, match="names task 'ranking'"):
         read_run(run)
+
+
+@pytest.mark.parametrize("task", ["multilabel"])  # regression's head is the same linear layer (folded): not rerun
+def test_export_and_the_torch_free_runtime_predict_like_the_run(task, hf_text_spec, tmp_path):
+    from headstart.export import export_run
+    from headstart.runtime import Predictor
+
+    texts, sentiment = make_texts(30, seed=5)
+    if task == "regression":
+        y: object = np.array([len(t) / 3 for t in texts])
+    else:
+        y = [[s] + (["long"] if len(t.split()) > 5 else []) for t, s in zip(texts, sentiment, strict=True)]
+    clf = TransferClassifier(backbone=hf_text_spec, task=task, cache_dir=str(tmp_path), progress=False).fit(texts, y)
+    run = clf.save(tmp_path / "run")
+    from headstart.data import from_arrays
+
+    own = clf.predict(texts)  # scored against the run's own predictions: R^2 / micro-F1 1
+    truth = own if task == "regression" else [[str(c) for c, v in zip(clf.classes_, r, strict=True) if v] for r in own]
+    report = export_run(run, eval_data=from_arrays(texts, truth), repeats=1, batch_sizes=(1,))
+    assert report["task"] == task and report["parity"]["onnx-fp32"]["max_abs_diff"] < 1e-4
+    assert report["metric"] == {"regression": "r2", "multilabel": "micro_f1"}[task]
+    assert report["table"][1]["accuracy"] == pytest.approx(1.0, abs=1e-6)
+    predictor = Predictor(run / "export")
+    assert np.allclose(predictor.predict(texts), clf.predict(texts), atol=1e-4)

@@ -37,12 +37,13 @@ def export(
     """Export RUN to ONNX (+ int8) in RUN/export/, with parity, size, latency and accuracy (export.json)."""
     from headstart.cli.predict import load_for_run
     from headstart.export import export_run
+    from headstart.runfolder import read_config
 
     if fmt != "onnx":
         raise HeadstartError(f"--format must be onnx, got '{fmt}'")
     if quantize not in (None, "int8"):
         raise HeadstartError(f"--quantize takes int8, got '{quantize}'")
-    c.classification_run(run, "export")
+    read_config(run)
     c.check_out(run / "export")
     eval_data = calib = None
     if eval_path is not None:
@@ -83,7 +84,7 @@ def render(report: dict) -> Table:
     table.add_column("size MB", justify="right")
     for s in sizes:
         table.add_column(f"{s} p50 / p95 ms", justify="right")
-    table.add_column("accuracy", justify="right")
+    table.add_column(str(report.get("metric", "accuracy")).replace("_", " "), justify="right")
     for row in report["table"]:
         lat = [f"{row['latency_ms'][s]['p50_ms']:.1f} / {row['latency_ms'][s]['p95_ms']:.1f}" for s in sizes]
         acc = f"{row['accuracy']:.4f}" if row["accuracy"] is not None else "-"
