@@ -343,7 +343,6 @@ def test_commands_that_do_classification_refuse_other_tasks_in_one_line(tmp_path
     assert cli(capsys, "fit", reg, "--label-col", "price", "--feature-cols", feats, "-o", tmp_path / "r")[0] == 0
     refused = [
         (["fewshot-eval", ml, "--label-col", "a,b,c"], "multilabel"),
-        (["rank", reg, "--label-col", "price", "--feature-cols", feats, "-c", "identity"], "regression"),
         (["compare", reg, "--label-col", "price", "--feature-cols", feats], "regression"),
         (["meta-train", reg, "--label-col", "price", "-o", tmp_path / "meta"], "regression"),
         (["adapt", reg, reg, "--label-col", "price", "--feature-cols", feats], "regression"),
@@ -393,3 +392,19 @@ def test_export_and_the_torch_free_runtime_predict_like_the_run(task, hf_text_sp
     assert report["table"][1]["accuracy"] == pytest.approx(1.0, abs=1e-6)
     predictor = Predictor(run / "export")
     assert np.allclose(predictor.predict(texts), clf.predict(texts), atol=1e-4)
+
+
+def test_rank_scores_numbers_and_label_sets_with_logme(tmp_path, capsys):
+    from headstart.select.logme import logme_targets
+
+    X, y = _regression(120)
+    rng = np.random.default_rng(1)
+    assert logme_targets(X, y) > logme_targets(rng.normal(size=X.shape), y)  # informative features win
+    _, Y = _multilabel(120)
+    assert logme_targets(X[:, :3], Y) > logme_targets(X[:, 3:], Y)  # the labels depend on columns 0-3
+    reg, _ = _tables(tmp_path)
+    argv = ["rank", reg, "--label-col", "price", "--feature-cols", "f0,f1,f2,f3,f4,f5", "-c", "identity"]
+    code, out, err = cli(capsys, *argv)
+    assert code == 0 and "regression target 'price'" in out and "logme" in out, err
+    assert_one_error_line(cli(capsys, *argv, "--scores", "hscore"), "score 'hscore' scores class labels",
+                          "the task is regression")  # fmt: skip

@@ -92,7 +92,13 @@ def rank(
     data.require_labels()
     if len(candidates) < 1:
         raise HeadstartError("rank needs at least one candidate backbone")
-    names = scores or list_scores()
+    names = scores or (list_scores() if data.task == "classification" else ["logme"])
+    if data.task != "classification" and names != ["logme"]:
+        other = next(n for n in names if n != "logme")
+        raise HeadstartError(
+            f"score '{other}' scores class labels; the task is {data.task}: use --scores logme "
+            f"(LogME's {data.task} form), or leave --scores out"
+        )
     for name in names:
         needs_source_probs(name)  # unknown names fail here, before any extraction
     parsed = [parse_candidate(c) for c in candidates]
@@ -108,6 +114,12 @@ def rank(
                 row.scores[name] = None  # no source-task head: LEEP / NCE do not apply
                 continue
             start = time.perf_counter()
+            if data.task != "classification":  # LogME on the numbers or the label matrix
+                from headstart.select.logme import logme_targets
+
+                row.scores[name] = logme_targets(ext.features, data.labels)
+                row.seconds[name] = time.perf_counter() - start
+                continue
             row.scores[name] = transferability(name, ext.features, labels, probs)
             row.seconds[name] = time.perf_counter() - start
         rows.append(row)
