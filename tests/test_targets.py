@@ -299,10 +299,16 @@ def _tables(tmp_path):
 def test_fit_predict_evaluate_on_the_command_line(tmp_path, capsys):
     reg, ml = _tables(tmp_path)
     feats = "f0,f1,f2,f3,f4,f5"
-    code, out, err = cli(capsys, "fit", reg, "--label-col", "price", "--feature-cols", feats, "-o", tmp_path / "r")
+    code, out, err = cli(
+        capsys, "fit", reg, "--label-col", "price", "--feature-cols", feats, "-o", tmp_path / "r", "--report"
+    )
     assert code == 0, err
     assert "regression target 'price'" in out and "r2" in out and "training mean" in out
-    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["r2"] > 0.8
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["r2"] > 0.8 and len(metrics["pairs"]["pred"]) == metrics["n"]  # the report's scatter plot
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "regression of 'price'" in report and "| R² |" in report and "training-mean baseline" in report
+    assert 'alt="scatter plot of predicted against true values"' in (tmp_path / "r" / "report.html").read_text()
     assert cli(capsys, "predict", tmp_path / "r", reg, "-o", tmp_path / "p.csv")[0] == 0
     table = pd.read_csv(tmp_path / "p.csv")
     assert list(table.columns) == ["id", "prediction"] and table["prediction"].dtype == float

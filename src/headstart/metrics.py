@@ -173,6 +173,7 @@ def render_metrics(metrics: dict[str, Any], title: str = "metrics", max_classes:
 # ------------------------------------------------------------------ regression and multi-label
 REGRESSION_HEADLINE = ("mae", "rmse", "r2", "spearman")
 MULTILABEL_HEADLINE = ("micro_f1", "macro_f1", "subset_accuracy", "mean_ap")
+MAX_PAIRS = 2000
 
 
 def _row_weights(n: int, resamples: int, seed: int) -> Any:
@@ -223,6 +224,8 @@ def regression_metrics(
     out.update({k: float(v) for k, v in zip(REGRESSION_HEADLINE, point, strict=True)})
     out["ci"] = {k: percentile_ci(reps[:, i]) for i, k in enumerate(REGRESSION_HEADLINE)}
     out["target"] = {"name": name, "mean": float(y.mean()), "std": float(y.std())}
+    # The predicted-vs-true pairs the report plots (the first MAX_PAIRS rows).
+    out["pairs"] = {"true": y[:MAX_PAIRS].round(6).tolist(), "pred": p[:MAX_PAIRS].round(6).tolist()}
     return out
 
 
