@@ -349,7 +349,7 @@ def test_commands_that_do_classification_refuse_other_tasks_in_one_line(tmp_path
     assert cli(capsys, "fit", reg, "--label-col", "price", "--feature-cols", feats, "-o", tmp_path / "r")[0] == 0
     refused = [
         (["fewshot-eval", ml, "--label-col", "a,b,c"], "multilabel"),
-        (["compare", reg, "--label-col", "price", "--feature-cols", feats], "regression"),
+        (["compare", ml, "--label-col", "a,b,c", "--feature-cols", feats], "multilabel"),
         (["meta-train", reg, "--label-col", "price", "-o", tmp_path / "meta"], "regression"),
         (["adapt", reg, reg, "--label-col", "price", "--feature-cols", feats], "regression"),
         (["audit", tmp_path / "r", reg, "--group", "f0"], "regression run"),
@@ -414,3 +414,16 @@ def test_rank_scores_numbers_and_label_sets_with_logme(tmp_path, capsys):
     assert code == 0 and "regression target 'price'" in out and "logme" in out, err
     assert_one_error_line(cli(capsys, *argv, "--scores", "hscore"), "score 'hscore' scores class labels",
                           "the task is regression")  # fmt: skip
+
+
+def test_compare_scores_a_regression_by_r2(tmp_path, capsys):
+    reg, _ = _tables(tmp_path)
+    argv = ["compare", reg, "--label-col", "price", "--feature-cols", "f0,f1,f2,f3,f4,f5", "-b", "identity"]
+    code, out, err = cli(capsys, *argv, "--budgets", "0.5,1", "--seeds", "2", "-o", tmp_path / "cmp")
+    assert code == 0, err
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert result["metric"] == "r2" and result["arms"] == ["transfer", "scratch", "classic"]
+    full = result["budgets"][-1]["arms"]
+    assert min(full["transfer"]["accuracy"]) > 0.8  # identity features: the probe is ridge on the columns
+    assert full["transfer"]["accuracy"] == pytest.approx(full["classic"]["accuracy"])  # and so is the baseline
+    assert_one_error_line(cli(capsys, *argv, "--shots", "2"), "--shots (rows per class) works on classes")

@@ -219,7 +219,8 @@ def regression_metrics(
     """
     y, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     point = _regression_scores(y, p, np.ones((1, len(y))))[0]
-    reps = np.concatenate([_regression_scores(y, p, w) for w in _row_weights(len(y), resamples, seed)])
+    reps = [_regression_scores(y, p, w) for w in _row_weights(len(y), resamples, seed)]
+    reps = np.concatenate(reps) if reps else np.empty((0, 4))  # resamples=0: no intervals
     out: dict[str, Any] = {"task": "regression", "n": int(len(y))}
     out.update({k: float(v) for k, v in zip(REGRESSION_HEADLINE, point, strict=True)})
     out["ci"] = {k: percentile_ci(reps[:, i]) for i, k in enumerate(REGRESSION_HEADLINE)}
@@ -280,7 +281,8 @@ def multilabel_metrics(
     present = y.sum(0) > 0
     precision, recall, f1, support = precision_recall_fscore_support(y, pred, zero_division=0)
     ap = [float(average_precision_score(y[:, k], scores[:, k])) if present[k] else None for k in range(y.shape[1])]
-    reps = np.concatenate([_multilabel_scores(y, pred, scores, w) for w in _row_weights(len(y), resamples, seed)])
+    reps = [_multilabel_scores(y, pred, scores, w) for w in _row_weights(len(y), resamples, seed)]
+    reps = np.concatenate(reps) if reps else np.empty((0, 4))
     out: dict[str, Any] = {
         "task": "multilabel",
         "n": int(len(y)),

@@ -206,7 +206,8 @@ def classification_only(data: Dataset, command: str) -> Dataset:
         return data
     from headstart.data.targets import detect_task
 
-    task, why = (data.task, "several label columns") if data.task != "classification" else detect_task(data.labels)
+    given = {"multilabel": "several labels per row", "regression": "numbers"}
+    task, why = (data.task, given[data.task]) if data.task != "classification" else detect_task(data.labels)
     if task != "classification":
         column = data.columns.get("label", "label")
         raise HeadstartError(
