@@ -342,7 +342,8 @@ def fit(
     cache_dir: str = c.CacheDir,
     make_report: bool = ReportFlag,
 ) -> None:
-    """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+    """Fit a classifier (or a regressor, or a multi-label model: --task) on DATA with a pretrained backbone;
+    report held-out metrics."""
     from headstart.classifier import TransferClassifier
 
     backbone = with_pool(backbone, pool)
