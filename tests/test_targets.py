@@ -222,7 +222,7 @@ def test_multilabel_probe_tunes_thresholds_on_rows_cut_from_training():
     m = clf.evaluate(X[150:], Y[150:], resamples=200)
     assert m["micro_f1"] > 0.8 and m["mean_ap"] > 0.9 and set(m["per_label"]) == {"label0", "label1", "label2"}
     assert 0 <= m["subset_accuracy"] <= m["micro_f1"] + 0.2 and "threshold" in m["per_label"]["label0"]
-    fixed = TransferClassifier(backbone="identity", cache=False, progress=False, task_options={"threshold": 0.3})
+    fixed = TransferClassifier(backbone="identity", cache=False, progress=False, C=1.0, task_options={"threshold": 0.3})
     assert fixed.fit(X[:150], Y[:150]).targets_["thresholds"] == [0.3, 0.3, 0.3]
     with pytest.raises(HeadstartError, match="label 'label1' is on no row"):
         Z = Y[:150].copy()
@@ -364,7 +364,7 @@ def test_a_tampered_task_or_threshold_is_one_line(tmp_path):
     from headstart.runfolder import read_run
 
     X, Y = _multilabel(80)
-    run = TransferClassifier(backbone="identity", cache=False, progress=False).fit(X, Y).save(tmp_path / "m")
+    run = TransferClassifier(backbone="identity", cache=False, progress=False, C=1.0).fit(X, Y).save(tmp_path / "m")
     config = json.loads((run / "config.json").read_text())
     config["targets"]["thresholds"] = [0.5]
     (run / "config.json").write_text(json.dumps(config))
