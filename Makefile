@@ -36,12 +36,15 @@ browser:
 	        "or HEADSTART_SKIP_BROWSER=1 to skip the browser test" >&2; \
 	fi
 
+# The suite runs in one worker process per core (pytest-xdist; TEST_WORKERS=1 runs it in one).
+TEST_WORKERS ?= auto
+
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Unit tests only: no real models, no ../shared/data.
 test-fast: $(STAMP) browser
-	$(BIN)/python -m pytest -m "not real"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not real"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

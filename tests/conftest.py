@@ -21,6 +21,12 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HEADSTART_PROGRESS"] = "0"
+# Under pytest-xdist (``make test`` runs one worker per core) the cores are shared out: the
+# tests that keep torch's default thread count (``real``) and the CLI processes tests start
+# get cores / workers threads each, not every core each (set before torch is imported).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "OMP_NUM_THREADS" not in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ["OMP_NUM_THREADS"] = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 # An empty hub cache for the whole session, so that "not cached" is really not
 # cached, whatever the machine's ~/.cache/huggingface holds.
 # ../shared/data (the real data sets); tests that read it are marked `real` and skip when it is absent.

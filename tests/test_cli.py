@@ -375,3 +375,15 @@ def test_predict_on_a_flat_folder_of_unlabelled_images(tmp_path, capsys):
     assert list(table["id"]) == [f"img{i}.png" for i in range(4)]
     assert set(table["prediction"]) <= {"red", "blue"}
     np.testing.assert_allclose(table[["p_blue", "p_red"]].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_help_lists_the_commands_in_the_order_of_a_users_day(capsys):
+    from headstart.cli.app import COMMAND_ORDER
+
+    code, out, _ = cli(capsys, "--help")
+    assert code == 0
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ") and line[2:3].isalpha()]
+    assert listed[:3] == ["fit", "predict", "evaluate"] and listed[-1] == "report"
+    named = [c for c in listed if c in COMMAND_ORDER]
+    assert named == [c for c in COMMAND_ORDER if c in listed]  # in the declared order
+    assert {"rank", "compare", "export", "rl-train", "models"} <= set(listed)

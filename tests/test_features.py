@@ -257,3 +257,130 @@ def test_unreadable_image_fails_at_extraction_with_its_name(tmp_path):
     backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
     with pytest.raises(HeadstartError, match=r"cannot read image .*broken\.jpg"):
         extract(backbone, data, cache=False)
+
+
+# ------------------------------------------- one pass for many layers, parallel decoding
+def _block_calls(backbone: Backbone) -> list[int]:
+    """Counts the images through the first block (the batch-norm folding check adds 2 x 2)."""
+    from headstart.backbones.base import find_blocks
+
+    seen = [0]
+    find_blocks(backbone)[1][0].register_forward_hook(lambda m, a, out: seen.__setitem__(0, seen[0] + len(out)))
+    return seen
+
+
+def test_layers_of_one_network_share_one_pass_and_match_their_own_extraction(image_folder, tmp_path):
+    from headstart.backbones import load_backbones
+    from headstart.features import extract_many
+
+    specs = ["timm:test_efficientnet", "timm:test_efficientnet@block1", "timm:test_efficientnet@block2"]
+    backbones = load_backbones(specs, pretrained=False, seed=0)
+    assert backbones[1].inner is backbones[0] and backbones[2].inner is backbones[0]
+    data = load(image_folder)
+    seen = _block_calls(backbones[0])
+    many = extract_many(backbones, data, batch_size=3, cache_dir=tmp_path / "a")
+    assert len(data) <= seen[0] < 2 * len(data)  # one pass (and the folding check), not one per layer
+    for spec, ext in zip(specs, many, strict=True):
+        alone = extract(load_backbone(spec, pretrained=False, seed=0), data, batch_size=3, cache_dir=tmp_path / "b")
+        np.testing.assert_allclose(ext.features, alone.features, rtol=1e-5, atol=1e-6)
+        assert not ext.cached and ext.path.name == alone.path.name and ext.path.parent.name == alone.path.parent.name
+    again = extract_many(backbones, data, batch_size=3, cache_dir=tmp_path / "a")
+    assert [e.cached for e in again] == [True, True, True] and seen[0] < 2 * len(data)
+
+
+def test_layers_only_stop_after_the_highest_block_needed(image_folder):
+    from headstart.backbones import load_backbones
+    from headstart.backbones.base import find_blocks
+    from headstart.features import extract_many
+
+    full, low, high = load_backbones(
+        ["timm:test_efficientnet", "timm:test_efficientnet@block1", "timm:test_efficientnet@block2"],
+        pretrained=False,
+        seed=0,
+    )
+    blocks = find_blocks(full)[1]
+    ran = [0] * len(blocks)
+    for i, block in enumerate(blocks):
+        block.register_forward_hook(lambda *_, i=i: ran.__setitem__(i, ran[i] + 1))
+    extract_many([low, high], load(image_folder), batch_size=8, cache=False)
+    assert min(ran[:2]) >= 1 and sum(ran[2:]) == 0
+
+
+def test_images_decoded_in_worker_processes_give_the_same_features(image_folder):
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    data = load(image_folder)
+    here = extract(backbone, data, batch_size=3, cache=False, num_workers=0)
+    workers = extract(backbone, data, batch_size=3, cache=False, num_workers=2)
+    np.testing.assert_allclose(here.features, workers.features, rtol=1e-5, atol=1e-6)
+    # channels-last and batch norms folded only for the pass: the backbone's own weights are as they were
+    assert all(p.is_contiguous() for p in backbone.parameters())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in backbone.modules())
+
+
+def test_unreadable_image_in_a_worker_process_is_still_one_line(tmp_path, image_folder):
+    import pandas as pd
+
+    (tmp_path / "broken.jpg").write_bytes(b"garbage bytes, not an image" * 10)
+    good = sorted(str(p) for p in Path(image_folder).rglob("*.png"))
+    table = tmp_path / "index.csv"
+    pd.DataFrame({"image": [*good, str(tmp_path / "broken.jpg")], "label": ["a"] * (len(good) + 1)}).to_csv(
+        table, index=False
+    )
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    with pytest.raises(HeadstartError, match=r"^cannot read image .*broken\.jpg[^\n]*$"):
+        extract(backbone, load(table), batch_size=4, cache=False, num_workers=2)
+
+
+def test_decode_workers_default():
+    from headstart.features import PARALLEL_DECODE_ROWS, decode_workers
+
+    image = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    assert decode_workers(image, PARALLEL_DECODE_ROWS - 1, None) == 0
+    assert decode_workers(image, PARALLEL_DECODE_ROWS, None) == min(4, max(1, torch.get_num_threads() - 1))
+    assert decode_workers(image, 10, 3) == 3
+    assert decode_workers(CountingTextBackbone(), 10_000, 3) == 0
+
+
+def test_batch_norm_folding_matches_the_network_and_leaves_it_unchanged():
+    from headstart.backbones.fold import fold_batchnorm
+
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    model = backbone.model.eval()
+    for m in model.modules():  # running statistics that are not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded, count = fold_batchnorm(model)
+    assert count > 0 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-5)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_folding_that_changes_the_features_is_not_used(image_folder):
+    """Children registered in an order their forward does not follow: the check on the first batch
+    sees the folded copy disagree and keeps the network as it is."""
+
+    class Shuffled(torch.nn.Module):  # registers conv, bn but applies bn before conv
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+            self.bn = torch.nn.BatchNorm2d(3)
+            with torch.no_grad():
+                self.bn.running_mean.fill_(0.7)
+                self.bn.running_var.fill_(3.0)
+            self.num_features = 3
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(self.bn(x)).mean(dim=(2, 3))
+
+    backbone = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    data = load(image_folder)
+    backbone.model = Shuffled().eval()
+    backbone.feature_dim = 3
+    with torch.no_grad():
+        ref = backbone.model(backbone.preprocess(list(data.inputs)))
+    got = extract(backbone, data, batch_size=4, cache=False, num_workers=0).features
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-4, atol=1e-5)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import assert_one_error_line, cli, shared
+from conftest import assert_one_error_line, cli, make_texts, shared
 
 from headstart.data import Dataset, at_rate, from_series, load, load_ts, read_wav
 from headstart.data.sequences import pad, resample
@@ -336,3 +336,40 @@ def test_an_option_a_backbone_does_not_take_is_one_line():
 
     with pytest.raises(HeadstartError, match="backbone 'identity' does not take the option.*pool is for sequence"):
         load_backbone("identity?pool=attention", feature_dim=3)
+
+
+# ------------------------------------------------------------------ pooling on text backbones
+@pytest.mark.parametrize("kind", ["last", "meanmax", "attention"])
+def test_text_backbones_take_every_pooling_and_ignore_the_padding(hf_text_spec, kind):
+    from headstart.backbones import load_backbone
+
+    bb = load_backbone(f"{hf_text_spec}?pool={kind}")
+    dim = bb.model.config.hidden_size
+    assert bb.feature_dim == (2 * dim if kind == "meanmax" else dim) and bb.pretrained_config.pooling == kind
+    texts = ["a short one", "a somewhat longer sentence with more words in it"]
+    with torch.no_grad():
+        alone = bb.forward_features(bb.preprocess(texts[:1]))
+        both = bb.forward_features(bb.preprocess(texts))
+        mean = load_backbone(hf_text_spec).forward_features(bb.preprocess(texts))
+    assert torch.allclose(alone[0], both[0], atol=1e-5)  # the padding of the longer text changes nothing
+    if kind == "attention":  # starts as the mean; its query is the `pool` group, trained with the head
+        assert torch.allclose(both, mean, atol=1e-5)
+        assert [g.name for g in bb.param_groups()][-1] == "pool"
+    assert sorted(id(p) for g in bb.param_groups() for p in g.params) == sorted(id(p) for p in bb.parameters())
+
+
+def test_text_attention_pooling_trains_with_the_head_and_survives_save_and_load(hf_text_spec, tmp_path):
+    from headstart import TransferClassifier, load_run
+
+    texts, labels = make_texts(40, seed=3)
+    clf = TransferClassifier(
+        f"{hf_text_spec}?pool=attention", strategy="head", epochs=3, lr=1e-2, head_init="random",
+        precision="no", progress=False, train_batch_size=8,
+    ).fit(texts, labels)  # fmt: skip
+    assert clf.backbone_.pool.score.weight.abs().sum() > 0, "the query trained with the head"
+    clf.save(tmp_path / "run")
+    again = load_run(tmp_path / "run")
+    assert torch.equal(again.backbone_.pool.score.weight, clf.backbone_.pool.score.weight)
+    np.testing.assert_allclose(again.decision_function(texts[:8]), clf.decision_function(texts[:8]), atol=1e-5)
+    with pytest.raises(HeadstartError, match="learned with the head: use --strategy head"):
+        TransferClassifier(f"{hf_text_spec}?pool=attention", strategy="linear-probe").fit(texts, labels)

@@ -16,6 +16,7 @@ from headstart.backbones.registry import (
     list_sources,
     load_backbone,
     load_backbone_for,
+    load_backbones,
     register_embedded,
     register_source,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "list_sources",
     "load_backbone",
     "load_backbone_for",
+    "load_backbones",
     "register_embedded",
     "register_source",
 ]

@@ -4,7 +4,10 @@ Text models pool token states into one vector. When the folder is a
 sentence-transformers model, its own recipe is honoured: the pooling mode in
 ``1_Pooling/config.json`` (mean / cls / max), the ``Normalize`` module in
 ``modules.json``, and ``max_seq_length`` in ``sentence_bert_config.json``;
-plain models default to mean pooling over non-padding tokens.
+plain models default to mean pooling over non-padding tokens. The option ``pool``
+(``minilm?pool=attention``) replaces the recipe's pooling by one of
+:mod:`headstart.pooling`'s (``last``, ``meanmax``, ``attention``: a learned query over
+the tokens with the padding mask, trained with the head as the ``pool`` parameter group).
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.backbones.base import Backbone, PretrainedConfig, as_tokens
+from headstart.backbones.base import Backbone, ParamGroup, PretrainedConfig, as_tokens, group_parameters
 from headstart.backbones.registry import register_source
 from headstart.errors import HeadstartError
 from headstart.hub import resolve_hf
+from headstart.pooling import LEARNED, POOL_GROUP, POOLS, Pooling
 
-POOLINGS = ("mean", "cls", "max")
+SENTENCE_POOLINGS = ("mean", "cls", "max")  # a sentence-transformers recipe's, computed here
+POOLINGS = SENTENCE_POOLINGS + tuple(p for p in POOLS if p not in SENTENCE_POOLINGS)
+POOL_FILE = "pool.safetensors"  # a learned pooling's weights, beside the transformers folder
 
 
 def sentence_transformers_recipe(folder: Path) -> dict[str, Any]:
@@ -73,7 +79,7 @@ class HFTextBackbone(Backbone):
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
-            raise HeadstartError(f"pooling must be one of {POOLINGS}, got '{pooling}'")
+            raise HeadstartError(f"pooling must be one of {', '.join(POOLINGS)}, got '{pooling}'")
         if getattr(model, "pooler", None) is not None:
             # We pool the token states ourselves; BERT's pooler would be a block of
             # weights that never gets a gradient (a dead top group, DDP's unused params).
@@ -82,6 +88,10 @@ class HFTextBackbone(Backbone):
         self.tokenizer = tokenizer
         self.spec = spec
         self.feature_dim = int(model.config.hidden_size)
+        # headstart.pooling's kinds (last, meanmax, attention) as a module, registered after the model
+        self.pool = None if pooling in SENTENCE_POOLINGS else Pooling(pooling, self.feature_dim)
+        if self.pool is not None:
+            self.feature_dim = self.pool.out_dim(self.feature_dim)
         self.pretrained_config = PretrainedConfig(
             tokenizer=Path(str(getattr(tokenizer, "name_or_path", ""))).name,
             max_length=int(max_length),
@@ -134,7 +144,9 @@ class HFTextBackbone(Backbone):
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         tokens, mask = self.forward_tokens(batch)
         pooling = self.pretrained_config.pooling
-        if pooling == "cls":
+        if self.pool is not None:
+            pooled = self.pool(tokens, mask.bool())
+        elif pooling == "cls":
             pooled = tokens[:, 0]
         elif pooling == "max":
             pooled = tokens.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(tokens.dtype).min).amax(1)
@@ -143,11 +155,23 @@ class HFTextBackbone(Backbone):
             pooled = (tokens * m).sum(1) / m.sum(1).clamp_min(1e-9)
         return F.normalize(pooled, dim=-1) if self.pretrained_config.normalize else pooled
 
+    def param_groups(self) -> list[ParamGroup]:
+        """The transformer's groups, input to output; a learned pooling is the ``pool`` group
+        (it trains with the head, as a sequence backbone's does)."""
+        if self.pool is None or self.pool.kind not in LEARNED:
+            return group_parameters(self)
+        groups = group_parameters(self.model)
+        return [*groups, ParamGroup(POOL_GROUP, list(self.pool.parameters()))]
+
     def save(self, folder: str | Path) -> Path:
+        from headstart.io import save_tensors
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
+        if self.pool is not None and self.pool.kind in LEARNED:
+            save_tensors(folder / POOL_FILE, self.pool.state_dict())
         self._write_meta(folder, {"loader": "hf-text"})
         return folder
 
@@ -227,9 +251,11 @@ def from_pretrained_folder(
     normalize: bool | None = None,
     max_length: int | None = None,
     safetensors_only: bool = False,
+    pool: str | None = None,
 ) -> Backbone:
     """Build a text or vision backbone from a local transformers folder (``safetensors_only``:
-    refuse a folder whose weights are not in safetensors, as in a run folder's ``backbone/``)."""
+    refuse a folder whose weights are not in safetensors, as in a run folder's ``backbone/``).
+    ``pool`` (the spec option) is ``pooling`` by its sequence-backbone name."""
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -253,14 +279,19 @@ def from_pretrained_folder(
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kw)
         recipe = sentence_transformers_recipe(folder)
         limit = getattr(config, "max_position_embeddings", 512) or 512
-        return HFTextBackbone(
+        backbone = HFTextBackbone(
             model,
             tokenizer,
             spec,
-            pooling=pooling or recipe.get("pooling", "mean"),
+            pooling=pool or pooling or recipe.get("pooling", "mean"),
             normalize=recipe.get("normalize", False) if normalize is None else normalize,
             max_length=min(max_length or recipe.get("max_length", limit), limit),
         )
+        if backbone.pool is not None and (folder / POOL_FILE).is_file():  # a saved, trained pooling
+            from headstart.io import load_tensors
+
+            backbone.pool.load_state_dict(load_tensors(folder / POOL_FILE))
+        return backbone
     if (folder / "preprocessor_config.json").is_file():
         processor = transformers.AutoImageProcessor.from_pretrained(folder, **kw)
         return HFVisionBackbone(model, processor, spec)

@@ -13,7 +13,10 @@ its K-th block (1-based, counted in the block container that
 Lower layers are more generic, higher ones more specific to the source task
 (Yosinski et al. 2014), so ranking the layers of one backbone is part of
 choosing what to transfer. The forward pass stops after block K (a hook raises
-once block K's output is captured), so a low layer is also cheaper.
+once block K's output is captured), so a low layer is also cheaper. The hooks are
+registered for the one forward pass that needs them (:func:`tap_blocks`), so several
+layers of one network can share it: :func:`forward_members` computes the features of
+the whole network and of any number of its layers from one pass.
 
     >>> bb = load_backbone("efficientnet-lite0@block4")
     >>> bb.feature_dim
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +51,52 @@ def split_layer(spec: str) -> tuple[str, int | None]:
 
 
 class _Captured(Exception):
-    """Raised by the hook once block K has run: nothing above it is needed."""
+    """Raised by a hook once the last block wanted has run: nothing above it is needed."""
 
-    def __init__(self, output: Any) -> None:
-        super().__init__()
-        self.output = output
+
+def tap_blocks(
+    inner: Backbone, paths: Sequence[str], batch: Any, run_all: bool = False
+) -> tuple[dict[str, Any], torch.Tensor | None]:
+    """One forward pass of ``inner`` that keeps the outputs of the blocks at ``paths``.
+
+    The pass stops once every block in ``paths`` has run, unless ``run_all``: then it
+    runs to the end and ``inner``'s own features come back too (else None). The hooks
+    live for this pass only."""
+    outputs: dict[str, Any] = {}
+    wanted = set(paths)
+
+    def keep(path: str) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            outputs[path] = output[0] if isinstance(output, tuple) else output
+            if not run_all and wanted <= outputs.keys():
+                raise _Captured
+
+        return hook
+
+    handles = [inner.get_submodule(p).register_forward_hook(keep(p)) for p in dict.fromkeys(paths)]
+    full = None
+    try:
+        full = inner.forward_features(batch)
+    except _Captured:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = wanted - outputs.keys()
+    if missing:  # pragma: no cover - a block outside the forward pass
+        raise HeadstartError(f"block {sorted(missing)[0]} of '{inner.spec}' did not run")
+    return outputs, full
+
+
+def forward_members(root: Backbone, members: Sequence[Backbone], batch: Any) -> list[torch.Tensor]:
+    """Features of each member (``root`` itself, or a :class:`LayerBackbone` of ``root``) from
+    one forward pass of ``root``: what ``member.forward_features(batch)`` returns, each."""
+    layers = [m for m in members if m is not root]
+    for m in layers:
+        if not isinstance(m, LayerBackbone) or m.inner is not root:
+            raise HeadstartError(f"'{m.spec}' is not a layer of '{root.spec}': it needs a forward pass of its own")
+    outputs, full = tap_blocks(root, [m.block_path for m in layers], batch, run_all=len(layers) < len(members))
+    return [full if m is root else m.pool(outputs[m.block_path], batch) for m in members]
 
 
 class LayerBackbone(WrappedBackbone):
@@ -76,7 +121,6 @@ class LayerBackbone(WrappedBackbone):
         self.modality = inner.modality
         self.pretrained = inner.pretrained
         self.pretrained_config = inner.pretrained_config.updated(layer=f"block{k}")
-        self._hook = blocks[k - 1].register_forward_hook(self._capture)
         self.train_transform = inner.train_transform
         # The modality's own surface that callers read off the backbone (images:
         # ``transform``; text: ``tokenizer``, ``max_length``), where the inner one has it.
@@ -84,10 +128,6 @@ class LayerBackbone(WrappedBackbone):
             if hasattr(inner, attr):
                 setattr(self, attr, getattr(inner, attr))
         self.feature_dim = self._probe_dim()
-
-    @staticmethod
-    def _capture(module: nn.Module, args: Any, output: Any) -> None:
-        raise _Captured(output[0] if isinstance(output, tuple) else output)
 
     def _probe_dim(self) -> int:
         from PIL import Image
@@ -99,11 +139,7 @@ class LayerBackbone(WrappedBackbone):
             return int(self.forward_features(self.preprocess(sample)).shape[1])
 
     def _block_output(self, batch: Any) -> torch.Tensor:
-        try:
-            self.inner.forward_features(batch)
-        except _Captured as c:
-            return c.output
-        raise HeadstartError(f"block {self.block_path} of '{self.inner.spec}' did not run")  # pragma: no cover
+        return tap_blocks(self.inner, [self.block_path], batch)[0][self.block_path]
 
     @property
     def has_tokens(self) -> bool:
@@ -117,7 +153,10 @@ class LayerBackbone(WrappedBackbone):
         return as_tokens(self._block_output(batch), mask)
 
     def forward_features(self, batch: Any) -> torch.Tensor:
-        h = self._block_output(batch)
+        return self.pool(self._block_output(batch), batch)
+
+    def pool(self, h: torch.Tensor, batch: Any) -> torch.Tensor:
+        """Block K's output ``h`` for ``batch`` as one vector per input (module docstring)."""
         if h.ndim == 4:
             return h.mean(dim=(2, 3))
         if h.ndim == 3:

@@ -9,7 +9,7 @@ function decorated with :func:`register_source` (an embedded backbone: a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,3 +197,23 @@ def load_backbone(spec: Any, *, modality: str | None = None, **kwargs: Any) -> A
         raise HeadstartError(f"backbone '{spec}' takes {backbone.modality} inputs but the data is {modality}")
     backbone.pretrained = kwargs.get("pretrained", True)
     return backbone.eval()
+
+
+def load_backbones(specs: Sequence[str], *, modality: str | None = None, **kwargs: Any) -> list[Any]:
+    """:func:`load_backbone` of each spec, except that ``SPEC`` and its layers ``SPEC@blockK``
+    share one loaded ``SPEC``: loaded once, and :func:`headstart.features.extract_many` then
+    computes all of them in one forward pass."""
+    from headstart.backbones.layers import LayerBackbone, split_layer
+
+    bases: dict[str, Any] = {}
+    out = []
+    for spec in specs:
+        spec = check_spec(spec)
+        if "?" in spec:  # options in the name: loaded on its own
+            out.append(load_backbone(spec, modality=modality, **kwargs))
+            continue
+        base, k = split_layer(spec)
+        if base not in bases:
+            bases[base] = load_backbone(base, modality=modality, **kwargs)
+        out.append(bases[base] if k is None else LayerBackbone(bases[base], k).eval())
+    return out

@@ -15,11 +15,50 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
+
+# ``headstart --help`` lists the commands in the order of a user's day: train, use, evaluate;
+# choose and prove; the other families; ship; and the report last. A command not named here
+# comes before the report, in the order it was registered.
+COMMAND_ORDER: tuple[str, ...] = (
+    "fit",
+    "predict",
+    "evaluate",
+    "auto",
+    "rank",
+    "compare",
+    "shift",
+    "fewshot",
+    "fewshot-eval",
+    "zeroshot",
+    "adapt",
+    "fit-multi",
+    "meta-train",
+    "rl-train",
+    "rl-transfer",
+    "distill",
+    "audit",
+    "export",
+    "models",
+    "demo",
+)
+LAST = "report"
+
+
+class DayOrderGroup(TyperGroup):
+    """The app's command group: its commands listed in :data:`COMMAND_ORDER`."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        registered = super().list_commands(ctx)
+        known = [c for c in COMMAND_ORDER if c in registered]
+        rest = [c for c in registered if c not in COMMAND_ORDER and c != LAST]
+        return known + rest + ([LAST] if LAST in registered else [])
+
 
 app = typer.Typer(
     name="headstart",
     help="Transfer learning with evidence: pick a pretrained model, make it good at your task, prove it beat scratch.",
+    cls=DayOrderGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

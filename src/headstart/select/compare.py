@@ -51,9 +51,10 @@ import numpy as np
 import torch
 
 from headstart.backbones import load_backbone
+from headstart.backbones.layers import LayerBackbone
 from headstart.data import Dataset, stratified_sample
 from headstart.errors import HeadstartError
-from headstart.features import extract
+from headstart.features import extract, extract_many
 from headstart.stats import mean_ci, paired_t
 
 ALPHA = 0.05
@@ -296,11 +297,10 @@ def best_layer_by_logme(spec: str, data: Dataset, codes: np.ndarray, seed: int, 
     found = find_blocks(full)
     if found is None:
         raise HeadstartError(f"backbone '{spec}' has no blocks to choose from: the 'layers' remedy does not apply")
-    n_blocks = len(found[1])
-    scores = {}
-    for k in range(1, n_blocks):  # the last block is (almost) the whole network
-        bb = load_backbone(f"{spec}@block{k}", modality=data.modality)
-        scores[k] = logme(extract(bb, data, **extract_kw).features.astype(np.float64), codes)
+    ks = range(1, len(found[1]))  # the last block is (almost) the whole network
+    layers = [LayerBackbone(full, k).eval() for k in ks]  # one forward pass serves every layer
+    extractions = extract_many(layers, data, **extract_kw)
+    scores = {k: logme(e.features.astype(np.float64), codes) for k, e in zip(ks, extractions, strict=True)}
     best = max(scores, key=scores.get)
     return f"{spec}@block{best}"
 

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from headstart.backbones import load_backbone
+from headstart.backbones import load_backbones
+from headstart.backbones.layers import split_layer
 from headstart.backbones.registry import check_spec
 from headstart.data import Dataset
 from headstart.errors import HeadstartError
-from headstart.features import extract
+from headstart.features import extract_many
 from headstart.select.scores import list_scores, needs_source_probs, transferability
 
 RANDOM_PREFIX = "random:"
@@ -40,7 +41,7 @@ class Candidate:
 class RankRow:
     candidate: str
     feature_dim: int
-    features_seconds: float
+    features_seconds: float  # a pass shared by layers of one network: its time, on each of them
     features_cached: bool
     scores: dict[str, float | None] = field(default_factory=dict)  # None: not available for this candidate
     seconds: dict[str, float] = field(default_factory=dict)
@@ -75,6 +76,15 @@ def source_probs(backbone: Any, features: np.ndarray) -> np.ndarray | None:
     return None if logits is None else torch.softmax(logits.double(), dim=1).numpy()
 
 
+def _score(name: str, features: np.ndarray, data: Dataset, labels: np.ndarray, probs: Any) -> float:
+    """Score ``name``; a regression or multi-label target is scored by LogME's form for it."""
+    if data.task != "classification":  # LogME on the numbers or the label matrix
+        from headstart.select.logme import logme_targets
+
+        return logme_targets(features, data.labels)
+    return transferability(name, features, labels, probs)
+
+
 def rank(
     data: Dataset,
     candidates: list[str],
@@ -104,26 +114,26 @@ def rank(
     parsed = [parse_candidate(c) for c in candidates]
     labels = np.asarray(data.labels).astype(str)
     rows = []
+    # Layers of one network (SPEC, SPEC@block2, ...) are loaded once and extracted in one pass.
+    families: dict[tuple[str, bool], list[Candidate]] = {}
     for cand in parsed:
-        backbone = load_backbone(cand.spec, modality=data.modality, pretrained=cand.pretrained, seed=seed)
-        ext = extract(backbone, data, **extract_kw)
-        probs = source_probs(backbone, ext.features) if cand.pretrained else None
-        row = RankRow(cand.text, int(ext.features.shape[1]), ext.seconds, ext.cached)
-        for name in names:
-            if needs_source_probs(name) and probs is None:
-                row.scores[name] = None  # no source-task head: LEEP / NCE do not apply
-                continue
-            start = time.perf_counter()
-            if data.task != "classification":  # LogME on the numbers or the label matrix
-                from headstart.select.logme import logme_targets
-
-                row.scores[name] = logme_targets(ext.features, data.labels)
+        base = cand.spec if "?" in cand.spec else split_layer(cand.spec)[0]
+        families.setdefault((base, cand.pretrained), []).append(cand)
+    for (_, pretrained), family in families.items():
+        specs = [c.spec for c in family]
+        backbones = load_backbones(specs, modality=data.modality, pretrained=pretrained, seed=seed)
+        for cand, backbone, ext in zip(family, backbones, extract_many(backbones, data, **extract_kw), strict=True):
+            probs = source_probs(backbone, ext.features) if cand.pretrained else None
+            row = RankRow(cand.text, int(ext.features.shape[1]), ext.seconds, ext.cached)
+            for name in names:
+                if needs_source_probs(name) and probs is None:
+                    row.scores[name] = None  # no source-task head: LEEP / NCE do not apply
+                    continue
+                start = time.perf_counter()
+                row.scores[name] = _score(name, ext.features, data, labels, probs)
                 row.seconds[name] = time.perf_counter() - start
-                continue
-            row.scores[name] = transferability(name, ext.features, labels, probs)
-            row.seconds[name] = time.perf_counter() - start
-        rows.append(row)
-        del backbone
+            rows.append(row)
+        del backbones
     key = names[0]
     rows.sort(key=lambda r: -np.inf if r.scores.get(key) is None else r.scores[key], reverse=True)
     return rows
