@@ -61,6 +61,7 @@ LAYERS = {
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",
+    "headstart.fit_targets": "estimator",
     "headstart.distill.run": "apps",
     "headstart.select.compare": "apps",
     "headstart.export": "apps",

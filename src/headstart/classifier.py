@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from headstart import fitting
 from headstart.backbones import load_backbone, load_backbone_for
 from headstart.data import Dataset, as_dataset, encode_labels, label_key
+from headstart.data.targets import as_task
 from headstart.errors import HeadstartError
 from headstart.fairness import plan as fairness_plan
 from headstart.features import extract, extract_options
@@ -31,7 +32,7 @@ from headstart.runfolder import RunState, check_head_fits, checked_params, read_
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
-    """Transfer a pretrained backbone to a new classification task.
+    """Transfer a pretrained backbone to a new classification, regression or multi-label task.
 
     Args:
         backbone: ``"auto"`` (the embedded default for the data's modality),
@@ -64,6 +65,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             (the from-scratch baseline).
         seed: seeds the validation split and random initialisations.
         batch_size, device, cache, cache_dir, progress: feature extraction.
+        task: ``"auto"`` (detected from the labels: :mod:`headstart.data.targets`),
+            ``"classification"``, ``"regression"`` (``predict`` gives numbers) or
+            ``"multilabel"`` (``predict`` gives a 0/1 matrix, one column per label in
+            ``classes_``); what it was is in ``task_``.
+        task_options: regression ``{"loss": "huber", "delta": 1.0}``; multi-label
+            ``{"pos_weight": "balanced", "threshold": 0.5}`` (see :mod:`headstart.fit_targets`).
     """
 
     def __init__(
@@ -94,6 +101,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         imbalance_options: dict[str, Any] | None = None,
         debias: str | None = None,
         debias_options: dict[str, Any] | None = None,
+        task: str = "auto",
+        task_options: dict[str, Any] | None = None,
     ) -> None:
         # scikit-learn's contract: each option stored under its own name, untouched (clone, get_params).
         vars(self).update({k: v for k, v in locals().items() if k != "self"})
@@ -106,8 +115,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Fit on labelled data. ``run_dir`` receives the fine-tuning checkpoints
         and history; ``resume=True`` continues a killed run from its last one."""
         validate_params(self._parameter_constraints, self.get_params(deep=False))
-        data = as_dataset(X, y)
+        data = as_task(as_dataset(X, y), self.task)
         data.require_labels()
+        if data.task != "classification":
+            return self._fit_targets(data, run_dir, resume)
+        if self.task_options:
+            raise HeadstartError(
+                f"task options {sorted(self.task_options)} are for regression or multilabel tasks; "
+                f"the labels of {data.source} are classes"
+            )
         self.classes_ = np.asarray(data.classes, dtype=object if data.labels.dtype.kind in "OUS" else None)
         codes = self._encode(data.labels, data.source)
         n_classes, names = len(self.classes_), [label_key(c) for c in self.classes_]
@@ -119,15 +135,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             self.imbalance, self.imbalance_options, self.class_weight, counts, names, fine_tuning
         )
         mitigation = fairness_plan.prepare(self.debias, self.debias_options, data, strategy)
-        # Refitting with the same backbone options reuses the loaded model, unless
-        # the last fit changed its weights (fine-tuning).
-        width = int(np.asarray(data.inputs).shape[1]) if data.modality == "tabular" else None
-        key = (repr(self.backbone), self.pretrained, self.seed, data.modality, width)
-        if getattr(self, "_backbone_key", None) != key or getattr(self, "fine_tuned_", False):
-            self.backbone_ = load_backbone_for(self.backbone, data, pretrained=self.pretrained, seed=self.seed)
-            self._backbone_key = key
-        self.fine_tuned_ = False
-        self.timings_ = getattr(self, "timings_", {})
+        self._load_backbone(data)
         state = fitting.new_state(data, self.classes_, counts)
         if fine_tuning:
             train = (data, codes, names, params, strategy, method, mitigation, self._features, run_dir, resume)
@@ -135,6 +143,44 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         else:  # the linear probe on cached features, or the attentive probe on cached token features
             cached = (data, codes, names, params, strategy, method, self._features, self.timings_)
             backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
+        state.timings = {**self.timings_, **state.timings}
+        self._adopt(state, backbone, head)
+        return self
+
+    def _load_backbone(self, data: Dataset) -> None:
+        """Refitting with the same backbone options reuses the loaded model, unless
+        the last fit changed its weights (fine-tuning)."""
+        width = int(np.asarray(data.inputs).shape[1]) if data.modality == "tabular" else None
+        key = (repr(self.backbone), self.pretrained, self.seed, data.modality, width)
+        if getattr(self, "_backbone_key", None) != key or getattr(self, "fine_tuned_", False):
+            self.backbone_ = load_backbone_for(self.backbone, data, pretrained=self.pretrained, seed=self.seed)
+            self._backbone_key = key
+        self.fine_tuned_ = False
+        self.timings_ = getattr(self, "timings_", {})
+
+    def _fit_targets(self, data: Dataset, run_dir: str | Path | None, resume: bool) -> TransferClassifier:
+        """``fit`` for regression and multi-label targets (:mod:`headstart.fit_targets`)."""
+        from headstart import fit_targets
+
+        params = self.get_params()
+        fit_targets.check_supported(params, data.task)
+        fit_targets.task_options(data.task, self.task_options)
+        fit_targets.check_labels(data)
+        strategy = fitting.choose_strategy(params, data)
+        if strategy.uses_tokens:
+            raise HeadstartError(
+                f"strategy 'attentive-probe' trains a class head; the task is {data.task}: "
+                f"use --strategy linear-probe or a fine-tuning strategy"
+            )
+        self._load_backbone(data)
+        state = fitting.new_state(data, data.classes, np.asarray(list(data.class_counts().values())))
+        state.task = data.task
+        if strategy.uses_cached_features:
+            head = fit_targets.fit_probe(state, params, data, self._features, self.backbone_)
+            backbone = self.backbone_
+        else:
+            train = (params, strategy, self._features, run_dir, resume)
+            backbone, head = fit_targets.fine_tune(state, self.backbone_, data, *train)
         state.timings = {**self.timings_, **state.timings}
         self._adopt(state, backbone, head)
         return self
@@ -170,18 +216,53 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             return self.head_(features).numpy()
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(N, K)`` (softmax); multi-label: each label's probability ``(N, L)``
+        (sigmoid); a regression model has none (one line)."""
+        self._check_fitted()
+        if self.task_ == "regression":
+            raise HeadstartError("a regression model predicts numbers, not probabilities: use predict")
         logits = torch.from_numpy(self.decision_function(X))
+        if self.task_ == "multilabel":
+            return torch.sigmoid(logits).numpy()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X: Any) -> np.ndarray:
+        """Classes ``(N,)``; regression: numbers ``(N,)``; multi-label: a 0/1 matrix ``(N, L)``
+        (each label's probability at or above its threshold)."""
         self._check_fitted()
+        if self.task_ == "regression":
+            return self.decision_function(X)[:, 0].astype(np.float64)
+        if self.task_ == "multilabel":
+            return (self.predict_proba(X) >= np.asarray(self.targets_["thresholds"])).astype(np.int64)
         return self.classes_[self.decision_function(X).argmax(1)]
 
-    def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
-        """Accuracy, balanced accuracy, macro-F1, per-class table, confusion matrix."""
-        data = as_dataset(X, y)
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Accuracy; regression: R^2; multi-label: subset accuracy (every label right)."""
+        data = as_task(as_dataset(X, y), self.task_, self._label_names())
+        pred = self.predict(data)
+        if self.task_ == "regression":
+            from sklearn.metrics import r2_score
+
+            return float(r2_score(data.labels, pred, sample_weight=sample_weight))
+        if self.task_ == "multilabel":
+            return float(np.average((pred == data.labels).all(1), weights=sample_weight))
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(data.labels, pred, sample_weight=sample_weight))
+
+    def _label_names(self) -> list[str] | None:
+        return [str(c) for c in self.classes_] if getattr(self, "task_", None) == "multilabel" else None
+
+    def evaluate(self, X: Any, y: Any = None, resamples: int = 1000) -> dict[str, Any]:
+        """Accuracy, balanced accuracy, macro-F1, per-class table, confusion matrix; regression: MAE,
+        RMSE, R^2, Spearman; multi-label: micro/macro-F1, subset accuracy, mAP, per-label table (those
+        two with 95% bootstrap intervals over the rows, ``resamples`` replicates)."""
+        self._check_fitted()
+        data = as_task(as_dataset(X, y), self.task_, self._label_names())
         if data.labels is None:
             raise HeadstartError(f"{data.source} has no labels to evaluate against")
+        if self.task_ != "classification":
+            return self._evaluate_targets(data, resamples)
         self._encode(data.labels, data.source)  # clear error for unseen labels
         self._check_fitted()
         logits = self.decision_function(data)
@@ -194,6 +275,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             scores, positive = torch.softmax(torch.from_numpy(logits), 1)[:, k].numpy(), keys[k]
         truth = [label_key(v) for v in data.labels]
         return classification_metrics(truth, [label_key(v) for v in pred], keys, scores, positive)
+
+    def _evaluate_targets(self, data: Dataset, resamples: int) -> dict[str, Any]:
+        from headstart.metrics import multilabel_metrics, regression_metrics
+
+        if self.task_ == "regression":
+            return regression_metrics(data.labels, self.predict(data), resamples, name=str(self.classes_[0]))
+        scores = self.predict_proba(data)
+        pred = (scores >= np.asarray(self.targets_["thresholds"])).astype(np.int64)
+        names = [str(c) for c in self.classes_]
+        return multilabel_metrics(data.labels, pred, scores, names, self.targets_["thresholds"], resamples)
 
     @classmethod
     def from_trained(
@@ -243,6 +334,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.C_, self.val_scores_ = state.C, dict(state.val_scores)
         self.history_, self.best_epoch_ = list(state.history), state.best_epoch
         self.timings_, self.fine_tuned_, self.extras_ = dict(state.timings), state.fine_tuned, dict(state.extras)
+        self.task_, self.targets_ = state.task, dict(state.targets)
         if "distill" in self.extras_:
             self.distilled_ = self.extras_["distill"]
 
@@ -251,7 +343,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         "classes": "classes_", "modality": "modality_", "columns": "columns_", "n_features": "n_features_in_",
         "n_train": "n_train_", "imbalance": "imbalance_", "groups": "groups_", "fairness": "fairness_", "C": "C_",
         "val_scores": "val_scores_", "history": "history_", "best_epoch": "best_epoch_", "timings": "timings_",
-        "fine_tuned": "fine_tuned_", "extras": "extras_",
+        "fine_tuned": "fine_tuned_", "extras": "extras_", "task": "task_", "targets": "targets_",
     }  # fmt: skip
 
     def state(self) -> RunState:

@@ -175,6 +175,26 @@ def fit_attentive(
     return wrapped, strategy.head_
 
 
+def train_config(p: dict[str, Any], monitor: str) -> Any:
+    """The loop's :class:`~headstart.train.TrainConfig` from the estimator's options ``p``; ``monitor``
+    picks the best epoch."""
+    from headstart.train import TrainConfig
+
+    return TrainConfig(
+        epochs=p["epochs"],
+        lr=p["lr"],
+        batch_size=p["train_batch_size"],
+        max_length=p["max_length"],
+        patience=p["patience"],
+        precision=p["precision"],
+        seed=p["seed"],
+        # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
+        head_lr_factor=1.0 if p["head_init"] == "probe" else 10.0,
+        num_workers=p["num_workers"],
+        monitor=monitor,
+    )
+
+
 def split_validation(
     data: Dataset, codes: np.ndarray, val_size: float, seed: int, n_classes: int
 ) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
@@ -209,25 +229,12 @@ def fine_tune(
     (cached) features, for the LP-FT head and the methods that work on them."""
     from headstart.heads import fit_linear_probe
     from headstart.imbalance import plan as imbalance_plan
-    from headstart.train import TrainConfig
     from headstart.train.job import build_job
 
     p = params
     seed, n_classes = p["seed"], len(names)
-    config = TrainConfig(
-        epochs=p["epochs"],
-        lr=p["lr"],
-        batch_size=p["train_batch_size"],
-        max_length=p["max_length"],
-        patience=p["patience"],
-        precision=p["precision"],
-        seed=seed,
-        # LP-FT: a head that starts from the probe's solution moves at the backbone's pace.
-        head_lr_factor=1.0 if p["head_init"] == "probe" else 10.0,
-        num_workers=p["num_workers"],
-        # Imbalanced classes: the best epoch is the one with the best balanced accuracy.
-        monitor="accuracy" if method is None else "balanced_accuracy",
-    )
+    # Imbalanced classes: the best epoch is the one with the best balanced accuracy.
+    config = train_config(p, "accuracy" if method is None else "balanced_accuracy")
     tr, va, tr_codes, va_codes = split_validation(data, codes, p["val_size"], seed, n_classes)
     tr_counts = np.bincount(tr_codes, minlength=n_classes)
     lp_ft = p["head_init"] == "probe" and not resume

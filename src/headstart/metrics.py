@@ -142,7 +142,10 @@ def majority_baseline(y_train: Sequence[Any], y_true: Sequence[Any]) -> float:
 
 
 def render_metrics(metrics: dict[str, Any], title: str = "metrics", max_classes: int = 30) -> Any:
-    """A rich renderable: headline figures, then the per-class table."""
+    """A rich renderable: headline figures, then the per-class table (regression and multi-label
+    metrics: :func:`render_task_metrics`)."""
+    if metrics.get("task") in ("regression", "multilabel"):
+        return render_task_metrics(metrics, title, max_classes)
     from rich.console import Group
     from rich.table import Table
 
@@ -165,3 +168,184 @@ def render_metrics(metrics: dict[str, Any], title: str = "metrics", max_classes:
     if len(items) > max_classes:
         per.add_row(f"... {len(items) - max_classes} more in metrics.json", "", "", "", "")
     return Group(head, per)
+
+
+# ------------------------------------------------------------------ regression and multi-label
+REGRESSION_HEADLINE = ("mae", "rmse", "r2", "spearman")
+MULTILABEL_HEADLINE = ("micro_f1", "macro_f1", "subset_accuracy", "mean_ap")
+MAX_PAIRS = 2000
+
+
+def _row_weights(n: int, resamples: int, seed: int) -> Any:
+    """The bootstrap of ``n`` held-out rows as replicate weights ``(m, n)`` (how often each row is drawn),
+    in chunks: :func:`headstart.stats.bootstrap_counts` of one count per row."""
+    from headstart.stats import bootstrap_counts
+
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // max(1, n))
+    for start in range(0, resamples, chunk):
+        yield bootstrap_counts(np.ones(n, dtype=np.int64), min(chunk, resamples - start), rng).astype(np.float64)
+
+
+def _regression_scores(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """MAE, RMSE, R^2 and Spearman's rho of each weight row ``w`` ``(m, n)`` -> ``(m, 4)``."""
+    from scipy.stats import rankdata
+
+    total = w.sum(1)
+    err = p - y
+    mae = (w * np.abs(err)).sum(1) / total
+    mse = (w * err**2).sum(1) / total
+    mean = (w * y).sum(1, keepdims=True) / total[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = 1 - mse * total / (w * (y - mean) ** 2).sum(1)
+    rho = np.empty(len(w))
+    for i, row in enumerate(w):
+        idx = np.repeat(np.arange(len(y)), row.astype(np.int64))
+        a, b = rankdata(y[idx]), rankdata(p[idx])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho[i] = np.corrcoef(a, b)[0, 1] if a.std() > 0 and b.std() > 0 else np.nan
+    return np.stack([mae, np.sqrt(mse), r2, rho], axis=1)
+
+
+def regression_metrics(
+    y_true: Any, y_pred: Any, resamples: int = 1000, seed: int = 0, name: str = "target"
+) -> dict[str, Any]:
+    """MAE, RMSE, R^2 and Spearman's rho of predictions, each with its 95% bootstrap interval over
+    the rows (``ci``), and the predicted-vs-true pairs' summary (``target``: name, mean and std of the truth).
+
+    >>> m = regression_metrics([1.0, 2.0, 3.0, 4.0], [1.1, 1.9, 3.2, 3.9], resamples=200)
+    >>> round(m["r2"], 3), m["task"]
+    (0.986, 'regression')
+    """
+    y, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    point = _regression_scores(y, p, np.ones((1, len(y))))[0]
+    reps = [_regression_scores(y, p, w) for w in _row_weights(len(y), resamples, seed)]
+    reps = np.concatenate(reps) if reps else np.empty((0, 4))  # resamples=0: no intervals
+    out: dict[str, Any] = {"task": "regression", "n": int(len(y))}
+    out.update({k: float(v) for k, v in zip(REGRESSION_HEADLINE, point, strict=True)})
+    out["ci"] = {k: percentile_ci(reps[:, i]) for i, k in enumerate(REGRESSION_HEADLINE)}
+    out["target"] = {"name": name, "mean": float(y.mean()), "std": float(y.std())}
+    # The predicted-vs-true pairs the report plots (the first MAX_PAIRS rows).
+    out["pairs"] = {"true": y[:MAX_PAIRS].round(6).tolist(), "pred": p[:MAX_PAIRS].round(6).tolist()}
+    return out
+
+
+def _weighted_ap(truth: np.ndarray, scores: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Average precision of one label for each weight row ``w`` ``(m, n)`` (ties broken by order)."""
+    order = np.argsort(-scores, kind="stable")
+    t, ws = truth[order].astype(np.float64), w[:, order]
+    tp = np.cumsum(ws * t, axis=1)
+    seen = np.cumsum(ws, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(seen > 0, tp / seen, 0.0)
+        return (ws * t * precision).sum(1) / (ws * t).sum(1)
+
+
+def _multilabel_scores(y: np.ndarray, pred: np.ndarray, scores: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Micro-F1, macro-F1 (labels with a positive row), subset accuracy and mAP per weight row -> ``(m, 4)``."""
+    tp = w @ (y * pred)
+    fp = w @ ((1 - y) * pred)
+    fn = w @ (y * (1 - pred))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        micro = 2 * tp.sum(1) / (2 * tp.sum(1) + fp.sum(1) + fn.sum(1))
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        present = (w @ y) > 0
+        macro = np.where(present.any(1), (f1 * present).sum(1) / present.sum(1), np.nan)
+        subset = (w @ (y == pred).all(1)) / w.sum(1)
+    ap = np.stack([_weighted_ap(y[:, k], scores[:, k], w) for k in range(y.shape[1])], axis=1)
+    return np.stack([micro, macro, subset, np.nanmean(np.where(present, ap, np.nan), axis=1)], axis=1)
+
+
+def multilabel_metrics(
+    y_true: Any,
+    y_pred: Any,
+    scores: Any,
+    names: Sequence[str],
+    thresholds: Sequence[float] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Micro- and macro-F1, subset accuracy (every label right) and mAP (mean average precision over
+    the labels with a positive row; threshold-free), each with its 95% bootstrap interval over the rows
+    (``ci``), and a per-label table (precision, recall, F1, AP, support, threshold).
+
+    >>> y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> m = multilabel_metrics(y, y, y.astype(float), ["a", "b"], resamples=100)
+    >>> m["micro_f1"], m["subset_accuracy"], m["mean_ap"]
+    (1.0, 1.0, 1.0)
+    """
+    from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
+
+    y, pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    present = y.sum(0) > 0
+    precision, recall, f1, support = precision_recall_fscore_support(y, pred, zero_division=0)
+    ap = [float(average_precision_score(y[:, k], scores[:, k])) if present[k] else None for k in range(y.shape[1])]
+    reps = [_multilabel_scores(y, pred, scores, w) for w in _row_weights(len(y), resamples, seed)]
+    reps = np.concatenate(reps) if reps else np.empty((0, 4))
+    out: dict[str, Any] = {
+        "task": "multilabel",
+        "n": int(len(y)),
+        "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0)),
+        "macro_f1": float(np.mean(f1[present])) if present.any() else float("nan"),
+        "subset_accuracy": float((y == pred).all(1).mean()),
+        "mean_ap": float(np.mean([a for a in ap if a is not None])) if present.any() else float("nan"),
+    }
+    out["ci"] = {k: percentile_ci(reps[:, i]) for i, k in enumerate(MULTILABEL_HEADLINE)}
+    out["per_label"] = {
+        str(name): {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "ap": ap[k],
+            "support": int(support[k]),
+            **({"threshold": float(thresholds[k])} if thresholds is not None else {}),
+        }
+        for k, name in enumerate(names)
+    }
+    out["labels"] = [str(n) for n in names]
+    return out
+
+
+def _ci_text(metrics: dict[str, Any], key: str) -> str:
+    lo, hi = (metrics.get("ci") or {}).get(key, (None, None))
+    return f"{metrics[key]:.4f}" + (f"  [{lo:.4f}, {hi:.4f}]" if lo is not None and hi is not None else "")
+
+
+def render_task_metrics(metrics: dict[str, Any], title: str = "metrics", max_rows: int = 30) -> Any:
+    """A rich renderable of :func:`regression_metrics` / :func:`multilabel_metrics` (95% intervals beside)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    head = Table(title=title, show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    head.add_row("rows", str(metrics["n"]))
+    keys = REGRESSION_HEADLINE if metrics["task"] == "regression" else MULTILABEL_HEADLINE
+    for key in keys:
+        head.add_row(key.replace("_", " "), _ci_text(metrics, key))
+    if "mean_baseline" in metrics:
+        base = metrics["mean_baseline"]
+        head.add_row("training mean", f"MAE {base['mae']:.4f}, R^2 {base['r2']:.4f}")
+    if metrics["task"] == "regression":
+        return head
+    per = Table(show_lines=False)
+    for col in ("label", "precision", "recall", "f1", "ap", "support", "threshold"):
+        per.add_column(col, justify="left" if col == "label" else "right")
+    items = list(metrics["per_label"].items())
+    for name, row in items[:max_rows]:
+        ap = "-" if row["ap"] is None else f"{row['ap']:.3f}"
+        cut = f"{row['threshold']:.3f}" if "threshold" in row else "-"
+        per.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", ap,
+                    str(row["support"]), cut)  # fmt: skip
+    if len(items) > max_rows:
+        per.add_row(f"... {len(items) - max_rows} more in metrics.json", "", "", "", "", "", "")
+    return Group(head, per)
+
+
+def mean_baseline(y_train: Any, y_true: Any) -> dict[str, Any]:
+    """MAE and R^2 of always predicting the training rows' mean (a regression's majority class)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    err = y - float(np.mean(np.asarray(y_train, dtype=np.float64)))
+    var = float(np.mean((y - y.mean()) ** 2))
+    return {"mae": float(np.abs(err).mean()), "r2": float(1 - np.mean(err**2) / var) if var > 0 else float("nan")}

@@ -274,6 +274,12 @@ NUM_WORKERS = Option(
     "Fine-tuning data-loading processes (default: up to 4 for images).",
     (Interval(Integral, 0, None, closed="left"), None),
 )
+TASK = Option(
+    "task",
+    "auto",
+    "What the label column is: auto (detected), classification, regression (a number), multilabel (several labels).",
+    (StrOptions(["auto", "classification", "regression", "multilabel"]),),
+)
 RESUME = Option("resume", False, "Continue the run in --out from its last checkpoint.", (bool,))
 TTA = Option("tta", False, "Images: also score each mirror image and average (TTA).", (bool,))
 
@@ -304,6 +310,7 @@ OPTIONS: dict[str, Option] = {
         NUM_WORKERS,
         RESUME,
         TTA,
+        TASK,
     )
 }
 

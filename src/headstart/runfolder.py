@@ -66,7 +66,10 @@ class RunState:
     fine-tuning); ``history`` and ``best_epoch`` the training loop's;
     ``fine_tuned`` says the backbone's weights changed (they are then saved
     in ``backbone/``); ``extras`` holds what a family adds (``{"distill":
-    {...}}``)."""
+    {...}}``). ``task`` is ``classification``, ``regression`` or ``multilabel``
+    (:mod:`headstart.data.targets`); ``classes`` then name the head's outputs (the
+    target column; the labels), ``targets`` holds what the task chose (a regression
+    target's mean and SD, the multi-label thresholds)."""
 
     params: dict[str, Any]
     backbone: dict[str, Any]
@@ -86,6 +89,8 @@ class RunState:
     timings: dict[str, Any] = field(default_factory=dict)
     fine_tuned: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    task: str = "classification"
+    targets: dict[str, Any] = field(default_factory=dict)
 
     def backbone_spec(self, folder: str | Path) -> str:
         """What to load the backbone from: the run's own ``backbone/`` when training changed it."""
@@ -112,7 +117,8 @@ def write_run(
     config = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "task": "classification",
+        "task": state.task,
+        "targets": state.targets,
         "params": state.params,
         "backbone": state.backbone,
         "modality": state.modality,
@@ -147,8 +153,10 @@ def _damaged(folder: Path, name: str, what: str) -> HeadstartError:
 _REQUIRED: dict[str, type | tuple[type, ...]] = {"params": dict, "modality": str, "n_features": int}
 _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "backbone": dict, "columns": dict, "n_train": int, "class_counts": list, "imbalance": dict, "groups": dict,
-    "fairness": dict, "chosen": dict, "training": dict, "extras": dict, "fine_tuned": bool,
+    "fairness": dict, "chosen": dict, "training": dict, "extras": dict, "fine_tuned": bool, "task": str,
+    "targets": dict,
 }  # fmt: skip
+TASKS = ("classification", "regression", "multilabel")
 MODALITIES = ("text", "image", "tabular", "timeseries", "audio")
 
 
@@ -188,6 +196,8 @@ def _check_config(folder: Path, config: dict[str, Any]) -> None:
             raise _damaged(folder, CONFIG, f"has {got} for '{key}' where a {names} belongs")
     if config["modality"] not in MODALITIES:
         raise _damaged(folder, CONFIG, f"names modality {config['modality']!r} (one of {', '.join(MODALITIES)})")
+    if config.get("task", "classification") not in TASKS:
+        raise _damaged(folder, CONFIG, f"names task {config.get('task')!r} (one of {', '.join(TASKS)})")
     if not isinstance(config["params"].get("backbone"), str):
         raise _damaged(folder, CONFIG, "names no backbone in 'params'")
     counts = config.get("class_counts") or []
@@ -281,9 +291,27 @@ def read_run(folder: str | Path) -> tuple[RunState, nn.Linear]:
         # Folders written before the field existed: the backbone folder says it.
         fine_tuned=bool(config.get("fine_tuned", (folder / BACKBONE).is_dir())),
         extras=config.get("extras") or {},
+        task=config.get("task") or "classification",
+        targets=config.get("targets") or {},
     )
+    _check_targets(folder, state)
     head = _read_head(folder, len(classes))
     return state, head.requires_grad_(False)
+
+
+def _check_targets(folder: Path, state: RunState) -> None:
+    """A regression run has one output and a finite mean and SD; a multi-label run one threshold in (0, 1)
+    per label: else the folder is damaged."""
+    t = state.targets
+    if state.task == "regression":
+        numbers = [t.get("mean"), t.get("std")]
+        if len(state.classes) != 1 or not all(isinstance(v, (int, float)) and abs(v) < float("inf") for v in numbers):
+            raise _damaged(folder, CONFIG, "has a regression run without one target and its mean and SD")
+    elif state.task == "multilabel":
+        cuts = t.get("thresholds")
+        ok = isinstance(cuts, list) and len(cuts) == len(state.classes)
+        if not ok or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in cuts):
+            raise _damaged(folder, CONFIG, "has a multi-label run without one threshold in [0, 1] per label")
 
 
 def checked_params(

@@ -7,7 +7,8 @@ where only ``onnxruntime numpy tokenizers pillow`` are installed (with
 
 An export folder (``headstart export RUN`` writes ``RUN/export/``) holds:
 
-    model.onnx          the classifier, fp32: inputs -> logits (B, K)
+    model.onnx          the classifier, fp32: inputs -> logits (B, K) (regression: the number (B, 1);
+                        multi-label: each label's logit, thresholds in preprocess.json)
     model.int8.onnx     the same, int8-quantized (when asked for)
     preprocess.json     classes, inputs, and how raw inputs become them:
                         text: tokenizer file, max length, pad id;
@@ -205,6 +206,8 @@ class Predictor:
             options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.classes = np.asarray(self.spec["classes"], dtype=object)
+        self.task = self.spec.get("task", "classification")
+        self.thresholds = np.asarray(self.spec.get("thresholds", [0.5] * len(self.classes)), dtype=np.float32)
         self.batch_size = int(batch_size)
         self.modality = self.spec["modality"]
         self.inputs = TextInputs(folder, self.spec) if self.modality == "text" else ImageInputs(self.spec)
@@ -220,9 +223,19 @@ class Predictor:
         return logits
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        """Class probabilities (softmax); multi-label: each label's (sigmoid); regression has none."""
+        if self.task == "regression":
+            raise RuntimeInputError("a regression model predicts numbers, not probabilities: use predict")
+        if self.task == "multilabel":
+            return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return _softmax(self.decision_function(X))
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
+        """Classes; regression: the numbers; multi-label: a 0/1 matrix (probability >= each label's threshold)."""
+        if self.task == "regression":
+            return self.decision_function(X)[:, 0]
+        if self.task == "multilabel":
+            return (self.predict_proba(X) >= self.thresholds).astype(np.int64)
         return self.classes[self.decision_function(X).argmax(1)]
 
 
@@ -236,13 +249,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         predictor = Predictor(args.export, int8=args.int8, threads=args.threads)
         inputs = args.inputs or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-        proba = predictor.predict_proba(inputs)
+        out = predictor.predict(inputs) if predictor.task == "regression" else predictor.predict_proba(inputs)
     except RuntimeInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for x, p in zip(inputs, proba, strict=True):
-        k = int(p.argmax())
-        print(f"{predictor.classes[k]}\t{p[k]:.4f}\t{x}")
+    for x, p in zip(inputs, out, strict=True):
+        if predictor.task == "regression":
+            print(f"{float(p):.6g}\t{x}")
+        elif predictor.task == "multilabel":
+            on = [str(c) for c, v, t in zip(predictor.classes, p, predictor.thresholds, strict=True) if v >= t]
+            print(f"{'|'.join(on)}\t{x}")
+        else:
+            k = int(p.argmax())
+            print(f"{predictor.classes[k]}\t{p[k]:.4f}\t{x}")
     return 0
 
 

@@ -84,7 +84,7 @@ def load_domains(source: Path, target: Path, label_col: str | None, cols: dict[s
     """The labelled SOURCE rows and the TARGET rows (whose labels, if any, adapt() strips before training)."""
     from rich.markup import escape
 
-    src = c.load_data(source, label_col=label_col, **cols)
+    src = c.classification_only(c.load_data(source, label_col=label_col, **cols), "adapt")
     tgt = c.load_data(target, label_col=label_col, require_labels=False, **cols)
     console.print(
         f"[bold]source[/bold] {escape(src.source)}: {len(src)} labelled {src.modality} rows; "

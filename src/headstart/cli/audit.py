@@ -112,14 +112,13 @@ def audit(
     from headstart.fairness.render import render_audit
     from headstart.fairness.run import AUDIT_FILE, audit_model
     from headstart.io import write_json
-    from headstart.runfolder import read_config
 
     if len(set(group)) != len(group):
         raise HeadstartError("each --group column once, please")
-    read_config(run)  # not a run folder: one clear line before any work
+    c.classification_run(run, "audit")  # not a run folder, or not classification: one line before any work
     c.check_out(out or run / AUDIT_FILE, "file")
     if before is not None:
-        read_config(before)  # not a run folder: one clear line before any work
+        c.classification_run(before, "audit")
     dataset, groups, keys = load_audit_data(
         run, data, group, pair_on, label_col, text_col, image_col, feature_cols, strict
     )

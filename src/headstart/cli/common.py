@@ -46,6 +46,10 @@ Precision = o.PRECISION.typer()
 Resume = o.RESUME.typer()
 NumWorkers = o.NUM_WORKERS.typer()
 Tta = o.TTA.typer()
+Task = o.TASK.typer()
+TaskOption = o.Option(
+    "task_option", None, "Task option KEY=VALUE, repeatable (loss=huber, delta=1, pos_weight=balanced, threshold=0.5)."
+).typer()
 Epochs = o.EPOCHS.typer()
 Lr = o.LR.typer()
 Imbalance = o.Option("imbalance", None, "Imbalanced classes: {choices:imbalance}.").typer()
@@ -193,3 +197,33 @@ def write_predictions(path: Path, ids: Any, predictions: Any) -> None:
     writer.writerow(["id", "prediction"])
     writer.writerows(zip(ids, predictions, strict=True))
     atomic_write_text(path, buf.getvalue())
+
+
+def classification_only(data: Dataset, command: str) -> Dataset:
+    """``data`` when its labels are classes (or it has none); a regression or multi-label target
+    (:func:`headstart.data.targets.detect_task`) is one line naming the task, before any work."""
+    if data.labels is None:
+        return data
+    from headstart.data.targets import detect_task
+
+    given = {"multilabel": "several labels per row", "regression": "numbers"}
+    task, why = (data.task, given[data.task]) if data.task != "classification" else detect_task(data.labels)
+    if task != "classification":
+        column = data.columns.get("label", "label")
+        raise HeadstartError(
+            f"`headstart {command}` does classification; label column '{column}' of {data.source} is a {task} "
+            f"target ({why}): `headstart fit` (then predict / evaluate) does {task}"
+        )
+    return data
+
+
+def classification_run(run: Path, command: str) -> None:
+    """``run`` is a classification run folder; a regression or multi-label run is one line naming the task."""
+    from headstart.runfolder import read_config
+
+    task = read_config(run).get("task") or "classification"
+    if task != "classification":
+        raise HeadstartError(
+            f"`headstart {command}` does classification runs; {run} is a {task} run "
+            f"(`headstart predict` and `evaluate` read it)"
+        )

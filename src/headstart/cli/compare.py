@@ -90,15 +90,18 @@ def load_compare_data(
     """DATA, its training and held-out rows, and which rows those are (said on the console)."""
     from rich.markup import escape
 
-    from headstart.cli.fit import choose_splits
+    from headstart.cli.fit import choose_splits, describe_target
+    from headstart.data.targets import as_task
 
-    dataset = c.load_data(data, **cols)
-    held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    dataset = as_task(c.load_data(data, **cols))
+    if dataset.task == "multilabel":
+        c.classification_only(dataset, "compare")  # regression and classification only, so far
+    held = as_task(c.load_data(eval_path, **cols), dataset.task) if eval_path is not None else None
     train, test, how = choose_splits(dataset, held, test_size, seed)
     train.require_labels()
     console.print(
         f"[bold]data[/bold] {escape(dataset.source)}: {len(train)} training rows ({dataset.modality}), "
-        f"{len(train.class_counts())} classes; {how}",
+        f"{describe_target(train)}; {how}",
         highlight=False,
     )
     return dataset, train, test, how
@@ -142,7 +145,10 @@ Lr = c.o.LR.typer(help="Fine-tuning arms: learning rate.")
 TrainBatchSize = c.o.TRAIN_BATCH_SIZE.typer(help="Fine-tuning arms: batch size.")
 Out = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png.")
 Metric = typer.Option(
-    "accuracy", "--metric", help="What every arm is scored by: {choices:metric} (the latter for imbalanced classes)."
+    "accuracy",
+    "--metric",
+    help="What every arm is scored by: {choices:metric} (balanced accuracy for imbalanced classes; r2 for a "
+    "regression, which the default means there).",
 )
 
 

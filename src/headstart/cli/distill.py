@@ -81,11 +81,13 @@ def load_distill_data(
     from headstart.cli.fit import load_splits
     from headstart.runfolder import read_config
 
+    c.classification_run(teacher, "distill")
     config = read_config(teacher)
     taught = config.get("columns", {})
     if config["modality"] == "text" and cols["text_col"] is None and "text" in taught:
         cols = {**cols, "text_col": taught["text"]}  # the teacher's column, unless told otherwise
     dataset, train, test, how = load_splits(data, eval_path, cols, *split)
+    c.classification_only(dataset, "distill")
     extra = None
     if transfer is not None:
         extra = c.load_data(

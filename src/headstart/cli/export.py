@@ -84,7 +84,7 @@ def render(report: dict) -> Table:
     table.add_column("size MB", justify="right")
     for s in sizes:
         table.add_column(f"{s} p50 / p95 ms", justify="right")
-    table.add_column("accuracy", justify="right")
+    table.add_column(str(report.get("metric", "accuracy")).replace("_", " "), justify="right")
     for row in report["table"]:
         lat = [f"{row['latency_ms'][s]['p50_ms']:.1f} / {row['latency_ms'][s]['p95_ms']:.1f}" for s in sizes]
         acc = f"{row['accuracy']:.4f}" if row["accuracy"] is not None else "-"

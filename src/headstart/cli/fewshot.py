@@ -87,7 +87,7 @@ def fewshot(
     name = _methods(method)[0]
     c.check_out(out, "file")
     cols = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
-    sup = c.load_data(support, **cols)
+    sup = c.classification_only(c.load_data(support, **cols), "fewshot")
     sup.require_labels()
     qry = c.load_data(query, **{**cols, "require_labels": False}) if query.is_file() else c.load_data(query)
     if _meta_run(backbone):
@@ -148,7 +148,7 @@ def fewshot_eval(
     c.check_out(out)
     names = _methods(methods)
     dataset = c.load_data(data, label_col=label_col, text_col=text_col, image_col=image_col)
-    dataset.require_labels(ways)
+    c.classification_only(dataset, "fewshot-eval").require_labels(ways)
     meta_rows: list[dict[str, Any]] = []
     if _meta_run(backbone):  # the run's method, adapted on each support set, beside the methods on its features
         meta_rows, bb = _meta_eval(Path(backbone), dataset, (ways, shots, queries, episodes, steps, seed))

@@ -49,7 +49,8 @@ def choose_splits(
             f"reported on the '{held}' split ({int((data.split == held).sum())} rows)",
         )
     train, test = data.train_test_split(test_size, seed)
-    return train, test, f"reported on a stratified {test_size:.0%} hold-out (seed {seed})"
+    kind = "stratified " if data.task == "classification" else "random "
+    return train, test, f"reported on a {kind}{test_size:.0%} hold-out (seed {seed})"
 
 
 def check_held_out_classes(train: Dataset, test: Dataset) -> None:
@@ -90,6 +91,15 @@ def audit_held_out(clf: Any, test: Dataset, run_dir: Path) -> None:
     write_json(run_dir / AUDIT_FILE, result)
     console.print(render_audit(result))
     console.print(f"[green]audit[/green] {escape(str(run_dir / AUDIT_FILE))}", highlight=False)
+
+
+def describe_target(data: Dataset) -> str:
+    """The labels in words: "2 classes", "regression target 'y'", "multilabel: 6 labels"."""
+    if data.task == "regression":
+        return f"regression target '{data.classes[0]}'"
+    if data.task == "multilabel":
+        return f"multilabel, {len(data.classes)} labels"
+    return f"{len(data.class_counts())} classes"
 
 
 def with_pool(backbone: str, pool: str | None) -> str:
@@ -157,21 +167,30 @@ def load_splits(
     seed: int,
     sample: int | None,
     split: str = "random",
+    task: str | None = "auto",
 ) -> tuple[Dataset, Dataset, Dataset, str]:
-    """DATA, its training rows (``--sample``d) and held-out rows, and which rows those are."""
-    dataset = c.load_data(data, **cols)
+    """DATA, its training rows (``--sample``d) and held-out rows, and which rows those are; the labels
+    in the form of ``task`` (``auto``: detected, :mod:`headstart.data.targets`)."""
+    from headstart.data.targets import as_task
+
+    dataset = as_task(c.load_data(data, **cols), task)
     held = c.load_data(eval_path, **cols) if eval_path is not None else None
+    if held is not None:  # the held-out rows' labels in the training data's form (its label names)
+        held = as_task(held, dataset.task, dataset.label_names if dataset.task == "multilabel" else None)
     hold_out = held is None and not has_split_layout(dataset)
+    classes = dataset.task == "classification"
     if hold_out:  # the rows to split: each class needs a row on both sides
         dataset.require_labels()
-        c.check_rows_per_class(dataset, dataset.source)
+        if classes:
+            c.check_rows_per_class(dataset, dataset.source)
     train, test, how = choose_splits(dataset, held, test_size, seed, split)
     train.require_labels()
     if sample is not None:
         c.check_sample(sample, train)
         train = train.sample(sample, seed)
         train.require_labels()
-    check_held_out_classes(train, test)
+    if classes:
+        check_held_out_classes(train, test)
     return dataset, train, test, how
 
 
@@ -181,9 +200,24 @@ def _chosen(clf: Any) -> str:
     return f"{chosen.get('queries')} queries, best epoch {clf.best_epoch_}, token features {chosen.get('tokens')}"
 
 
+def _chose_targets(clf: Any) -> str:
+    """What a regression or multi-label probe chose."""
+    t = clf.targets_
+    if clf.task_ == "regression":
+        return f"ridge alpha={t['alpha']:g} (leave-one-out CV), target mean {t['mean']:.4g}, SD {t['std']:.4g}"
+    return f"per-label C chosen by CV; thresholds {t['thresholds_from']}"
+
+
 def print_training(clf: Any, strategy: str) -> None:
     """What fitting did: the backbone and its training, and the debiasing / imbalance method."""
     t = clf.timings_
+    if clf.task_ != "classification" and "train_seconds" not in t:
+        console.print(
+            f"[bold]backbone[/bold] {clf.backbone_.spec} ({clf.backbone_.feature_dim}-d); {clf.task_} head "
+            f"({strategy}) in {t['head_seconds']:.2f} s; {_chose_targets(clf)}",
+            highlight=False,
+        )
+        return
     if "train_seconds" in t:
         best = f", best epoch {clf.best_epoch_}" if clf.best_epoch_ and clf.best_epoch_ > 0 else ""
         console.print(
@@ -209,10 +243,13 @@ def save_fit(
     clf: Any, data: Path, train: Dataset, test: Dataset, how: str, sample: int | None, seed: int, run_dir: Path
 ) -> None:
     """Score the held-out rows (and audit them by group), write the run folder and say so."""
-    from headstart.metrics import majority_baseline, render_metrics
+    from headstart.metrics import majority_baseline, mean_baseline, render_metrics
 
     metrics = clf.evaluate(test)
-    metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
+    if clf.task_ == "classification":
+        metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
+    elif clf.task_ == "regression":
+        metrics["mean_baseline"] = mean_baseline(train.labels, test.labels)
     metrics["evaluated_on"] = how
     summary = {
         "source": str(data),
@@ -225,7 +262,7 @@ def save_fit(
     }
     clf.save(run_dir, metrics=metrics, data=summary)
     console.print(render_metrics(metrics, title="held-out metrics"))
-    if test.group is not None:
+    if test.group is not None and clf.task_ == "classification":
         audit_held_out(clf, test, run_dir)
     console.print(f"[green]run saved[/green] {run_dir}")
 
@@ -293,6 +330,8 @@ def fit(
     val_size: float = c.ValSize,
     precision: str = c.Precision,
     option: list[str] = StrategyOption,
+    task: str = c.Task,
+    task_option: list[str] = c.TaskOption,
     resume: bool = c.Resume,
     tta: bool = c.Tta,
     num_workers: int = c.NumWorkers,
@@ -303,7 +342,8 @@ def fit(
     cache_dir: str = c.CacheDir,
     make_report: bool = ReportFlag,
 ) -> None:
-    """Fit a classifier on DATA with a pretrained backbone; report held-out metrics."""
+    """Fit a classifier (or a regressor, or a multi-label model: --task) on DATA with a pretrained backbone;
+    report held-out metrics."""
     from headstart.classifier import TransferClassifier
 
     backbone = with_pool(backbone, pool)
@@ -317,19 +357,23 @@ def fit(
     run_dir = out or default_run_dir(data, backbone)
     c.check_out(run_dir)
     cols = c.columns(label_col, text_col, image_col, feature_cols, group_col, domain_col, strict)
-    dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample, split)
+    task_options = parse_options(task_option, "--task-option")
+    dataset, train, test, how = load_splits(data, eval_path, cols, test_size, seed, sample, split, task)
     check_held_out_groups(train, test)
     console.print(
         f"[bold]data[/bold] {dataset.source}: {len(train)} training rows ({dataset.modality}), "
-        f"{len(train.class_counts())} classes; {how}"
+        f"{describe_target(train)}; {how}",
+        highlight=False,
     )
     clf = TransferClassifier(
-        **c.api_options(params, TransferClassifier),
+        **c.api_options(params, TransferClassifier, skip=("task",)),
         pretrained=not scratch,
         cache=not no_cache,
         strategy_options=options,
         imbalance_options=imbalance_options or None,
         debias_options=debias_options or None,
+        task=train.task,
+        task_options=task_options or None,
     )
     with c.resumable(run_dir):  # Ctrl-C: say how to continue
         clf.fit(train, run_dir=run_dir, resume=resume)

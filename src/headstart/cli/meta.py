@@ -31,7 +31,7 @@ def _evaluate(model: Any, data: Path, cols: dict[str, Any], settings: dict[str, 
     from headstart.meta.base import evaluate
     from headstart.meta.run import RESULTS
 
-    dataset = c.load_data(data, **cols)
+    dataset = c.classification_only(c.load_data(data, **cols), "meta-train")
     ev = evaluate(model, dataset, **settings)
     console.print(str(ev), highlight=False)
     path = out / RESULTS
@@ -76,7 +76,7 @@ def meta_train(
 
     cols = {"label_col": label_col, "text_col": text_col, "image_col": image_col}
     algo = _method(method, c.parse_options(option))
-    dataset = c.load_data(data, **cols)
+    dataset = c.classification_only(c.load_data(data, **cols), "meta-train")
     dataset.require_labels(ways)
     spec = DEFAULT_BACKBONES.get(dataset.modality, "auto") if backbone == "auto" else backbone
     if (Path(out) / CONFIG).is_file() and not resume:

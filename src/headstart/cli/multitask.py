@@ -39,7 +39,7 @@ def _tasks(tables: list[str], evals: list[str], cols: dict[str, Any]) -> list[An
         raise HeadstartError(f"--eval names task '{unknown[0]}' that has no training table; tasks: {', '.join(train)}")
     tasks = []
     for name, path in train.items():
-        data = c.load_data(path, **cols)
+        data = c.classification_only(c.load_data(path, **cols), "fit-multi")
         if data.labels is None:
             raise HeadstartError(f"task table {path} has no label column; name it with --label-col")
         test = c.load_data(held[name], **cols) if name in held else None

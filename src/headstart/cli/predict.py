@@ -116,22 +116,36 @@ def predict(
     clf.set_params(batch_size=batch_size, device=device)
     if explain:
         check_explainable(clf, run)
-    proba = clf.predict_proba(dataset)
     table = pd.DataFrame({"id": dataset.ids})
     if dataset.modality not in ("tabular", "timeseries", "audio"):  # sequences: the ids name them
         table["input"] = [str(x) for x in dataset.inputs]
-    table["prediction"] = clf.classes_[proba.argmax(1)]
-    for k, name in enumerate(clf.classes_):
-        table[f"p_{name}"] = np.round(proba[:, k], 6)
+    summary = prediction_columns(clf, dataset, table)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     atomic_write_text(out, buf.getvalue())
     if explain:
         write_attention(clf, dataset, table, run / ATTENTION, explain_rows, batch_size)
-    counts = table["prediction"].value_counts().to_dict()
-    console.print(
-        f"[green]wrote[/green] {out}: {len(table)} predictions ({', '.join(f'{k}: {v}' for k, v in counts.items())})"
-    )
+    console.print(f"[green]wrote[/green] {out}: {len(table)} predictions ({summary})", highlight=False)
+
+
+def prediction_columns(clf: Any, dataset: Any, table: Any) -> str:
+    """Add the predictions to ``table``: the class and ``p_<class>`` columns; regression: the number;
+    multi-label: the labels predicted (joined by ``|``) and each label's ``p_<label>``. Returns a summary."""
+    if clf.task_ == "regression":
+        values = clf.predict(dataset)
+        table["prediction"] = np.round(values, 6)
+        return f"mean {values.mean():.4g}, range {values.min():.4g} .. {values.max():.4g}"
+    proba = clf.predict_proba(dataset)
+    if clf.task_ == "multilabel":
+        on = proba >= np.asarray(clf.targets_["thresholds"])
+        table["prediction"] = ["|".join(str(n) for n, v in zip(clf.classes_, row, strict=True) if v) for row in on]
+        shown = ", ".join(f"{n}: {int(k)}" for n, k in zip(clf.classes_, on.sum(0), strict=True))
+    else:
+        table["prediction"] = clf.classes_[proba.argmax(1)]
+        shown = ", ".join(f"{k}: {v}" for k, v in table["prediction"].value_counts().to_dict().items())
+    for k, name in enumerate(clf.classes_):
+        table[f"p_{name}"] = np.round(proba[:, k], 6)
+    return shown
 
 
 @command()
@@ -144,7 +158,8 @@ def evaluate(
     batch_size: int = c.BatchSize,
     device: str = c.Device,
 ) -> None:
-    """Evaluate a run on labelled DATA: accuracy, balanced accuracy, macro-F1, per class."""
+    """Evaluate a run on labelled DATA: accuracy, balanced accuracy, macro-F1, per class (regression:
+    MAE, RMSE, R^2, Spearman; multi-label: micro/macro-F1, subset accuracy, mAP, per label)."""
     from headstart.io import write_json
     from headstart.metrics import render_metrics
     from headstart.runfolder import read_config

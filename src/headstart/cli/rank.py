@@ -52,6 +52,7 @@ def rank(
     sample: int = c.o.SAMPLE.typer(help="Score a stratified sample of N rows."),
     seed: int = c.o.SEED.typer(help="Seed of the sample and of random initialisations."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write rank.json into."),
+    task: str = c.Task,
     label_col: str = c.LabelCol,
     text_col: str = c.TextCol,
     image_col: str = c.ImageCol,
@@ -85,7 +86,12 @@ def rank(
     cols: dict[str, Any] = dict(
         label_col=label_col, text_col=text_col, image_col=image_col, feature_cols=feature_cols, strict=strict
     )
-    dataset = c.load_data(data, **cols)
+    from headstart.cli.fit import describe_target
+    from headstart.data.targets import as_task
+
+    dataset = as_task(c.load_data(data, **cols), task)
+    if dataset.task != "classification" and not c.split_list(scores):
+        names = ["logme"]  # the score with a regression (and multi-label) form
     train = dataset.where_split("train") if "train" in dataset.splits() else dataset
     if sample is not None:
         c.check_sample(sample, train)
@@ -93,7 +99,7 @@ def rank(
     train.require_labels()
     console.print(
         f"[bold]data[/bold] {escape(dataset.source)}: {len(train)} {dataset.modality} rows, "
-        f"{len(train.class_counts())} classes; {len(specs)} candidates",
+        f"{describe_target(train)}; {len(specs)} candidates",
         highlight=False,
     )
     rows = run_rank(

@@ -97,7 +97,7 @@ def by_attributes(
     if attributes is None or seen is None:
         raise HeadstartError("an attribute method needs --attributes FILE (class x attributes) and --seen DATA")
     table = read_attributes(attributes)
-    train = c.load_data(seen, **ctx["columns"])
+    train = c.classification_only(c.load_data(seen, **ctx["columns"]), "zeroshot")
     known = {str(v) for v in train.classes}
     names = names or [k for k in table if k not in known]
     if not names:
@@ -180,6 +180,7 @@ def zeroshot(
     c.check_out(out, "file")
     kwargs = {"label_col": label_col, "text_col": text_col, "image_col": image_col, "feature_cols": feature_cols}
     dataset = c.load_data(data) if data.is_dir() else c.load_data(data, **kwargs, require_labels=False)
+    c.classification_only(dataset, "zeroshot")
     desc = read_descriptions(descriptions) if descriptions is not None else None
     names = candidate_labels(labels, desc, dataset)
     if method is None and dataset.modality not in DEFAULT_METHOD:

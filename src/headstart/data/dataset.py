@@ -23,6 +23,8 @@ Modality = Literal["text", "image", "tabular", "timeseries", "audio"]
 MODALITIES: tuple[str, ...] = ("text", "image", "tabular", "timeseries", "audio")
 # Inputs that are variable-length sequences of numbers (a list of arrays, one per row).
 SEQUENCES: tuple[str, ...] = ("timeseries", "audio")
+# What the labels are (headstart.data.targets detects it): a class, a number, or several labels per row.
+TASKS: tuple[str, ...] = ("classification", "regression", "multilabel")
 
 
 def _take(values: Any, idx: np.ndarray) -> Any:
@@ -42,7 +44,9 @@ class Dataset:
             HxW[xC] arrays), a float matrix ``(N, D)`` for ``tabular``, float
             arrays ``(T_i, C)`` (one per row, any length) for ``timeseries``, or
             mono waveforms ``(T_i,)`` for ``audio``.
-        labels: array of class labels (str or int), or ``None`` when unlabelled.
+        labels: class labels (str or int) ``(N,)``, or ``None`` when unlabelled; for ``task``
+            ``"regression"`` numbers ``(N,)``, for ``"multilabel"`` a 0/1 matrix ``(N, L)``
+            (:func:`headstart.data.targets.as_task` converts a label column to these).
         modality: ``"text"``, ``"image"``, ``"tabular"``, ``"timeseries"`` or ``"audio"``.
         group, domain, split: optional per-row tags (arrays of str).
         ids: per-row identifiers used in prediction files (row number or path).
@@ -53,6 +57,9 @@ class Dataset:
             :meth:`time_split` orders by; ``None``: the rows' order is their time order.
         sample_rate: samples per second of ``audio`` (and of a ``timeseries`` when
             known); backbones resample to their own rate and say so.
+        task: ``"classification"``, ``"regression"`` or ``"multilabel"`` (see ``labels``).
+        label_names: the names of the label matrix's columns (``multilabel``), or the
+            target column's name (``regression``); ``None`` for classification.
     """
 
     inputs: Any
@@ -66,10 +73,14 @@ class Dataset:
     columns: dict[str, Any] = field(default_factory=dict)
     sample_rate: float | None = None
     time: np.ndarray | None = None
+    task: str = "classification"
+    label_names: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
             raise HeadstartError(f"unknown modality '{self.modality}' (one of {MODALITIES})")
+        if self.task not in TASKS:
+            raise HeadstartError(f"unknown task '{self.task}' (one of {TASKS})")
         n = len(self.inputs)
         if self.labels is not None:
             self.labels = np.asarray(self.labels)
@@ -84,7 +95,8 @@ class Dataset:
         return len(self.inputs)
 
     def __repr__(self) -> str:
-        labels = f", {len(self.classes)} classes" if self.labels is not None else ", unlabelled"
+        kinds = {"classification": "classes", "regression": "target", "multilabel": "labels"}
+        labels = f", {len(self.classes)} {kinds[self.task]}" if self.labels is not None else ", unlabelled"
         return f"Dataset({len(self)} {self.modality} rows{labels}, source={self.source!r})"
 
     # ---- views -------------------------------------------------------------
@@ -94,14 +106,22 @@ class Dataset:
 
     @property
     def classes(self) -> list[Any]:
-        """Sorted distinct labels, as plain Python values."""
+        """Sorted distinct labels, as plain Python values (multi-label: the label names;
+        regression: the target's name)."""
         if self.labels is None:
             return []
+        if self.task != "classification":
+            return list(self.label_names or [])
         return [v.item() if hasattr(v, "item") else v for v in np.unique(self.labels)]
 
     def class_counts(self) -> dict[Any, int]:
+        """Rows per class (multi-label: rows per label; regression: the rows)."""
         if self.labels is None:
             return {}
+        if self.task == "multilabel":
+            return {n: int(c) for n, c in zip(self.classes, self.labels.sum(0), strict=True)}
+        if self.task == "regression":
+            return {self.classes[0] if self.classes else "target": len(self)}
         counts = Counter(v.item() if hasattr(v, "item") else v for v in self.labels)
         return dict(sorted(counts.items(), key=lambda kv: str(kv[0])))
 
@@ -133,6 +153,10 @@ class Dataset:
         column = self.columns.get("label", "label")
         if self.labels is None:
             raise HeadstartError(f"{self.source} has no labels (expected a '{column}' column)")
+        if self.task == "regression":
+            if len(np.unique(self.labels)) < 2:
+                raise HeadstartError(f"target column '{column}' in {self.source} is constant: nothing to learn")
+            return
         classes = self.classes
         if len(classes) < min_classes:
             only = f" ('{classes[0]}')" if classes else ""
@@ -143,10 +167,16 @@ class Dataset:
 
     # ---- splitting ---------------------------------------------------------
     def train_test_split(self, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
-        """Stratified split (by label when labelled, else random)."""
-        strata = self.labels if self.labels is not None else np.zeros(len(self))
+        """Stratified split (by class when labelled with classes, else random)."""
+        strata = self._strata()
         train, test = stratified_split(strata, test_size, seed)
         return self.subset(train), self.subset(test)
+
+    def _strata(self) -> np.ndarray:
+        """What splits keep the proportions of: the classes; one stratum for numbers and label sets."""
+        if self.labels is None or self.task != "classification":
+            return np.zeros(len(self))
+        return self.labels
 
     def time_split(self, test_size: float = 0.2) -> tuple[Dataset, Dataset]:
         """The earliest rows to train on, the latest ``test_size`` to test on (``--split time``):
@@ -163,7 +193,7 @@ class Dataset:
 
     def sample(self, n: int, seed: int = 0) -> Dataset:
         """A stratified subsample of ``n`` rows (all rows if ``n >= len``)."""
-        strata = self.labels if self.labels is not None else np.zeros(len(self))
+        strata = self._strata()
         return self.subset(stratified_sample(strata, n, seed))
 
     # ---- identity ----------------------------------------------------------

@@ -278,7 +278,11 @@ def from_dataframe(
         raise HeadstartError(f"{source} has no rows (a header only?): add one row per example")
     df = df.reset_index(drop=True)
     cols: dict[str, Any] = {}
-    if label_col is not None:
+    label_cols: list[str] = []  # several label columns: a multi-label target, each 0/1
+    if isinstance(label_col, (list, tuple)) or (label_col is not None and "," in label_col and label_col not in df):
+        label_cols = [_column(df, c.strip(), source, "label") for c in _split_names(label_col)]
+        cols["label"] = ",".join(label_cols)
+    elif label_col is not None:
         cols["label"] = _column(df, label_col, source, "label")
     else:
         guess = _guess(df, LABEL_GUESSES)
@@ -294,7 +298,7 @@ def from_dataframe(
         guess = _guess(df, SPLIT_GUESSES)
         if guess is not None:
             cols["split"] = guess
-    reserved = set(cols.values())
+    reserved = set(cols.values()) | set(label_cols)
 
     given = [x for x in (text_col, image_col, feature_cols) if x is not None]
     if len(given) > 1:
@@ -326,7 +330,9 @@ def from_dataframe(
 
     keep = np.ones(len(df), dtype=bool)
     labels = None
-    if "label" in cols:
+    if label_cols:
+        labels, missing = _label_block(df[label_cols], source)
+    elif "label" in cols:
         labels, missing = _labels(df[cols["label"]], source, cols["label"])
         if missing.any() and require_labels:
             raise HeadstartError(
@@ -402,7 +408,28 @@ def from_dataframe(
         ids=idx + 1,
         source=source,
         columns=cols,
+        task="multilabel" if label_cols and labels is not None else "classification",
+        label_names=label_cols or None,
     )
+
+
+def _split_names(names: str | Sequence[str]) -> list[str]:
+    return [n for n in (names.split(",") if isinstance(names, str) else names) if str(n).strip()]
+
+
+def _label_block(block: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Several label columns as a 0/1 matrix ``(N, L)`` (a multi-label target) and the rows with a blank cell."""
+    missing = block.isna().any(axis=1).to_numpy()
+    values = block.to_numpy(dtype=object)
+    ok = np.vectorize(lambda v: v in (0, 1, True, False) and not isinstance(v, str), otypes=[bool])(values)
+    bad = ~ok & ~block.isna().to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise HeadstartError(
+            f"row {r + 1} of {source}: label column '{block.columns[c]}' holds {values[r, c]!r}; several label "
+            f"columns are a multi-label target, each 0 or 1 (name one --label-col for another task)"
+        )
+    return np.where(ok, values, 0).astype(np.int64), missing
 
 
 def _as_text(values: pd.Series) -> np.ndarray:
@@ -421,6 +448,11 @@ def _labels(lab: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.nd
     values = lab.to_numpy()
     missing = lab.isna().to_numpy().copy()
     if values.dtype == object:
+        lists = np.array([isinstance(v, (list, tuple, np.ndarray)) for v in values])
+        if lists.any() and (lists | missing).all():  # a column of tag lists: a multi-label target
+            out = np.empty(len(values), dtype=object)
+            out[:] = [tuple(str(t) for t in v) if is_list else () for v, is_list in zip(values, lists, strict=True)]
+            return out, np.zeros(len(values), dtype=bool)
         odd = np.array([not isinstance(v, (str, int, float, bool, np.generic)) for v in values]) & ~missing
         if odd.any():
             raise HeadstartError(
@@ -518,7 +550,7 @@ def from_arrays(
         X = [str(x) for x in X]
     else:
         X = list(X)
-    as_array = None if y is None else np.asarray(y)
+    as_array = None if y is None else label_array(y)
     return Dataset(
         inputs=X,
         labels=as_array,
@@ -526,6 +558,22 @@ def from_arrays(
         group=None if group is None else np.asarray(group).astype(str),
         domain=None if domain is None else np.asarray(domain).astype(str),
     )
+
+
+def label_array(y: Any) -> np.ndarray:
+    """In-memory labels as an array: a list of tag lists stays one tuple per row (a 0/1 matrix or a
+    pandas frame is the label matrix; anything else ``np.asarray``)."""
+    if isinstance(y, pd.DataFrame):
+        return y.to_numpy()
+    if not isinstance(y, np.ndarray) and any(isinstance(v, (list, tuple, set, frozenset)) for v in y):
+        if not all(isinstance(v, (list, tuple, set, frozenset)) and all(np.ndim(t) == 0 for t in v) for v in y):
+            raise HeadstartError("labels mix tag lists and single values: give every row a list of tags")
+        out = np.empty(len(y), dtype=object)
+        out[:] = [tuple(str(t) for t in v) for v in y]
+        if all(set(v) <= {"0", "1"} for v in out) and len({len(v) for v in out}) == 1 and len(out[0]) > 1:
+            return np.asarray([[int(t) for t in v] for v in out], dtype=np.int64)  # rows of 0/1: the matrix
+        return out
+    return np.asarray(y)
 
 
 def load(path: str | os.PathLike, **kwargs: Any) -> Dataset:

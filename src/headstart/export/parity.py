@@ -32,6 +32,23 @@ def compare(reference: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     }
 
 
+def task_score(logits: np.ndarray, truth: np.ndarray, task: str, thresholds: Any = None) -> float:
+    """The held-out figure of an exported model's outputs: accuracy (classification), R^2 of the one
+    output (regression), micro-F1 of each label's probability at its threshold (multi-label)."""
+    out, truth = np.asarray(logits, dtype=np.float64), np.asarray(truth)
+    if not len(truth):
+        return float("nan")
+    if task == "regression":
+        residual = ((out[:, 0] - truth) ** 2).sum()
+        total = ((truth - truth.mean()) ** 2).sum()
+        return float(1 - residual / total) if total > 0 else float("nan")
+    if task == "multilabel":
+        pred = 1 / (1 + np.exp(-out)) >= np.asarray(thresholds)
+        tp, on = (pred & (truth == 1)).sum(), pred.sum() + (truth == 1).sum()
+        return float(2 * tp / on) if on else 1.0
+    return accuracy(out, truth)
+
+
 def accuracy(logits: np.ndarray, codes: np.ndarray) -> float:
     """Top-1 accuracy of logits against class codes."""
     return float((np.asarray(logits).argmax(1) == np.asarray(codes)).mean()) if len(codes) else float("nan")

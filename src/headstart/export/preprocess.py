@@ -71,6 +71,9 @@ def record(clf: Any, folder: Path, inputs: list[str]) -> dict[str, Any]:
     backbone = clf.backbone_
     classes = [c.item() if hasattr(c, "item") else c for c in clf.classes_]
     spec: dict[str, Any] = {"format": 1, "modality": clf.modality_, "classes": classes, "inputs": inputs}
+    spec["task"] = clf.task_  # the outputs: class logits, the number (regression), label logits (multilabel)
+    if clf.task_ == "multilabel":
+        spec["thresholds"] = [float(t) for t in clf.targets_["thresholds"]]
     if clf.modality_ == "text":
         tok = backbone.tokenizer
         folder.mkdir(parents=True, exist_ok=True)

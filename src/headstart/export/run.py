@@ -28,7 +28,7 @@ from headstart.data import Dataset
 from headstart.errors import HeadstartError
 from headstart.export.latency import measure
 from headstart.export.onnx import ImageClassifier, TextClassifier, check_exportable, input_names, to_onnx
-from headstart.export.parity import accuracy, compare
+from headstart.export.parity import compare, task_score
 from headstart.export.preprocess import record
 from headstart.export.quantize import choose_mode, quantize
 from headstart.io import write_json
@@ -139,6 +139,19 @@ def preprocess_parity(clf: Any, folder: Path, spec: dict[str, Any], inputs: list
     return {"rows": len(inputs), "max_abs_diff": diff}
 
 
+# The held-out figure of each task ("accuracy" in the table holds it).
+METRIC = {"classification": "accuracy", "regression": "r2", "multilabel": "micro_f1"}
+
+
+def held_out_truth(clf: Any, data: Dataset) -> np.ndarray:
+    """The evaluation rows' truth in the run's form: class codes, numbers or the label matrix."""
+    if clf.task_ == "classification":
+        return clf._encode(data.labels, data.source)
+    from headstart.data.targets import as_task
+
+    return as_task(data, clf.task_, clf._label_names()).labels
+
+
 def export_run(
     run: str | Path,
     *,
@@ -209,6 +222,10 @@ def export_run(
         (folder / INT8).unlink()  # a stale int8 file of an earlier export
 
     backbone, head = clf.backbone_.eval(), clf.head_.eval()
+
+    def score(out: np.ndarray, truth: np.ndarray) -> float:
+        return task_score(out, truth, clf.task_, clf.targets_.get("thresholds"))
+
     module = TextClassifier(backbone, head, onnx_info["inputs"]) if clf.modality_ == "text" else None
     module = module or ImageClassifier(backbone, head)
     module.eval()
@@ -233,7 +250,7 @@ def export_run(
                 logits[name] = run_batches(fn, batches, len(check_inputs))
         codes = None
         if eval_data is not None and eval_data.labels is not None:
-            codes = clf._encode(eval_data.labels, eval_data.source)
+            codes = held_out_truth(clf, eval_data)
         # Latency: one real batch per size, every model in turn.
         latency: dict[str, dict[str, Any]] = {name: {} for name in runners}
         for size in batch_sizes:
@@ -261,7 +278,7 @@ def export_run(
             "size_bytes": sizes[name],
             "size_mb": round(sizes[name] / 2**20, 3),
             "latency_ms": latency[name],
-            "accuracy": accuracy(logits[name], codes) if codes is not None and logits else None,
+            "accuracy": score(logits[name], codes) if codes is not None and logits else None,
         }
         if name in parity:
             row["top1_agreement_with_pytorch"] = parity[name]["top1_agreement"]
@@ -273,6 +290,8 @@ def export_run(
         "format": "onnx",
         "backbone": clf.backbone_.spec,
         "modality": clf.modality_,
+        "task": clf.task_,
+        "metric": METRIC[clf.task_],
         "onnx": onnx_info,
         "preprocess": PREPROCESS_JSON,
         "quantization": quant_info,

@@ -19,6 +19,11 @@ Imbalanced classes: ``imbalance`` (a :mod:`headstart.imbalance` method, or
 ``metric="balanced_accuracy"`` scores every arm by balanced accuracy instead
 of accuracy (the plot, the CIs, the tests and the verdict all use it).
 
+Regression (``train.task == "regression"``): every arm is scored by R^2 (``metric="r2"``; the
+default ``"accuracy"`` means the task's own figure), the probe arms and the classic baseline by
+ridge regression with the penalty chosen by leave-one-out CV (:func:`headstart.heads.ridge_probe`),
+budgets draw random rows (no class to stratify by). Multi-label targets are not compared yet.
+
 Per budget: each arm's mean accuracy with a 95% confidence interval
 (Student t over the seeds), and a paired t-test of transfer minus scratch
 (pairs share their training rows); both from :mod:`headstart.stats`. The verdict at a budget is "transfer
@@ -53,7 +58,7 @@ from headstart.features import extract, extract_many
 from headstart.stats import mean_ci, paired_t
 
 ALPHA = 0.05
-METRICS = ("accuracy", "balanced_accuracy")
+METRICS = ("accuracy", "balanced_accuracy", "r2")
 REMEDIES = ("layers", "l2sp")  # the mitigation arms for negative transfer (module docstring)
 
 
@@ -191,6 +196,36 @@ def probe_score(
     return _score(pred, yte, metric)
 
 
+def ridge_score(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray) -> float:
+    """R^2 on ``(Xte, yte)`` of ridge regression fitted on ``(Xtr, ytr)`` (the regression probe)."""
+    from headstart.heads import ridge_probe, unstandardise
+
+    head, info = ridge_probe(Xtr, ytr)
+    with torch.no_grad():
+        pred = unstandardise(head, info["mean"], info["std"])(torch.from_numpy(np.ascontiguousarray(Xte, np.float32)))
+    residual = float(((pred[:, 0].double().numpy() - yte) ** 2).sum())
+    total = float(((yte - yte.mean()) ** 2).sum())
+    return 1.0 - residual / total if total > 0 else float("nan")
+
+
+def _check_task(train: Dataset, metric: str, per_class: bool, imbalance: Any, mitigations: Sequence[str]) -> str:
+    """The metric of ``train``'s task (classification: ``metric``); what regression cannot do is one line."""
+    task = train.task
+    if task == "classification":
+        if metric == "r2":
+            raise HeadstartError("metric 'r2' scores a regression; the labels are classes")
+        return metric
+    if task != "regression":
+        raise HeadstartError(f"compare does classification and regression; the task is {task}")
+    for given, what in ((per_class, "--shots (rows per class)"), (imbalance, "--imbalance"),
+                        (list(mitigations), "--mitigate")):  # fmt: skip
+        if given:
+            raise HeadstartError(f"{what} works on classes; the task is regression: leave it out")
+    if metric not in ("accuracy", "r2"):
+        raise HeadstartError(f"a regression is scored by r2, not '{metric}'")
+    return "r2"
+
+
 def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
     """(train, test) inputs of the classic baseline, or None where there is none.
 
@@ -301,6 +336,8 @@ def compare(
 
     train.require_labels()
     test.require_labels()
+    metric = _check_task(train, metric, per_class, imbalance, mitigations)
+    regression = train.task == "regression"
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if len(seed_list) < 2:
         raise HeadstartError("compare needs at least 2 seeds for a confidence interval and a test")
@@ -320,6 +357,9 @@ def compare(
     if "l2sp" in mitigations and probe:
         raise HeadstartError("the l2sp remedy fine-tunes: use it with a fine-tuning --strategy (e.g. full)")
     say = progress or (lambda _msg: None)
+    if regression:
+        return _compare_regression(train, test, backbone, budgets, seed_list, strategy, classic, target,
+                                   fit_options, say, extract_kw)  # fmt: skip
     classes = np.unique(np.concatenate([train.labels.astype(str), test.labels.astype(str)]))
     index = {c: i for i, c in enumerate(classes)}
     ytr = np.array([index[v] for v in train.labels.astype(str)])
@@ -389,11 +429,7 @@ def compare(
                 acc = probe_score(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric)
                 br.accuracy["classic"].append(acc)
                 br.seconds["classic"].append(time.perf_counter() - start)
-        br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])
-        if br.p < ALPHA:
-            br.verdict = "transfer helps" if br.t > 0 else "negative transfer"
-        else:
-            br.verdict = "no significant difference"
+        judge(br)
         result.budgets.append(br)
         m_t, ci_t = br.summary("transfer")
         m_s, ci_s = br.summary("scratch")
@@ -402,6 +438,74 @@ def compare(
     result.target = target if target is not None else default_target(result)
     result.time_to_target = {a: time_to_target(result, a, result.target) for a in arm_names}
     return result
+
+
+def _compare_regression(
+    train: Dataset,
+    test: Dataset,
+    backbone: str,
+    budgets: Sequence[float],
+    seed_list: list[int],
+    strategy: str,
+    classic: bool,
+    target: float | None,
+    fit_options: dict[str, Any] | None,
+    say: Callable[[str], None],
+    extract_kw: dict[str, Any],
+) -> CompareResult:
+    """:func:`compare` of a regression: the same arms, budgets (random rows), paired tests and verdict, by R^2."""
+    from headstart.classifier import TransferClassifier
+
+    ytr, yte = np.asarray(train.labels, np.float64), np.asarray(test.labels, np.float64)
+    plan = make_budgets(np.zeros(len(train)), budgets, seed_list)
+    result = CompareResult(backbone, strategy, [], [], seed_list, len(test), metric="r2")
+    arms = {"transfer": True, "scratch": False}
+    features: dict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = {}
+    baseline = classic_features(train, test) if classic else None
+    result.arms = list(arms) + (["classic"] if baseline is not None else [])
+    for budget in plan:
+        br = BudgetResult(budget.label, int(len(budget.rows[0])), {a: [] for a in result.arms},
+                          {a: [] for a in result.arms})  # fmt: skip
+        for seed, rows in zip(seed_list, budget.rows, strict=True):
+            for name, pretrained in arms.items():
+                start = time.perf_counter()
+                if strategy == "linear-probe":
+                    key = (pretrained, 0 if pretrained else seed)
+                    if key not in features:
+                        bb = load_backbone(backbone, modality=train.modality, pretrained=pretrained, seed=key[1])
+                        features[key] = (extract(bb, train, **extract_kw).features,
+                                         extract(bb, test, **extract_kw).features)  # fmt: skip
+                    Xtr, Xte = features[key]
+                    score = ridge_score(Xtr[rows], ytr[rows], Xte, yte)
+                else:
+                    kw = {k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")}
+                    options = {"seed": seed, "progress": False, "task": "regression", **(fit_options or {}), **kw}
+                    clf = TransferClassifier(backbone=backbone, pretrained=pretrained, strategy=strategy, **options)
+                    score = float(clf.fit(train.subset(rows)).evaluate(test, resamples=0)["r2"])
+                br.accuracy[name].append(score)
+                br.seconds[name].append(time.perf_counter() - start)
+            if baseline is not None:
+                start = time.perf_counter()
+                br.accuracy["classic"].append(ridge_score(baseline[0][rows], ytr[rows], baseline[1], yte))
+                br.seconds["classic"].append(time.perf_counter() - start)
+        judge(br)
+        result.budgets.append(br)
+        m_t, ci_t = br.summary("transfer")
+        m_s, ci_s = br.summary("scratch")
+        say(f"{budget.label:>8s} ({br.n_rows} rows): transfer R^2 {m_t:.3f}±{ci_t:.3f}, scratch {m_s:.3f}±{ci_s:.3f}")
+    result.verdict, result.reading = overall_verdict(result.budgets)
+    result.target = target if target is not None else default_target(result)
+    result.time_to_target = {a: time_to_target(result, a, result.target) for a in result.arms}
+    return result
+
+
+def judge(br: BudgetResult) -> None:
+    """The paired t-test of transfer - scratch at one budget, and its verdict (5%, two-sided)."""
+    br.t, br.p = paired_t(br.accuracy["transfer"], br.accuracy["scratch"])
+    if br.p < ALPHA:
+        br.verdict = "transfer helps" if br.t > 0 else "negative transfer"
+    else:
+        br.verdict = "no significant difference"
 
 
 def overall_verdict(budgets: list[BudgetResult]) -> tuple[str, str]:

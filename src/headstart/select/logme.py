@@ -32,6 +32,10 @@ parallel as (k, C) arrays). The (D - k) log alpha term is the D - N zero
 eigenvalues of F^T F when D > N (the public fixed-point code omits it; the
 paper's D x D formula has it).
 
+Regression and multi-label targets (:func:`logme_targets`): the paper's regression form regresses
+the target itself (here standardised) instead of one-hot columns; a multi-label target's 0/1
+columns are regressed as the one-hot columns are, and averaged the same way.
+
 Shapes: features (N, D) float, labels (N,) any hashable values; returns a
 float, higher = features more linearly predictive of the labels. Values are
 typically in [-2, 2]; compare them across backbones on the same data set only.
@@ -124,15 +128,35 @@ def _evidence(
 
 def logme_per_class(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """LogME of each class's one-hot column, (C,) in the order of ``np.unique(labels)``."""
-    F = np.asarray(features, dtype=np.float64)
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
+    Y = np.zeros((len(y), classes.size))
+    Y[np.arange(len(y)), y.ravel()] = 1.0
+    return logme_columns(features, Y)
+
+
+def logme_targets(features: np.ndarray, targets: np.ndarray) -> float:
+    """LogME for a regression target ``(N,)`` (standardised, the paper's regression form) or a
+    multi-label 0/1 matrix ``(N, L)`` (the mean over its columns); higher = better.
+
+    >>> rng = np.random.default_rng(0)
+    >>> F = rng.normal(size=(200, 8)); y = F[:, 0] * 3 + 0.1 * rng.normal(size=200)
+    >>> bool(logme_targets(F, y) > logme_targets(rng.normal(size=(200, 8)), y))
+    True
+    """
+    Y = np.asarray(targets, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = ((Y - Y.mean()) / (Y.std() or 1.0))[:, None]
+    return float(logme_columns(features, Y).mean())
+
+
+def logme_columns(features: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The maximum log evidence / N of regressing each column of ``Y`` (N, C) on ``features``, (C,)."""
+    F = np.asarray(features, dtype=np.float64)
     N, D = F.shape
-    Y = np.zeros((N, classes.size))
-    Y[np.arange(N), y.ravel()] = 1.0
     sigma, x2, res_out = _spectrum(F, Y)
 
     tiny = np.finfo(np.float64).tiny
-    C = classes.size
+    C = Y.shape[1]
     alpha, beta = np.ones(C), np.ones(C)
     active = np.ones(C, dtype=bool)
     for _ in range(MAX_ITER):

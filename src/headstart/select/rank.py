@@ -76,6 +76,15 @@ def source_probs(backbone: Any, features: np.ndarray) -> np.ndarray | None:
     return None if logits is None else torch.softmax(logits.double(), dim=1).numpy()
 
 
+def _score(name: str, features: np.ndarray, data: Dataset, labels: np.ndarray, probs: Any) -> float:
+    """Score ``name``; a regression or multi-label target is scored by LogME's form for it."""
+    if data.task != "classification":  # LogME on the numbers or the label matrix
+        from headstart.select.logme import logme_targets
+
+        return logme_targets(features, data.labels)
+    return transferability(name, features, labels, probs)
+
+
 def rank(
     data: Dataset,
     candidates: list[str],
@@ -93,7 +102,13 @@ def rank(
     data.require_labels()
     if len(candidates) < 1:
         raise HeadstartError("rank needs at least one candidate backbone")
-    names = scores or list_scores()
+    names = scores or (list_scores() if data.task == "classification" else ["logme"])
+    if data.task != "classification" and names != ["logme"]:
+        other = next(n for n in names if n != "logme")
+        raise HeadstartError(
+            f"score '{other}' scores class labels; the task is {data.task}: use --scores logme "
+            f"(LogME's {data.task} form), or leave --scores out"
+        )
     for name in names:
         needs_source_probs(name)  # unknown names fail here, before any extraction
     parsed = [parse_candidate(c) for c in candidates]
@@ -115,7 +130,7 @@ def rank(
                     row.scores[name] = None  # no source-task head: LEEP / NCE do not apply
                     continue
                 start = time.perf_counter()
-                row.scores[name] = transferability(name, ext.features, labels, probs)
+                row.scores[name] = _score(name, ext.features, data, labels, probs)
                 row.seconds[name] = time.perf_counter() - start
             rows.append(row)
         del backbones

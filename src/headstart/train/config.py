@@ -30,8 +30,9 @@ class TrainConfig:
         augment: training-time image augmentation from the backbone's config.
         num_workers: data-loading processes (None = 0 for text, up to 4 for images).
         seed: everything random: shuffling, initialisation, dropout, augmentation.
-        monitor: the validation figure that picks the best epoch: ``"accuracy"``
-            or ``"balanced_accuracy"`` (imbalanced classes).
+        monitor: the validation figure that picks the best epoch: ``"accuracy"``,
+            ``"balanced_accuracy"`` (imbalanced classes), ``"r2"`` (regression) or
+            ``"mean_ap"`` (multi-label).
     """
 
     epochs: int = 3

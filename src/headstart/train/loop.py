@@ -45,6 +45,9 @@ from headstart.train.config import TrainConfig
 from headstart.train.data import Rows, loader
 from headstart.train.targets import ClassLoss, TargetsLoss, targets_loss
 
+# The validation figures that may pick the best epoch (regression: R^2; multi-label: mean average precision).
+MONITORS = ("accuracy", "balanced_accuracy", "r2", "mean_ap")
+
 
 @dataclass
 class TrainResult:
@@ -97,6 +100,7 @@ def train(
     loss_fn: ClassLoss | TargetsLoss | None = None,
     batch_sampler: Callable[[Rows, int, int, int], Any] | None = None,
     optimizer_fn: Callable[[list[dict[str, Any]], float], torch.optim.Optimizer] | None = None,
+    val_fn: Callable[[torch.Tensor, torch.Tensor], dict[str, float]] | None = None,
 ) -> TrainResult:
     """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
 
@@ -124,13 +128,16 @@ def train(
     - ``optimizer_fn(groups, lr) -> Optimizer``: the optimiser over the strategy's
       parameter groups (default AdamW, fused on GPU); the LR schedule, clipping,
       checkpoints and resume are the same whichever it builds.
+    - ``val_fn(outputs, y) -> {"val_loss": ..., "val_<monitor>": ...}``: the validation figures of
+      all validation rows' outputs and ``targets.y`` (default: cross-entropy, accuracy and balanced
+      accuracy); regression and multi-label targets score with :mod:`headstart.train.tasks`.
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
 
     start = time.perf_counter()
-    if config.monitor not in ("accuracy", "balanced_accuracy"):
-        raise HeadstartError(f"monitor must be accuracy or balanced_accuracy, got '{config.monitor}'")
+    if config.monitor not in MONITORS:
+        raise HeadstartError(f"monitor must be one of {', '.join(MONITORS)}, got '{config.monitor}'")
     run_dir = Path(run_dir) if run_dir is not None else None
     trackers = _trackers(run_dir)
     accelerator = Accelerator(
@@ -267,10 +274,11 @@ def train(
             "lr": scheduler.get_last_lr()[-1],
         }
         if val_loader is not None:
-            record.update(_evaluate(accelerator, pmodel, val_loader))
+            record.update(_evaluate(accelerator, pmodel, val_loader, val_fn))
             # Accuracy (or balanced accuracy, config.monitor) first; on a tie (a
             # few dozen validation rows often tie) the lower validation loss wins.
             score = record[f"val_{config.monitor}"] - 1e-6 * min(record["val_loss"], 1e3)
+            score = score if math.isfinite(score) else -1e9  # a NaN figure (a constant validation target) never wins
             if score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
                 best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
@@ -308,7 +316,9 @@ def train(
 
 
 @torch.no_grad()
-def _evaluate(accelerator: Any, model: torch.nn.Module, val_loader: Any) -> dict[str, float]:
+def _evaluate(
+    accelerator: Any, model: torch.nn.Module, val_loader: Any, val_fn: Callable[..., dict[str, float]] | None = None
+) -> dict[str, float]:
     model.eval()
     logits_all, labels_all = [], []
     for inputs, targets in val_loader:
@@ -318,6 +328,8 @@ def _evaluate(accelerator: Any, model: torch.nn.Module, val_loader: Any) -> dict
         labels_all.append(labels.cpu())
     logits = torch.cat(logits_all)
     labels = torch.cat(labels_all)
+    if val_fn is not None:
+        return val_fn(logits, labels)
     pred = logits.argmax(1)
     recalls = [(pred[labels == k] == k).float().mean().item() for k in labels.unique()]
     return {

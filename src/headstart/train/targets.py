@@ -4,7 +4,8 @@ Every batch of :class:`headstart.train.data.Rows` is ``(inputs, targets)``
 with ``targets`` a :class:`Targets`:
 
 - ``y``: class codes ``(B,)`` (``UNLABELLED`` = ``-1`` for a row without a label:
-  a distillation transfer-set row, a domain-adaptation target row);
+  a distillation transfer-set row, a domain-adaptation target row); or, for regression
+  and multi-label targets (:meth:`Targets.values`), float32 numbers ``(B,)`` or 0/1 ``(B, L)``;
 - ``group``: group codes ``(B,)`` for debiasing (:mod:`headstart.fairness`), else ``None``;
 - ``domain``: domain codes ``(B,)`` for domain adaptation (:mod:`headstart.adapt`:
   0 source, 1 target), else ``None``.
@@ -60,7 +61,7 @@ class Targets:
     def __post_init__(self) -> None:
         for name in ("group", "domain"):
             value = getattr(self, name)
-            if value is not None and value.shape != self.y.shape:
+            if value is not None and value.shape != self.y.shape[:1]:
                 raise ValueError(f"{name} codes have shape {tuple(value.shape)}, class codes {tuple(self.y.shape)}")
 
     @classmethod
@@ -71,6 +72,14 @@ class Targets:
             None if group is None else _codes(group, "group"),
             None if domain is None else _codes(domain, "domain"),
         )
+
+    @classmethod
+    def values(cls, y: Any) -> Targets:
+        """Targets that are numbers: float32 ``(N,)`` (regression) or ``(N, L)`` (multi-label 0/1)."""
+        out = torch.as_tensor(np.asarray(y, dtype=np.float32))
+        if out.ndim not in (1, 2):
+            raise ValueError(f"target values are (N,) or (N, L), got shape {tuple(out.shape)}")
+        return cls(out)
 
     @classmethod
     def stack(cls, rows: Sequence[Targets]) -> Targets:
@@ -102,7 +111,9 @@ class Targets:
 
     @property
     def labelled(self) -> torch.Tensor:
-        """Which rows have a class label (``y != UNLABELLED``), a bool tensor."""
+        """Which rows have a class label (``y != UNLABELLED``), a bool tensor (numbers: every row)."""
+        if self.y.is_floating_point():
+            return torch.ones(self.y.shape[:1], dtype=torch.bool, device=self.y.device)
         return self.y != UNLABELLED
 
 

@@ -73,7 +73,16 @@ def build(run_dir: Path) -> Section | None:
     if data.get("evaluated_on"):
         items.append(("evaluation", data["evaluated_on"]))
     md = []
-    if counts:
+    task = config.get("task") or "classification"
+    if task == "regression":  # one target: its rows are the training rows, no classes to count
+        items.append(("task", f"regression of '{next(iter(counts), 'target')}'"))
+        md.append(f"regression of '{next(iter(counts), 'target')}'")
+        counts = {}
+    elif task == "multilabel":
+        items.append(("task", f"multi-label, {len(counts)} labels (bars: training rows with each label)"))
+        md.append(f"multi-label, {len(counts)} labels")
+        what = "training rows with the label"
+    elif counts:
         big, small = max(counts.values()), min(counts.values())
         ratio = big / small if small else float("inf")
         items.append(("classes", num(len(counts))))
