@@ -95,7 +95,10 @@ def ridge_probe(features: np.ndarray, y: np.ndarray) -> tuple[nn.Linear, dict[st
     y = np.asarray(y, dtype=np.float64)
     mean, std = float(y.mean()), float(y.std()) or 1.0
     mu, sd = X.mean(0), X.std(0)
-    sd = np.where(sd > 0, sd, 1.0)
+    # A column that is constant up to rounding (sd ~1e-30 on MiniLM's features) must not be blown
+    # up to unit scale: its weight would come back divided by that sd (1e30), and fine-tuning from
+    # such a head cannot move. Columns under 1e-6 of the largest sd are left unscaled (weight ~0).
+    sd = np.where(sd > 1e-6 * max(float(sd.max()), 1e-300), sd, 1.0)
     model = RidgeCV(alphas=RIDGE_ALPHAS).fit((X - mu) / sd, (y - mean) / std)
     w = model.coef_ / sd
     head = nn.Linear(X.shape[1], 1)
