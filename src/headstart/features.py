@@ -334,17 +334,12 @@ def extract_many(
     keep = cache and data.modality != "tabular"
     paths = [cache_path(b, data, cache_dir, tta, max_length) if keep else None for b in backbones]
     results: list[Extraction | None] = [_cached(p, len(data), start) for p in paths]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if len(todo) == 1:
-        groups = [(backbones[todo[0]], todo)]
-    else:  # layers of one network share its pass; anything else runs on its own
-        roots: dict[int, tuple[Any, list[int]]] = {}
-        for i in todo:
-            b = backbones[i]
-            root = b.inner if isinstance(b, LayerBackbone) else b
-            roots.setdefault(id(root), (root, []))[1].append(i)
-        groups = list(roots.values())
-    for root, index in groups:
+    # Layers of one network share its pass; anything else runs on its own.
+    roots: dict[int, tuple[Any, list[int]]] = {}
+    for i in (i for i, r in enumerate(results) if r is None):
+        root = backbones[i].inner if isinstance(backbones[i], LayerBackbone) else backbones[i]
+        roots.setdefault(id(root), (root, []))[1].append(i)
+    for root, index in roots.values():
         members = [backbones[i] for i in index]
         run_start = time.perf_counter()
         feats = _run_members(root, members, data, batch_size, device, progress, tta, max_length, num_workers)

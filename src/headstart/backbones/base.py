@@ -176,6 +176,16 @@ def group_parameters(model: nn.Module) -> list[ParamGroup]:
     return groups
 
 
+def pool_groups(pool: nn.Module | None) -> list[ParamGroup]:
+    """``[the pool group]`` when ``pool`` is a learned pooling (:mod:`headstart.pooling`), else ``[]``:
+    the group a sequence or text backbone lists last, trained with the head."""
+    from headstart.pooling import LEARNED, POOL_GROUP
+
+    if pool is None or getattr(pool, "kind", None) not in LEARNED:
+        return []
+    return [ParamGroup(POOL_GROUP, list(pool.parameters()))]
+
+
 def find_blocks(model: nn.Module) -> tuple[str, nn.Module] | None:
     """The block container: the ``ModuleList``/``Sequential`` of 2+ children
     holding the most parameters, among those holding 30%+ of the weights

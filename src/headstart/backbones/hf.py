@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from headstart.backbones.base import Backbone, ParamGroup, PretrainedConfig, as_tokens, group_parameters
+from headstart.backbones.base import Backbone, ParamGroup, PretrainedConfig, as_tokens, group_parameters, pool_groups
 from headstart.backbones.registry import register_source
 from headstart.errors import HeadstartError
 from headstart.hub import resolve_hf
-from headstart.pooling import LEARNED, POOL_GROUP, POOLS, Pooling
+from headstart.pooling import LEARNED, POOLS, Pooling
 
 SENTENCE_POOLINGS = ("mean", "cls", "max")  # a sentence-transformers recipe's, computed here
 POOLINGS = SENTENCE_POOLINGS + tuple(p for p in POOLS if p not in SENTENCE_POOLINGS)
@@ -158,10 +158,12 @@ class HFTextBackbone(Backbone):
     def param_groups(self) -> list[ParamGroup]:
         """The transformer's groups, input to output; a learned pooling is the ``pool`` group
         (it trains with the head, as a sequence backbone's does)."""
-        if self.pool is None or self.pool.kind not in LEARNED:
+        pooled = pool_groups(self.pool)
+        if not pooled:
             return group_parameters(self)
-        groups = group_parameters(self.model)
-        return [*groups, ParamGroup(POOL_GROUP, list(self.pool.parameters()))]
+        mine = {id(p) for g in pooled for p in g.params}  # named as without the pooling, then the pool group
+        groups = [ParamGroup(g.name, [p for p in g.params if id(p) not in mine]) for g in group_parameters(self)]
+        return [g for g in groups if g.params] + pooled
 
     def save(self, folder: str | Path) -> Path:
         from headstart.io import save_tensors

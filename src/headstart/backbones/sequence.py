@@ -32,10 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from headstart.backbones.base import WEIGHTS_FILE, Backbone, ParamGroup
+from headstart.backbones.base import WEIGHTS_FILE, Backbone, ParamGroup, pool_groups
 from headstart.data.sequences import pad
 from headstart.errors import HeadstartError
-from headstart.pooling import LEARNED, POOL_GROUP, Pooling
+from headstart.pooling import Pooling
 
 
 class SequenceBackbone(Backbone):
@@ -79,10 +79,7 @@ class SequenceBackbone(Backbone):
         raise NotImplementedError
 
     def param_groups(self) -> list[ParamGroup]:
-        groups = self.encoder_groups()
-        if self.pool.kind in LEARNED:
-            groups.append(ParamGroup(POOL_GROUP, list(self.pool.parameters())))
-        return groups
+        return self.encoder_groups() + pool_groups(self.pool)
 
     def save(self, folder: str | Path) -> Path:
         from headstart.io import save_tensors
