@@ -128,8 +128,15 @@ def test_the_parametrised_list_covers_every_registered_fine_tuning_strategy():
 @pytest.mark.parametrize("name", FINE_TUNING)
 def test_every_strategy_fits_and_predicts(name, hf_text_spec):
     texts, labels = make_texts(40, seed=1)
+    # auto's probe check (tests/test_recipe.py) could keep the probe: val_size=0 turns it off here.
     clf = TransferClassifier(
-        backbone=hf_text_spec, strategy=name, epochs=2, lr=1e-3, train_batch_size=8, progress=False
+        backbone=hf_text_spec,
+        strategy=name,
+        epochs=2,
+        lr=1e-3,
+        train_batch_size=8,
+        progress=False,
+        val_size=0.0 if name == "auto" else 0.1,
     ).fit(texts, labels)
     assert len(clf.history_) == 2 and all(np.isfinite(h["train_loss"]) for h in clf.history_)
     assert clf.best_epoch_ in (1, 2)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from headstart.features import extract, extract_features
     from headstart.fewshot import FewShotClassifier
     from headstart.metrics import classification_metrics
+    from headstart.pipeline import auto
     from headstart.strategies import list_strategies
 
 # The public names, imported on first use (PEP 562): `import headstart.runtime`
@@ -34,6 +35,7 @@ _LAZY = {
     "list_sources": "headstart.backbones",
     "load_backbone": "headstart.backbones",
     "TransferClassifier": "headstart.classifier",
+    "auto": "headstart.pipeline",
     "Dataset": "headstart.data",
     "from_arrays": "headstart.data",
     "load": "headstart.data",
@@ -67,6 +69,7 @@ __all__ = [
     "HeadstartError",
     "TransferClassifier",
     "__version__",
+    "auto",
     "classification_metrics",
     "extract",
     "extract_features",

@@ -45,7 +45,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         strategy_options: that strategy's options (``{"k": 2}`` for ``partial``,
             ``{"lr_decay": 0.8}``, ``{"r": 8}`` for ``lora`` ...).
         epochs, lr, train_batch_size, max_length, patience, precision,
-            num_workers: the training loop's options (see ``headstart.train.TrainConfig``).
+            num_workers: the training loop's options (see ``headstart.train.TrainConfig``);
+            ``None`` (the default for the first four): the recipe's choice from the training
+            rows (:mod:`headstart.recipe`), recorded in the run folder.
         tta: images: score each image and its mirror image and average.
         imbalance, imbalance_options: ``None`` (plain training) or a key of
             ``headstart.imbalance.list_methods()`` and its options (``{"gamma": 1.0}``);
@@ -88,9 +90,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         cache_dir: str | None = None,
         progress: bool | None = None,
         strategy_options: dict[str, Any] | None = None,
-        epochs: int = 3,
-        lr: float = 1e-4,
-        train_batch_size: int = 32,
+        epochs: int | None = None,
+        lr: float | None = None,
+        train_batch_size: int | None = None,
         max_length: int | None = None,
         patience: int = 0,
         precision: str = "auto",
@@ -137,15 +139,42 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         mitigation = fairness_plan.prepare(self.debias, self.debias_options, data, strategy)
         self._load_backbone(data)
         state = fitting.new_state(data, self.classes_, counts)
+        check = fine_tuning and method is None and mitigation is None
+        params, recipe = self._recipe(params, data, fine_tuning, check)
         if fine_tuning:
             train = (data, codes, names, params, strategy, method, mitigation, self._features, run_dir, resume)
-            backbone, head = fitting.fine_tune(state, self.backbone_, *train)
+            state.extras["recipe"] = recipe.to_dict()
+            backbone, head = fitting.fine_tune(state, self.backbone_, *train, probe_check=recipe.probe_check)
+            if state.extras.get("recipe", {}).get("kept_probe"):  # fine-tuning did not pay: the probe
+                strategy = fitting.choose_strategy({**params, "strategy": "linear-probe"}, data)
+                kept = state.extras["recipe"]
+                state = fitting.new_state(data, self.classes_, counts)
+                state.extras["recipe"] = kept
+                cached = (data, codes, names, params, strategy, None, self._features, self.timings_)
+                backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
         else:  # the linear probe on cached features, or the attentive probe on cached token features
             cached = (data, codes, names, params, strategy, method, self._features, self.timings_)
             backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
         state.timings = {**self.timings_, **state.timings}
         self._adopt(state, backbone, head)
         return self
+
+    def _recipe(
+        self, params: dict[str, Any], data: Dataset, fine_tuning: bool, check: bool
+    ) -> tuple[dict[str, Any], Any]:
+        """The options left at ``None`` filled by :mod:`headstart.recipe` (said on stderr when ``fine_tuning``);
+        ``check``: the fine-tuning may fall back to the probe (``strategy="auto"``, no imbalance or
+        debiasing method)."""
+        from headstart import recipe as rules
+        from headstart.progress import stderr
+
+        recipe = rules.choose(params, data, self.backbone_)
+        recipe.probe_check = recipe.probe_check and check and not fitting.learned_pooling(self.backbone_)
+        if recipe.probe_check:
+            recipe.reasons.append("falls back to the linear probe if its first epoch does not beat it on validation")
+        if recipe.reasons and fine_tuning:
+            stderr.print(f"[bold]recipe[/bold] {recipe.describe()}", highlight=False, soft_wrap=True)
+        return rules.filled(params, recipe), recipe
 
     def _load_backbone(self, data: Dataset) -> None:
         """Refitting with the same backbone options reuses the loaded model, unless
@@ -173,8 +202,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 f"use --strategy linear-probe or a fine-tuning strategy"
             )
         self._load_backbone(data)
+        params, recipe = self._recipe(params, data, not strategy.uses_cached_features, False)
         state = fitting.new_state(data, data.classes, np.asarray(list(data.class_counts().values())))
         state.task = data.task
+        if not strategy.uses_cached_features:
+            state.extras["recipe"] = recipe.to_dict()
         if strategy.uses_cached_features:
             head = fit_targets.fit_probe(state, params, data, self._features, self.backbone_)
             backbone = self.backbone_

@@ -220,13 +220,16 @@ def fine_tune(
     features: Callable[[Any, Dataset, str], np.ndarray],
     run_dir: str | Path | None = None,
     resume: bool = False,
+    probe_check: bool = False,
 ) -> tuple[Any, nn.Linear]:
     """Fine-tune ``backbone`` + a head on ``data`` (class ``codes``; ``names`` the class keys) with
     ``strategy``, an imbalance ``method`` and a debiasing ``mitigation`` (either may be ``None``).
     Returns (the backbone, the head); the history and what the methods did go in ``state``.
 
     ``params`` are ``TransferClassifier``'s options; ``features(backbone, rows, stage)`` extracts
-    (cached) features, for the LP-FT head and the methods that work on them."""
+    (cached) features, for the LP-FT head and the methods that work on them. ``probe_check``: the
+    starting model (the probe's head) must be beaten by one validation row at the first epoch, else
+    training stops and ``state.extras["recipe"]["kept_probe"]`` says so (:mod:`headstart.recipe`)."""
     from headstart.heads import fit_linear_probe
     from headstart.imbalance import plan as imbalance_plan
     from headstart.train.job import build_job
@@ -237,6 +240,10 @@ def fine_tune(
     config = train_config(p, "accuracy" if method is None else "balanced_accuracy")
     tr, va, tr_codes, va_codes = split_validation(data, codes, p["val_size"], seed, n_classes)
     tr_counts = np.bincount(tr_codes, minlength=n_classes)
+    if probe_check and va is not None and p["head_init"] == "probe":
+        from headstart.recipe import margin
+
+        config.start_margin = margin(len(va))
     lp_ft = p["head_init"] == "probe" and not resume
     tr_features = features(backbone, tr, "probe") if lp_ft else None
     probe = probe_options(p)
@@ -300,6 +307,14 @@ def fine_tune(
     model = job.model.cpu().eval()
     backbone, head = model.backbone.eval().requires_grad_(False), model.head.requires_grad_(False)
     state.history, state.best_epoch, state.n_features = result.history, result.best_epoch, int(backbone.feature_dim)
+    if result.start is not None:
+        check = {
+            "start": result.start,
+            "margin": config.start_margin,
+            "kept_probe": result.kept_start,
+            "epochs_run": result.history,
+        }
+        state.extras["recipe"] = {**state.extras.get("recipe", {}), **check}
     # A learned pooling (attention) trains with the head: the backbone changed even when frozen.
     changed = strategy.name != "head" or learned_pooling(backbone)
     state.fine_tuned, state.timings = changed, {"train_seconds": result.seconds}

@@ -248,14 +248,16 @@ VAL_SIZE = Option(
 )
 
 # --------------------------------------------------------------------- training
-EPOCHS = Option("epochs", 3, "Fine-tuning epochs.", (Interval(Integral, 1, None, closed="left"),))
+EPOCHS = Option("epochs", 3, "Fine-tuning epochs.", (Interval(Integral, 1, None, closed="left"), None))
 LR = Option(
     "lr",
     1e-4,
     "Fine-tuning learning rate of the top backbone group (head: 10x).",
-    (Interval(Real, 0.0, None, closed="left"),),
+    (Interval(Real, 0.0, None, closed="left"), None),
 )
-TRAIN_BATCH_SIZE = Option("train_batch_size", 32, "Training batch size.", (Interval(Integral, 1, None, closed="left"),))
+TRAIN_BATCH_SIZE = Option(
+    "train_batch_size", 32, "Training batch size.", (Interval(Integral, 1, None, closed="left"), None)
+)
 MAX_LENGTH = Option(
     "max_length",
     None,

@@ -12,6 +12,7 @@ from rich.markup import escape
 from headstart.cli import (  # noqa: F401
     adapt,
     audit,
+    auto,
     compare,
     demo,
     distill,

@@ -40,6 +40,9 @@ Sample = o.SAMPLE.typer()
 Seed = o.SEED.typer()
 TrainBatchSize = o.TRAIN_BATCH_SIZE.typer()
 MaxLength = o.MAX_LENGTH.typer()
+RecipeMaxLength = o.MAX_LENGTH.typer(
+    help="Token limit for text (default: the recipe's, from the training rows' lengths)."
+)
 Patience = o.PATIENCE.typer()
 ValSize = o.VAL_SIZE.typer()
 Precision = o.PRECISION.typer()
@@ -50,8 +53,10 @@ Task = o.TASK.typer()
 TaskOption = o.Option(
     "task_option", None, "Task option KEY=VALUE, repeatable (loss=huber, delta=1, pos_weight=balanced, threshold=0.5)."
 ).typer()
-Epochs = o.EPOCHS.typer()
-Lr = o.LR.typer()
+# fit's (and compare's): None lets the recipe choose from the training rows (headstart.recipe).
+Epochs = o.EPOCHS.typer(None, help="Fine-tuning epochs (default: the recipe's: 3 for text, 5 for images).")
+Lr = o.LR.typer(None, help="Fine-tuning learning rate of the top backbone group (default: the recipe's).")
+RecipeBatchSize = o.TRAIN_BATCH_SIZE.typer(None, help="Training batch size (default: the recipe's).")
 Imbalance = o.Option("imbalance", None, "Imbalanced classes: {choices:imbalance}.").typer()
 ImbalanceOption = o.Option(
     "imbalance_option", None, "Imbalance method option KEY=VALUE, repeatable (gamma=1, tau=1.5)."

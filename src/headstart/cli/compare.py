@@ -140,9 +140,9 @@ Target = typer.Option(None, "--target", help="Accuracy for time-to-target (defau
 Eval = typer.Option(None, "--eval", help="Held-out data (default: the val/ split, else a hold-out).")
 TestSize = c.o.TEST_SIZE.typer(0.3, help="Hold-out fraction, if needed.")
 Seed = c.o.SEED.typer(help="Seed of the hold-out split.")
-Epochs = c.o.EPOCHS.typer(help="Fine-tuning arms: epochs.")
-Lr = c.o.LR.typer(help="Fine-tuning arms: learning rate.")
-TrainBatchSize = c.o.TRAIN_BATCH_SIZE.typer(help="Fine-tuning arms: batch size.")
+Epochs = c.o.EPOCHS.typer(None, help="Fine-tuning arms: epochs (default: the recipe's).")
+Lr = c.o.LR.typer(None, help="Fine-tuning arms: learning rate (default: the recipe's).")
+TrainBatchSize = c.o.TRAIN_BATCH_SIZE.typer(None, help="Fine-tuning arms: batch size (default: the recipe's).")
 Out = typer.Option(None, "--out", "-o", help="Run folder: compare.json and learning_curve.png.")
 Metric = typer.Option(
     "accuracy",

@@ -33,6 +33,9 @@ class TrainConfig:
         monitor: the validation figure that picks the best epoch: ``"accuracy"``,
             ``"balanced_accuracy"`` (imbalanced classes), ``"r2"`` (regression) or
             ``"mean_ap"`` (multi-label).
+        start_margin: when set (and there are validation rows), the starting model is scored
+            before training as epoch 0, plus this margin; if the first epoch does not beat
+            that, training stops and the starting model is kept (``TrainResult.kept_start``).
     """
 
     epochs: int = 3
@@ -52,6 +55,7 @@ class TrainConfig:
     seed: int = 0
     head_lr_factor: float = 10.0
     monitor: str = "accuracy"
+    start_margin: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

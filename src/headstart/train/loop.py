@@ -57,6 +57,10 @@ class TrainResult:
     stopped_early: bool = False
     seconds: float = 0.0
     resumed_from: str | None = None
+    # With ``config.start_margin``: the starting model's validation figures (epoch 0), and whether
+    # it was kept because the first epoch did not beat it.
+    start: dict[str, float] | None = None
+    kept_start: bool = False
 
 
 def _precision(setting: str) -> str:
@@ -233,7 +237,37 @@ def train(
 
     best_weights: dict[str, torch.Tensor] | None = None
     unwrapped = accelerator.unwrap_model(pmodel)
+    monitor = f"val_{config.monitor}"
+
+    def epoch_score(record: dict[str, float]) -> float:
+        # Accuracy (or balanced accuracy, config.monitor) first; on a tie (a
+        # few dozen validation rows often tie) the lower validation loss wins.
+        score = record[monitor] - 1e-6 * min(record["val_loss"], 1e3)
+        return score if math.isfinite(score) else -1e9  # a NaN figure (a constant validation target) never wins
+
+    checking_start = config.start_margin is not None and val_loader is not None
+    if checking_start and found is None:
+        # The starting model (e.g. the frozen backbone with the probe's head) is epoch 0: training
+        # must beat it by ``start_margin`` to be kept.
+        state["start"] = _evaluate(accelerator, pmodel, val_loader, val_fn)
+        state.update(best_score=epoch_score(state["start"]) + config.start_margin, best_epoch=0)
+        best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
+        if run_dir is not None and main:
+            save_tensors(run_dir / "checkpoints" / "best.safetensors", best_weights)
+        if main:
+            stderr.print(
+                f"before training: {monitor} {state['start'][monitor]:.4g}; an epoch must beat it by "
+                f"{config.start_margin:.3g}",
+                highlight=False,
+            )
+    result.start = state.get("start")
+
+    def start_kept() -> bool:
+        return checking_start and state["epoch"] >= 1 and state["best_epoch"] == 0
+
     for epoch in range(state["epoch"], config.epochs):
+        if start_kept():  # resumed after the first epoch had already lost to the start
+            break
         strategy.apply(unwrapped, epoch)
         # Both: accelerate's loader re-sets its sampler's epoch from its own counter.
         sampler.set_epoch(epoch)
@@ -275,10 +309,7 @@ def train(
         }
         if val_loader is not None:
             record.update(_evaluate(accelerator, pmodel, val_loader, val_fn))
-            # Accuracy (or balanced accuracy, config.monitor) first; on a tie (a
-            # few dozen validation rows often tie) the lower validation loss wins.
-            score = record[f"val_{config.monitor}"] - 1e-6 * min(record["val_loss"], 1e3)
-            score = score if math.isfinite(score) else -1e9  # a NaN figure (a constant validation target) never wins
+            score = epoch_score(record)
             if score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
                 best_weights = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
@@ -296,6 +327,10 @@ def train(
             accelerator.log({k: v for k, v in record.items() if k != "epoch"}, step=epoch + 1)
         state.update(epoch=epoch + 1, batches_done=0, losses=[])
         save_checkpoint()
+        if start_kept():
+            if main:
+                stderr.print("training did not beat the starting model: stopping, the start is kept", highlight=False)
+            break
         if config.patience and state["bad_epochs"] >= config.patience:
             result.stopped_early = True
             break
@@ -310,6 +345,8 @@ def train(
         accelerator.end_training()
     strategy.finalize(unwrapped)
     result.best_epoch, result.best_score = state["best_epoch"], state["best_score"]
+    result.kept_start = start_kept()
+    result.stopped_early = result.stopped_early or (result.kept_start and state["epoch"] < config.epochs)
     result.seconds = time.perf_counter() - start
     accelerator.free_memory()
     return result

@@ -1,0 +1,89 @@
+"""`headstart auto`: every step recorded with its time, a time limit that skips optional steps,
+a kill -9 during the fit followed by --resume that ends with the same figures, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import assert_one_error_line, cli, make_texts
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Path:
+    texts, labels = make_texts(80, seed=1)
+    path = tmp_path_factory.mktemp("auto") / "reviews.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+def steps(run: Path) -> dict:
+    return json.loads((run / "auto.json").read_text())["steps"]
+
+
+def test_auto_records_every_step_and_a_time_limit_skips_the_optional_ones(table, tmp_path, capsys, hf_text_spec):
+    run = tmp_path / "run"
+    args = ("auto", table, "-o", run, "-c", f"{hf_text_spec},{hf_text_spec}@block1", "--time-limit", "1s")
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    done = steps(run)
+    assert list(done) == ["rank", "fit", "compare", "audit", "export", "report"]
+    assert done["fit"]["status"] == "done" and done["report"]["status"] == "done"
+    # The fit alone takes more than 1 s: compare and export no longer fit and say so.
+    for name in ("compare", "export"):
+        assert done[name]["status"] == "skipped" and "time left" in done[name]["why"], done[name]
+    assert (run / "report.html").is_file() and (run / "model.safetensors").is_file()
+    record = json.loads((run / "auto.json").read_text())
+    assert record["verdict"] in (run / "report.html").read_text() and "Skipped: compare" in record["verdict"]
+    assert "OVER its 1 s limit" in out
+    # A non-empty folder is refused unless resuming; a resume of a finished run redoes nothing.
+    assert_one_error_line(cli(capsys, *args), "is not empty", "--resume")
+    code, out, err = cli(capsys, *args, "--resume")
+    assert code == 0 and "[fit] done before" in err
+
+
+def test_a_kill_during_the_fit_then_resume_gives_the_same_figures(table, tmp_path, hf_text_spec):
+    env = {**os.environ, "HEADSTART_PROGRESS": "0", "HF_HUB_OFFLINE": "1"}
+    base = ["auto", str(table), "-c", hf_text_spec, "--time-limit", "1s"]
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, "-m", "headstart", *base, "-o", str(whole)], env=env, check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    # paused_cli sleeps after each checkpoint: the SIGKILL lands while one exists and the fit is not over.
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "paused_cli.py"), "30", *base, "-o", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pointer = killed / "checkpoints" / "latest"
+    deadline = time.time() + 120
+    while not pointer.is_file():
+        assert proc.poll() is None and time.time() < deadline, "auto ended or hung before its first checkpoint"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert "fit" not in steps(killed)  # killed during the fit
+    subprocess.run(
+        [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"], env=env, check=True, capture_output=True
+    )
+    a, b = steps(whole)["fit"]["result"], steps(killed)["fit"]["result"]
+    assert a["metrics"] == b["metrics"] and a["kept_probe"] == b["kept_probe"]
+    assert json.loads((whole / "metrics.json").read_text())["accuracy"] == json.loads(
+        (killed / "metrics.json").read_text()
+    )["accuracy"]
+
+
+def test_bad_input_is_one_line(table, tmp_path, capsys):
+    assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "--time-limit", "soon"), "--time-limit")
+    assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "-c", "nosuch:thing"), "nosuch")
+    assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r2", "--resume"), "nothing to resume")

@@ -1,0 +1,57 @@
+"""The default recipe (headstart.recipe): options left at None are chosen from the training rows,
+options the user set are kept, and `auto` falls back to the probe when fine-tuning does not beat it."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_texts
+
+from headstart import TransferClassifier, recipe
+from headstart.data import as_dataset
+
+
+def test_the_recipe_fills_what_was_left_at_none_and_keeps_what_was_set(hf_text_backbone):
+    texts, labels = make_texts(60, seed=2)
+    data = as_dataset(texts, labels)
+    params = {"strategy": "auto", "epochs": None, "lr": None, "train_batch_size": 8, "max_length": None}
+    chosen = recipe.choose(params, data, hf_text_backbone)
+    # 60 rows of text: the small-data epochs, the text learning rate; the batch size was set.
+    assert chosen.values["epochs"] == 5 and chosen.values["lr"] == 5e-5
+    assert "train_batch_size" not in chosen.values
+    counts = [len(ids) for ids in hf_text_backbone.tokenizer(texts)["input_ids"]]
+    want = max(16, 8 * int(np.ceil(np.percentile(counts, 99) / 8)))
+    assert chosen.values["max_length"] == min(want, hf_text_backbone.max_length)
+    assert chosen.probe_check and len(chosen.reasons) == 3
+    out = recipe.filled(params, chosen)
+    assert out["train_batch_size"] == 8 and out["epochs"] == 5
+    # Set by the user: nothing chosen, and no probe check for an explicit strategy.
+    fixed = {"strategy": "full", "epochs": 2, "lr": 1e-3, "train_batch_size": 8, "max_length": 32}
+    none = recipe.choose(fixed, data, hf_text_backbone)
+    assert none.values == {} and not none.probe_check
+    # 1,000 rows or more of text: 3 epochs; images: 5 epochs at lr 1e-4, batch 16.
+    many = as_dataset(["good film"] * 500 + ["bad film"] * 500, ["pos"] * 500 + ["neg"] * 500)
+    assert recipe.choose(params, many, hf_text_backbone).values["epochs"] == 3
+
+
+def test_auto_keeps_the_probe_when_fine_tuning_does_not_beat_it(hf_text_spec):
+    texts, labels = make_texts(60, seed=3)
+    # lr 0: fine-tuning cannot move, so its first epoch ties the probe's head and must lose to the margin.
+    clf = TransferClassifier(backbone=hf_text_spec, lr=0.0, train_batch_size=8, progress=False).fit(texts, labels)
+    chosen = clf.extras_["recipe"]
+    assert chosen["kept_probe"] is True and chosen["margin"] == 1.5 / 6
+    assert len(clf.history_) == 0 and not clf.fine_tuned_ and clf.C_ is not None  # the probe, on every row
+    probe = TransferClassifier(backbone=hf_text_spec, strategy="linear-probe", progress=False).fit(texts, labels)
+    assert np.allclose(clf.decision_function(texts), probe.decision_function(texts), atol=1e-5)
+
+
+def test_auto_fine_tunes_when_it_beats_the_probe(hf_text_spec):
+    texts, labels = make_texts(80, seed=4)
+    # A strongly regularised probe head (C=0.01) on a random backbone: fine-tuning beats it by 2+ rows.
+    clf = TransferClassifier(
+        backbone=hf_text_spec, lr=3e-3, epochs=3, train_batch_size=8, val_size=0.3, C=0.01, progress=False
+    ).fit(texts, labels)
+    chosen = clf.extras_["recipe"]
+    assert chosen["kept_probe"] is False and chosen["margin"] == 1.5 / 24
+    assert clf.fine_tuned_ and len(clf.history_) == 3 and clf.best_epoch_ >= 1
+    best = clf.history_[clf.best_epoch_ - 1]["val_accuracy"]
+    assert best >= chosen["start"]["val_accuracy"] + chosen["margin"]
