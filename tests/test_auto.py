@@ -55,7 +55,9 @@ def test_a_kill_during_the_fit_then_resume_gives_the_same_figures(table, tmp_pat
     env = {**os.environ, "HEADSTART_PROGRESS": "0", "HF_HUB_OFFLINE": "1"}
     base = ["auto", str(table), "-c", hf_text_spec, "--time-limit", "1s"]
     whole = tmp_path / "whole"
-    subprocess.run([sys.executable, "-m", "headstart", *base, "-o", str(whole)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "headstart", *base, "-o", str(whole)], env=env, check=True, capture_output=True
+    )
     killed = tmp_path / "killed"
     # paused_cli sleeps after each checkpoint: the SIGKILL lands while one exists and the fit is not over.
     proc = subprocess.Popen(
@@ -74,13 +76,17 @@ def test_a_kill_during_the_fit_then_resume_gives_the_same_figures(table, tmp_pat
     proc.wait()
     assert "fit" not in steps(killed)  # killed during the fit
     subprocess.run(
-        [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"], env=env, check=True, capture_output=True
+        [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     a, b = steps(whole)["fit"]["result"], steps(killed)["fit"]["result"]
     assert a["metrics"] == b["metrics"] and a["kept_probe"] == b["kept_probe"]
-    assert json.loads((whole / "metrics.json").read_text())["accuracy"] == json.loads(
-        (killed / "metrics.json").read_text()
-    )["accuracy"]
+    assert (
+        json.loads((whole / "metrics.json").read_text())["accuracy"]
+        == json.loads((killed / "metrics.json").read_text())["accuracy"]
+    )
 
 
 def test_bad_input_is_one_line(table, tmp_path, capsys):

@@ -216,11 +216,15 @@ def test_runtime_image_pipeline_matches_torchvision_on_odd_sizes(tmp_path):
 
 
 # ------------------------------------------------------------------ errors
-def test_runs_that_cannot_be_exported_say_why(tmp_path, capsys, hf_text_spec, text_files):
+def test_a_layer_exports_and_runs_that_cannot_be_exported_say_why(tmp_path, capsys, hf_text_spec, text_files):
     layer = tmp_path / "layer"
     args = ["fit", text_files / "train.csv", "-b", f"{hf_text_spec}@block1", "-s", "linear-probe", "-o", layer]
     assert cli(capsys, *args)[0] == 0
-    assert_one_error_line(cli(capsys, "export", layer), "cannot export backbone", "@block1", "hook")
+    # A layer exports (its pass runs to the end under export) and matches PyTorch.
+    code, _, err = cli(capsys, "export", layer, "--eval", text_files / "train.csv", "--repeats", "1")
+    assert code == 0, err
+    parity = json.loads((layer / "export" / "export.json").read_text())["parity"]["onnx-fp32"]
+    assert parity["max_abs_diff"] < 1e-4 and parity["top1_agreement"] == 1.0
     table = tmp_path / "table.csv"
     rng = np.random.default_rng(0)
     pd.DataFrame({"a": rng.normal(size=30), "b": rng.normal(size=30), "label": [0, 1] * 15}).to_csv(table)

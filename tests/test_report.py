@@ -41,6 +41,14 @@ EXPECTED = {
     # attentive-probe runs, then `predict --explain` and the report again: the attention panel
     "attention": ["configuration", "attention", "held-out-metrics"],
     "attention-image": ["configuration", "attention"],
+    # headstart auto: the verdict first, then the ranking, the comparison and the export table
+    "auto": [
+        "verdict",
+        "transferability-ranking",
+        "held-out-metrics",
+        "scratch-vs-transfer",
+        "export-size-latency-parity",
+    ],
 }
 
 
@@ -102,7 +110,7 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
     spec = hf_text_spec
     commands = {
         "probe": ["fit", data, "-b", spec, "-s", "linear-probe"],
-        "finetuned": ["fit", data, "-b", spec, "--epochs", "2"],
+        "finetuned": ["fit", data, "-b", spec, "-s", "full", "--epochs", "2"],
         "compare": ["compare", data, "-b", spec, "--budgets", "0.5,1", "--seeds", "2"],
         "rank": ["rank", data, "-c", f"{spec},random:{spec}", "--scores", "logme,knn"],
         "shift": ["shift", root / "source.csv", root / "target.csv", "--permutations", "100"],
@@ -132,6 +140,9 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
             folder = root / name
             assert run([str(a) for a in [*args, "-o", folder, "--report"]]) == 0, name
             out[name] = folder
+        auto = ["auto", data, "-o", root / "auto", "-c", f"{spec},{spec}@block1", "--compare-seeds", "2"]
+        assert run([str(a) for a in auto]) == 0  # it writes its report itself
+        out["auto"] = root / "auto"
         export = ["export", out["distill"], "--quantize", "int8", "--eval", data, "--repeats", "2", "--report"]
         assert run([str(a) for a in export]) == 0
         for name, inputs in (("attention", data), ("attention-image", root / "images")):

@@ -139,7 +139,10 @@ class LayerBackbone(WrappedBackbone):
             return int(self.forward_features(self.preprocess(sample)).shape[1])
 
     def _block_output(self, batch: Any) -> torch.Tensor:
-        return tap_blocks(self.inner, [self.block_path], batch)[0][self.block_path]
+        # Under torch.export (ONNX export) the pass runs to the end instead of stopping by an exception,
+        # which tracing cannot follow; the exported graph keeps only what block K's output needs.
+        run_all = torch.compiler.is_exporting()
+        return tap_blocks(self.inner, [self.block_path], batch, run_all=run_all)[0][self.block_path]
 
     @property
     def has_tokens(self) -> bool:

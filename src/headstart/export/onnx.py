@@ -8,9 +8,10 @@ The export uses ``torch.onnx.export(dynamo=True)`` (torch.export, then the
 ONNX translation and its graph optimiser).
 
 Models that cannot be exported fail with one line saying why, before any work:
-tabular runs (no network to export), a ``SPEC@blockK`` backbone (it stops
-the forward pass by raising an exception in a hook, which tracing cannot
-follow), a backbone whose preprocessing the runtime cannot reproduce.
+tabular runs (no network to export), a backbone whose preprocessing the runtime
+cannot reproduce. A ``SPEC@blockK`` layer exports with its network's
+preprocessing; under export its pass runs to the end instead of stopping by an
+exception (which tracing cannot follow), and the graph keeps what block K needs.
 
     >>> from headstart.export.onnx import to_onnx
     >>> info = to_onnx(load_run("runs/sst2"), "runs/sst2/export/model.onnx")
@@ -70,10 +71,17 @@ def input_names(clf: Any) -> list[str]:
     return ["pixel_values"]
 
 
+def network(backbone: Any) -> Any:
+    """The backbone whose tokenizer, preprocessing and configuration an export records: for a
+    ``SPEC@blockK`` layer, its whole network (the layer's forward pass is what is traced)."""
+    from headstart.backbones.layers import LayerBackbone
+
+    return backbone.inner if isinstance(backbone, LayerBackbone) else backbone
+
+
 def check_exportable(clf: Any) -> None:
     """One clear line if ``clf`` cannot be exported, naming the reason."""
     from headstart.backbones.hf import HFTextBackbone, HFVisionBackbone
-    from headstart.backbones.layers import LayerBackbone
 
     backbone = clf.backbone_
     spec = getattr(backbone, "spec", "?")
@@ -87,11 +95,7 @@ def check_exportable(clf: Any) -> None:
             f"cannot export a {clf.modality_} run: its model is a linear head on the feature columns "
             f"(model.safetensors holds it); ONNX export covers text and image runs"
         )
-    if isinstance(backbone, LayerBackbone):
-        raise HeadstartError(
-            f"cannot export backbone '{spec}': a SPEC@blockK backbone stops the network by raising an exception "
-            f"in a forward hook, which ONNX tracing cannot follow; fit on the whole backbone to export"
-        )
+    backbone = network(backbone)  # a layer: its network's preprocessing, the layer's forward pass
     if isinstance(backbone, HFVisionBackbone):
         raise HeadstartError(
             f"cannot export backbone '{spec}': the runtime cannot reproduce a Hugging Face image processor's "
@@ -142,8 +146,9 @@ def to_onnx(clf: Any, path: str | Path) -> dict[str, Any]:
     inputs = example_inputs(clf)
     batch = torch.export.Dim("batch", min=1, max=65536)
     if clf.modality_ == "text":
-        limit = int(getattr(backbone.model.config, "max_position_embeddings", 512) or 512)
-        seq = torch.export.Dim("sequence", min=1, max=min(backbone.max_length, limit))
+        root = network(backbone)
+        limit = int(getattr(root.model.config, "max_position_embeddings", 512) or 512)
+        seq = torch.export.Dim("sequence", min=1, max=min(root.max_length, limit))
         module: nn.Module = TextClassifier(backbone, head, names)
         dynamic: dict[str, Any] = {n: {0: batch, 1: seq} for n in names}
     else:

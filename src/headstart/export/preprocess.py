@@ -68,7 +68,9 @@ def describe_transform(transform: Any, spec: str = "?") -> dict[str, Any]:
 
 def record(clf: Any, folder: Path, inputs: list[str]) -> dict[str, Any]:
     """Write the preprocessing (+ tokenizer file) into ``folder``; returns the JSON's content."""
-    backbone = clf.backbone_
+    from headstart.export.onnx import network
+
+    backbone = network(clf.backbone_)  # a layer's network: its tokenizer and preprocessing
     classes = [c.item() if hasattr(c, "item") else c for c in clf.classes_]
     spec: dict[str, Any] = {"format": 1, "modality": clf.modality_, "classes": classes, "inputs": inputs}
     spec["task"] = clf.task_  # the outputs: class logits, the number (regression), label logits (multilabel)
@@ -84,8 +86,8 @@ def record(clf: Any, folder: Path, inputs: list[str]) -> dict[str, Any]:
             tokenizer=TOKENIZER,
             max_length=int(backbone.max_length),
             pad_id=int(tok.pad_token_id or 0),
-            backbone=backbone.spec,
+            backbone=clf.backbone_.spec,
         )
     else:
-        spec.update(describe_transform(backbone.transform, backbone.spec), layout="NCHW", backbone=backbone.spec)
+        spec.update(describe_transform(backbone.transform, backbone.spec), layout="NCHW", backbone=clf.backbone_.spec)
     return spec

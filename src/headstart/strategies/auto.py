@@ -1,4 +1,4 @@
-"""``auto``: the default recipe (:mod:`headstart.recipe`). Every backbone group trains from the start,
+"""``auto``: the default recipe (headstart.recipe). Every backbone group trains from the start,
 from the linear probe's head (LP-FT), with the epochs, learning rate and token length the recipe
 chose from the training rows; if the first epoch does not beat the probe on the validation rows,
 the linear probe is the model. ``freeze_epochs=1, lr_decay=0.8`` gives fastai's ``fine_tune``

@@ -79,6 +79,23 @@ def build(run_dir: Path) -> Section | None:
             "<b>head start</b>: the head began from the linear probe's solution (LP-FT, Kumar et al. 2022), "
             "so a random head's gradients did not disturb the pretrained backbone first."
         )
+    recipe = (config.get("extras") or {}).get("recipe") or {}
+    if recipe.get("reasons"):
+        items.append(f"<b>recipe</b> (headstart.recipe, from the training rows): {esc('; '.join(recipe['reasons']))}.")
+        md.append("recipe: " + "; ".join(recipe["reasons"]))
+    if recipe.get("start"):
+        start = recipe["start"].get("val_accuracy")
+        first = (recipe.get("epochs_run") or [{}])[0].get("val_accuracy")
+        if recipe.get("kept_probe"):
+            what = (
+                f"fine-tuning's first epoch ({num(first)} on the validation rows) did not beat the probe's head "
+                f"({num(start)}) by more than one row ({num(recipe.get('margin'))}): the linear probe, refitted on "
+                "every training row, is the model"
+            )
+        else:
+            what = f"fine-tuning beat the probe's head on the validation rows ({num(first)} vs {num(start)} at epoch 1)"
+        items.append(f"<b>probe check</b>: {esc(what)}.")
+        md.append("probe check: " + what)
     chosen = config.get("chosen") or {}
     C, scores = finite(chosen.get("C")), chosen.get("val_scores") or {}
     chart = ""
