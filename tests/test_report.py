@@ -140,7 +140,11 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
             folder = root / name
             assert run([str(a) for a in [*args, "-o", folder, "--report"]]) == 0, name
             out[name] = folder
-        auto = ["auto", data, "-o", root / "auto", "-c", f"{spec},{spec}@block1", "--compare-seeds", "2"]
+        grouped = root / "grouped.csv"  # auto with a group column: the audit step runs too
+        frame = pd.DataFrame({"text": texts, "label": labels, "group": ["a", "b"] * (len(texts) // 2)})
+        frame.to_csv(grouped, index=False)
+        auto = ["auto", grouped, "-o", root / "auto", "-c", f"{spec},{spec}@block1", "--compare-seeds", "2"]
+        auto += ["--group-col", "group"]
         assert run([str(a) for a in auto]) == 0  # it writes its report itself
         out["auto"] = root / "auto"
         export = ["export", out["distill"], "--quantize", "int8", "--eval", data, "--repeats", "2", "--report"]
