@@ -353,7 +353,6 @@ def test_commands_that_do_classification_refuse_other_tasks_in_one_line(tmp_path
         (["meta-train", reg, "--label-col", "price", "-o", tmp_path / "meta"], "regression"),
         (["adapt", reg, reg, "--label-col", "price", "--feature-cols", feats], "regression"),
         (["audit", tmp_path / "r", reg, "--group", "f0"], "regression run"),
-        (["distill", tmp_path / "r", reg, "-o", tmp_path / "student"], "regression run"),
     ]
     for argv, task in refused:
         line = assert_one_error_line(cli(capsys, *argv), "does classification", task)

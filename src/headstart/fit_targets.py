@@ -121,7 +121,7 @@ def check_labels(data: Dataset) -> None:
             )
 
 
-def _validation(data: Dataset, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+def validation_rows(data: Dataset, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Row indices (training, validation cut from them: a random ``val_size``, as
     ``Dataset.train_test_split`` cuts it), or no validation rows when ``val_size`` is 0 or rows are few."""
     from headstart.data import stratified_split
@@ -177,21 +177,21 @@ def fit_probe(
         pos = positive_weights(matrix, options["pos_weight"])
         weights = None if pos is None else [{0: 1.0, 1: float(w)} for w in pos]
         probe = {"seed": params["seed"], "val_size": params["val_size"]}
-        tr, va = _validation(data, params["val_size"], params["seed"])
+        tr, va = validation_rows(data, params["val_size"], params["seed"])
         if va is None:
-            head, Cs = _per_label(feats, matrix, params["C"], weights, probe)
+            head, Cs = per_label_probe(feats, matrix, params["C"], weights, probe)
             cuts, how = thresholds_on(head, None, None, options["threshold"], matrix.shape[1])
         else:
-            first, Cs = _per_label(feats[tr], matrix[tr], params["C"], weights, probe)
+            first, Cs = per_label_probe(feats[tr], matrix[tr], params["C"], weights, probe)
             cuts, how = thresholds_on(first, feats[va], matrix[va], options["threshold"], matrix.shape[1])
-            head = _per_label(feats, matrix, Cs, weights, probe)[0]
+            head = per_label_probe(feats, matrix, Cs, weights, probe)[0]
         state.targets = {"thresholds": cuts, "thresholds_from": how, "C": Cs,
                          "pos_weight": None if pos is None else pos.tolist()}  # fmt: skip
     state.timings["head_seconds"] = time.perf_counter() - start
     return head
 
 
-def _per_label(
+def per_label_probe(
     feats: np.ndarray, matrix: np.ndarray, C: Any, weights: list | None, probe: dict[str, Any]
 ) -> tuple[nn.Linear, list[float]]:
     from headstart.heads import multilabel_probe
@@ -227,7 +227,7 @@ def fine_tune(
 
     p, task = params, data.task
     options = task_options(task, p.get("task_options"))
-    tr_idx, va_idx = _validation(data, p["val_size"], p["seed"])
+    tr_idx, va_idx = validation_rows(data, p["val_size"], p["seed"])
     tr, va = data.subset(tr_idx), None if va_idx is None else data.subset(va_idx)
     lp_ft = p["head_init"] == "probe" and not resume
     head: nn.Module | None = None
@@ -245,7 +245,7 @@ def fine_tune(
         val_fn, monitor, width = tasks.multilabel_validation, "mean_ap", tr.labels.shape[1]
         if lp_ft:
             weights = None if pos is None else [{0: 1.0, 1: float(w)} for w in pos]
-            head = _per_label(features(backbone, tr, "probe"), tr.labels, p["C"], weights,
+            head = per_label_probe(features(backbone, tr, "probe"), tr.labels, p["C"], weights,
                               {"seed": p["seed"], "val_size": p["val_size"]})[0]  # fmt: skip
     identity = {"backbone": backbone.spec, "strategy": f"{p['strategy']} {p['strategy_options'] or {}}",
                 "data": data.fingerprint(), "pretrained": p["pretrained"], "task": f"{task} {options}"}  # fmt: skip
