@@ -24,6 +24,22 @@ one multi-label target. The split holds out 20% of the *persons* (names and noun
   thresholds tuned for F1 on 10% of the training rows (``TransferClassifier(task="multilabel")``);
 - ``tf-idf``: word 1-2-grams + one-vs-rest ``LogisticRegressionCV`` (5 Cs, 3 folds), threshold 0.5.
 
+Distillation (``--part distill``, seed 0 only: CPU time): a ``minilm`` teacher (the probe above,
+fitted on every training row, ``backbone="minilm"``) distilled into ``layers:3`` (3 of MiniLM's 6
+blocks, every other one, from the teacher's weights; ``headstart.distill``) fine-tuned (``full``,
+LP-FT head, lr 1e-4, batch 32, ``--distill-epochs`` 2, ``logits`` with alpha 0.5: half the teacher's
+output, half the true target; ``cache_teacher``) on a random ``--distill-rows`` (1,000) of the
+training rows; beside it the same student on those rows' labels alone (``method="none"``), all on
+the same held-out rows: VADER by R^2 (max length 16), EEC by micro-F1 (max length 32; the student's
+thresholds tuned on 10% of its rows).
+
+Multi-label losses (``--part losses``, EEC, seeds 0-4, the split above): a linear head on the cached
+``minilm`` features trained through the loop (``backbone="identity"``, ``strategy="head"``, random
+head, ``--loss-epochs`` 10, lr 1e-3 (the head's 1e-2), batch 128, best epoch by validation mAP on 10%
+of the training rows, thresholds tuned there) with ``loss=bce`` (the default), ``asymmetric``
+(gamma_neg 4, gamma_pos 0, clip 0.05: Ridnik et al.'s defaults) and ``focal`` (gamma 2, alpha 0.25:
+Lin et al.'s), the same seeds and rows for each.
+
 Both probes run on the features extracted once for all rows (``headstart.features.extract``, cached)
 with ``backbone="identity"``: the same probe code as ``backbone="minilm"`` without extracting each
 split again; ``--check`` reruns the first seed end to end with ``backbone="minilm"`` and prints both.
@@ -55,6 +71,7 @@ from headstart import TransferClassifier  # noqa: E402
 from headstart.backbones import load_backbone  # noqa: E402
 from headstart.data import Dataset, from_arrays, stratified_split  # noqa: E402
 from headstart.data.targets import as_task  # noqa: E402
+from headstart.distill import distill  # noqa: E402
 from headstart.features import extract  # noqa: E402
 from headstart.heads import RIDGE_ALPHAS  # noqa: E402
 from headstart.metrics import multilabel_metrics, regression_metrics  # noqa: E402
@@ -195,6 +212,83 @@ def multilabel(args: argparse.Namespace) -> None:
         print(f"  seed 0 per-label F1 ({name}): " + ", ".join(f"{k} {v['f1']:.3f}" for k, v in row.items()))
 
 
+def distil_pair(teacher: TransferClassifier, rows: Dataset, test: Dataset, key: str, args: argparse.Namespace,
+                max_length: int) -> None:  # fmt: skip
+    """The student distilled from ``teacher`` on ``rows`` and the same student on their labels alone,
+    scored on ``test`` by ``key`` beside the teacher."""
+    kw = dict(student="layers:3", strategy="full", epochs=args.distill_epochs, lr=1e-4, max_length=max_length,
+              seed=0, progress=False, teacher_name="minilm probe")  # fmt: skip
+    scores = {"teacher (minilm probe, every training row)": teacher.evaluate(test)}
+    for method, name in (("logits", "student, distilled"), ("none", "student, labels alone")):
+        start = time.perf_counter()
+        student = distill(teacher, rows, method=method, cache_teacher=method != "none", **kw)
+        scores[name] = student.evaluate(test)
+        info = student.distilled_
+        print(f"  {name}: {info['loss']}; {info['student_parameters'] / 1e6:.1f} M parameters (teacher "
+              f"{info['teacher_parameters'] / 1e6:.1f} M); best epoch {student.best_epoch_}; "
+              f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+    print(f"  held-out {key} ({len(test)} rows) [95% CI]; training rows of the students: {len(rows)}")
+    for name, m in scores.items():
+        lo, hi = m["ci"][key]
+        print(f"    {name:<45} {key} {m[key]:.3f} [{lo:.3f}, {hi:.3f}]", flush=True)
+
+
+def distillation(args: argparse.Namespace) -> None:
+    from sklearn.model_selection import GroupShuffleSplit
+
+    lex = read_vader(args.vader)
+    data = as_task(Dataset(inputs=lex["token"].tolist(), labels=lex["valence"].to_numpy(np.float64),
+                           modality="text"), "regression")  # fmt: skip
+    tr_i, te_i = stratified_split(np.zeros(len(data)), 0.2, 0)  # the regression part's seed-0 split
+    tr, te = data.subset(tr_i), data.subset(te_i)
+    teacher = TransferClassifier(backbone="minilm", strategy="linear-probe", task="regression", progress=False)
+    teacher.fit(tr)
+    rows = tr.subset(np.sort(np.random.default_rng(0).permutation(len(tr))[: args.distill_rows]))
+    print(f"VADER (seed 0): teacher fitted on {len(tr)} training tokens", flush=True)
+    distil_pair(teacher, rows, te, "r2", args, max_length=16)
+
+    eec = eec_tags()
+    data = as_task(Dataset(inputs=eec["Sentence"].tolist(), labels=eec["tags"].to_numpy(), modality="text"))
+    tr_i, te_i = next(GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=0).split(eec, groups=eec["Person"]))
+    tr, te = data.subset(tr_i), data.subset(te_i)
+    teacher = TransferClassifier(backbone="minilm", strategy="linear-probe", task="multilabel", progress=False)
+    teacher.fit(tr)
+    rows = tr.subset(np.sort(np.random.default_rng(0).permutation(len(tr))[: args.distill_rows]))
+    print(f"EEC (seed 0, held-out persons): teacher fitted on {len(tr)} training sentences", flush=True)
+    distil_pair(teacher, rows, te, "micro_f1", args, max_length=32)
+
+
+def losses(args: argparse.Namespace) -> None:
+    from sklearn.model_selection import GroupShuffleSplit
+
+    eec = eec_tags()
+    texts = eec["Sentence"].tolist()
+    data = as_task(Dataset(inputs=texts, labels=eec["tags"].to_numpy(), modality="text"))
+    feats, Y = features(texts), data.labels
+    arms = {"bce": {}, "asymmetric": {"loss": "asymmetric"}, "focal": {"loss": "focal"}}
+    results: dict[str, list[dict]] = {k: [] for k in arms}
+    for seed in SEEDS:
+        split = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
+        tr, te = next(split.split(texts, groups=eec["Person"]))
+        for name, options in arms.items():
+            start = time.perf_counter()
+            clf = TransferClassifier(backbone="identity", strategy="head", head_init="random", task="multilabel",
+                                     task_options=options or None, epochs=args.loss_epochs, lr=1e-3, seed=seed,
+                                     train_batch_size=128, cache=False, progress=False)  # fmt: skip
+            clf.fit(feats[tr], Y[tr])
+            results[name].append(clf.evaluate(feats[te], Y[te]))
+            if seed == 0:
+                print(f"  seed 0 {name}: {clf.targets_['loss']}, best epoch {clf.best_epoch_}, thresholds "
+                      f"{np.round(clf.targets_['thresholds'], 2).tolist()}, {time.perf_counter() - start:.1f} s",
+                      flush=True)  # fmt: skip
+    print("multi-label losses, EEC held-out persons (mean ± SD over seeds 0-4; seed 0 with its 95% bootstrap CI):")
+    for name, per_seed in results.items():
+        summary(name, per_seed, ("micro_f1", "macro_f1", "subset_accuracy", "mean_ap"))
+    for name in ("asymmetric", "focal"):
+        diffs = [a["micro_f1"] - b["micro_f1"] for a, b in zip(results[name], results["bce"], strict=True)]
+        print(f"  {name} - bce micro-F1 per seed: {', '.join(f'{d:+.3f}' for d in diffs)}")
+
+
 def names_of(row: np.ndarray, names: list[str]) -> list[str]:
     return [n for n, v in zip(names, row, strict=True) if v]
 
@@ -202,7 +296,10 @@ def names_of(row: np.ndarray, names: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vader", help="vaderSentiment wheel or vader_lexicon.txt (default: the installed package)")
-    parser.add_argument("--part", choices=("regression", "multilabel", "both"), default="both")
+    parser.add_argument("--part", choices=("regression", "multilabel", "both", "distill", "losses"), default="both")
+    parser.add_argument("--distill-rows", type=int, default=1000, help="training rows the students train on")
+    parser.add_argument("--distill-epochs", type=int, default=2)
+    parser.add_argument("--loss-epochs", type=int, default=10)
     parser.add_argument("--finetune-seeds", type=int, default=0, help="fine-tune on the first N seeds (0: none)")
     parser.add_argument("--seeds", type=lambda t: [int(v) for v in t.split(",")], default=list(SEEDS),
                         help="regression split seeds (default 0,1,2,3,4)")  # fmt: skip
@@ -216,6 +313,10 @@ def main() -> None:
         regression(args)
     if args.part in ("multilabel", "both"):
         multilabel(args)
+    if args.part == "distill":
+        distillation(args)
+    if args.part == "losses":
+        losses(args)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -371,3 +371,143 @@ def test_layers_student_needs_a_hugging_face_teacher(tmp_path):
     clf.fit(from_arrays(sorted(str(p) for p in root.rglob("*.png")), ["blue"] * 3 + ["red"] * 3))
     with pytest.raises(HeadstartError, match="a layers:K student copies a Hugging Face teacher"):
         make_student("layers:1", clf)
+
+
+# ------------------------------------------------ regression and multi-label teachers
+def numbers(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Texts and a number per text: its length in words, plus 2 when it is positive."""
+    texts, labels = make_texts(n, seed=seed)
+    return texts, np.array([len(t.split()) + (2.0 if s == "pos" else 0.0) for t, s in zip(texts, labels, strict=True)])
+
+
+def label_sets(n: int, seed: int) -> tuple[list[str], list[list[str]]]:
+    """Texts and a label set per text: its sentiment, and ``long`` when it has more than 5 words."""
+    texts, labels = make_texts(n, seed=seed)
+    return texts, [[s] + (["long"] if len(t.split()) > 5 else []) for t, s in zip(texts, labels, strict=True)]
+
+
+def fit_task_teacher(folder, hf_text_spec, task: str):
+    """A linear probe on the tiny BERT for ``task``: a teacher in seconds."""
+    texts, y = (numbers if task == "regression" else label_sets)(80, 11)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        clf = TransferClassifier(backbone=hf_text_spec, strategy="linear-probe", task=task, cache=False, progress=False)
+        clf.fit(texts, y)
+    finally:
+        torch.set_num_threads(threads)
+    return clf.save(folder, data={"source": "memory"})
+
+
+@pytest.fixture(scope="module")
+def regression_teacher(tmp_path_factory, hf_text_spec):
+    return fit_task_teacher(tmp_path_factory.mktemp("reg-teacher") / "run", hf_text_spec, "regression")
+
+
+@pytest.fixture(scope="module")
+def multilabel_teacher(tmp_path_factory, hf_text_spec):
+    return fit_task_teacher(tmp_path_factory.mktemp("ml-teacher") / "run", hf_text_spec, "multilabel")
+
+
+def test_the_teacher_terms_of_a_regression_and_a_multilabel_target():
+    from headstart.train.targets import Targets
+
+    torch.manual_seed(0)
+    f = torch.zeros(4, 2)
+    zs, zt = torch.randn(4, 1), torch.randn(4, 1)
+    y = torch.tensor([0.5, -1.0, float("nan"), 2.0])  # row 3: a transfer-set row (no label)
+    kd = LogitKD(alpha=0.3)
+    kd.task = "regression"
+    lab = ~torch.isnan(y)
+    expected = 0.7 * F.mse_loss(zs[lab, 0], y[lab]) + 0.3 * F.mse_loss(zs[:, 0], zt[:, 0])
+    assert torch.allclose(kd(Outputs(zs, f), Outputs(zt, f), Targets.values(y)), expected)
+    assert kd.options() == {"alpha": 0.3} and "MSE on the teacher's standardised outputs" in kd.describe()
+    zs, zt = torch.randn(4, 3), torch.randn(4, 3)
+    Y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [float("nan")] * 3, [1.0, 1.0, 0.0]])
+    kd.task = "multilabel"
+    soft = F.binary_cross_entropy_with_logits(zs, torch.sigmoid(zt))
+    expected = 0.7 * F.binary_cross_entropy_with_logits(zs[lab], Y[lab]) + 0.3 * soft
+    assert torch.allclose(kd(Outputs(zs, f), Outputs(zt, f), Targets.values(Y)), expected)
+    # Ensembles: the mean output; each label's mean probability.
+    za, zb = torch.randn(5, 3), torch.randn(5, 3)
+    assert torch.allclose(ensemble_logits([za[:, :1], zb[:, :1]], "regression"), (za[:, :1] + zb[:, :1]) / 2)
+    mean = (torch.sigmoid(za) + torch.sigmoid(zb)) / 2
+    assert torch.allclose(torch.sigmoid(ensemble_logits([za, zb], "multilabel")), mean, atol=1e-5)
+
+
+def test_a_regression_student_learns_its_teachers_numbers_and_exports(regression_teacher, tmp_path):
+    from headstart.export import export_run
+    from headstart.runtime import Predictor
+
+    teacher = load_run(regression_teacher)
+    texts, y = numbers(60, 3)
+    data = from_arrays(texts, y)
+    kw = dict(student="layers:1", head_init="random", method_options={"alpha": 1.0}, progress=False, cache=False)
+    before = distill(regression_teacher, data, epochs=1, lr=0.0, **kw)
+    after = distill(regression_teacher, data, epochs=3, lr=3e-3, **kw)
+    gap = [float(np.mean((s.predict(texts) - teacher.predict(texts)) ** 2)) for s in (before, after)]
+    assert gap[1] < 0.6 * gap[0], gap  # the student moved towards the teacher's numbers
+    assert after.task_ == "regression" and after.distilled_["task"] == "regression"
+    assert after.targets_["mean"] == pytest.approx(np.mean(y), abs=1.0)  # the training rows' (90% of them)
+    assert abs(after.predict(texts).mean() - y.mean()) < 2 * y.std()  # saved in the target's units
+    assert "history" not in after.distilled_ and "val_r2" in after.history_[0]
+    run = after.save(tmp_path / "student")
+    assert json.loads((run / "config.json").read_text())["task"] == "regression"
+    back = load_run(run)
+    assert np.allclose(back.predict(texts), after.predict(texts), atol=1e-4)
+    report = export_run(run, eval_data=from_arrays(texts, after.predict(texts)), repeats=1, batch_sizes=(1,))
+    assert report["task"] == "regression" and report["parity"]["onnx-fp32"]["max_abs_diff"] < 1e-3
+    assert np.allclose(Predictor(run / "export").predict(texts), after.predict(texts), atol=1e-3)
+    with pytest.raises(HeadstartError, match="a regression teacher's outputs are matched as they are"):
+        distill(regression_teacher, data, student="layers:1", method_options={"temperature": 2.0}, progress=False)
+
+
+def test_a_multilabel_student_learns_the_teachers_probabilities_and_tunes_its_thresholds(multilabel_teacher):
+    teacher = load_run(multilabel_teacher)
+    texts, sets = label_sets(60, 3)
+    data = from_arrays(texts, sets)
+    kw = dict(student="layers:1", head_init="random", method_options={"alpha": 1.0}, val_size=0.25)
+    kw.update(progress=False, cache=False)
+    before = distill(multilabel_teacher, data, epochs=1, lr=0.0, **kw)
+    after = distill(multilabel_teacher, data, epochs=10, lr=3e-3, **kw)
+    gap = [float(np.abs(s.predict_proba(texts) - teacher.predict_proba(texts)).mean()) for s in (before, after)]
+    assert gap[1] < 0.6 * gap[0], gap
+    assert after.task_ == "multilabel" and list(after.classes_) == list(teacher.classes_) == ["long", "neg", "pos"]
+    assert after.targets_["thresholds_from"] == "tuned on 15 validation rows"  # 25% of the 60 training rows
+    assert "val_mean_ap" in after.history_[0] and after.evaluate(texts, sets, resamples=0)["micro_f1"] > 0.5
+    alone = distill(multilabel_teacher, data, student="layers:1", method="none", epochs=1, progress=False, cache=False)
+    assert alone.distilled_["loss"] == "BCE on the label sets alone"
+
+
+def test_cli_distill_does_the_teachers_task(tmp_path, capsys, multilabel_teacher, regression_teacher):
+    texts, sets = label_sets(60, 3)
+    pd.DataFrame({"text": texts, "tags": ["|".join(s) for s in sets]}).to_csv(tmp_path / "train.csv", index=False)
+    texts, sets = label_sets(30, 8)
+    pd.DataFrame({"text": texts, "tags": ["|".join(s) for s in sets]}).to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "student"
+    args = ["distill", multilabel_teacher, tmp_path / "train.csv", "--label-col", "tags", "--student", "layers:1"]
+    code, stdout, err = cli(capsys, *args, "--eval", tmp_path / "test.csv", "--epochs", "1", "-o", out)
+    assert code == 0, err
+    assert "micro-f1 student" in stdout
+    info = json.loads((out / "distill.json").read_text())
+    assert info["task"] == "multilabel" and info["metric"] == "micro_f1" and 0 <= info["student_score"] <= 1
+    assert info["teacher_score"] == pytest.approx(load_run(multilabel_teacher).evaluate(texts, sets)["micro_f1"])
+    assert json.loads((out / "config.json").read_text())["task"] == "multilabel"
+    code, _, err = cli(capsys, "predict", out, tmp_path / "test.csv", "-o", tmp_path / "p.csv")
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "p.csv").columns)[-4:] == ["prediction", "p_long", "p_neg", "p_pos"]
+    assert_one_error_line(
+        cli(
+            capsys,
+            "distill",
+            regression_teacher,
+            tmp_path / "train.csv",
+            "--label-col",
+            "tags",
+            "--student",
+            "layers:1",
+            "-o",
+            tmp_path / "s2",
+        ),  # fmt: skip
+        "is not a number",
+    )

@@ -28,6 +28,7 @@ from headstart.registry import REQUIRED, Registry, first_doc_line
 HELP = {
     "strategy": ("fit", "--help"),
     "imbalance": ("fit", "--help"),
+    "multilabel-loss": ("fit", "--help"),
     "debias": ("fit", "--help"),
     "adapt": ("adapt", "--help"),
     "distill": ("distill", "--help"),

@@ -349,11 +349,9 @@ def test_commands_that_do_classification_refuse_other_tasks_in_one_line(tmp_path
     assert cli(capsys, "fit", reg, "--label-col", "price", "--feature-cols", feats, "-o", tmp_path / "r")[0] == 0
     refused = [
         (["fewshot-eval", ml, "--label-col", "a,b,c"], "multilabel"),
-        (["compare", ml, "--label-col", "a,b,c", "--feature-cols", feats], "multilabel"),
         (["meta-train", reg, "--label-col", "price", "-o", tmp_path / "meta"], "regression"),
         (["adapt", reg, reg, "--label-col", "price", "--feature-cols", feats], "regression"),
         (["audit", tmp_path / "r", reg, "--group", "f0"], "regression run"),
-        (["distill", tmp_path / "r", reg, "-o", tmp_path / "student"], "regression run"),
     ]
     for argv, task in refused:
         line = assert_one_error_line(cli(capsys, *argv), "does classification", task)
@@ -427,3 +425,19 @@ def test_compare_scores_a_regression_by_r2(tmp_path, capsys):
     assert min(full["transfer"]["accuracy"]) > 0.8  # identity features: the probe is ridge on the columns
     assert full["transfer"]["accuracy"] == pytest.approx(full["classic"]["accuracy"])  # and so is the baseline
     assert_one_error_line(cli(capsys, *argv, "--shots", "2"), "--shots (rows per class) works on classes")
+
+
+def test_compare_scores_a_multilabel_target_by_micro_f1_in_the_same_loop(tmp_path, capsys):
+    _, ml = _tables(tmp_path)
+    argv = ["compare", ml, "--label-col", "a,b,c", "--feature-cols", "f0,f1,f2,f3,f4,f5", "-b", "identity"]
+    code, out, err = cli(capsys, *argv, "--budgets", "1", "--seeds", "2", "-o", tmp_path / "cmp")
+    assert code == 0, err
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert result["metric"] == "micro_f1" and result["arms"] == ["transfer", "scratch", "classic"]
+    full = result["budgets"][-1]["arms"]
+    # identity features: the probe is fit's per-label probes on the columns, the baseline one-vs-rest LR on them
+    assert min(full["transfer"]["accuracy"]) > 0.75 and min(full["classic"]["accuracy"]) > 0.75
+    assert full["transfer"]["accuracy"] == full["scratch"]["accuracy"]  # identity has no weights to randomise
+    assert "micro f1" in out and "micro-F1" in err
+    assert_one_error_line(cli(capsys, *argv, "--budgets", "0.02"), "budget 2%: label", "use larger --budgets")
+    assert_one_error_line(cli(capsys, *argv, "--metric", "r2"), "a multilabel target is scored by micro_f1")

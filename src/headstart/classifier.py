@@ -331,6 +331,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         seconds: float,
         columns: dict[str, Any] | None = None,
         extras: dict[str, Any] | None = None,
+        task: str = "classification",
+        targets: dict[str, Any] | None = None,
         **params: Any,
     ) -> TransferClassifier:
         """A fitted classifier around a ``backbone`` and ``head`` trained outside :meth:`fit`
@@ -340,13 +342,18 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         ``classes`` are the head's outputs in order; ``data`` is the labelled training
         data (its modality, input columns and class counts are recorded; ``columns``
         stands in when it has none); ``extras`` is what the family adds to the run
-        folder (``{"distill": {...}}``); ``params`` are the constructor's."""
-        clf = cls(backbone=backbone.spec, **params)
+        folder (``{"distill": {...}}``); ``task`` and ``targets`` are a regression or
+        multi-label head's (``data`` in that task's form; ``targets`` as ``fit`` records
+        them: a regression's mean and SD, the thresholds); ``params`` are the constructor's."""
+        clf = cls(backbone=backbone.spec, **({"task": task} if task != "classification" else {}), **params)
         values = list(classes)
         clf.classes_ = np.asarray(values, dtype=object if any(isinstance(v, str) for v in values) else None)
-        state = fitting.new_state(
-            data, values, np.bincount(clf._encode(data.labels, data.source), minlength=len(values))
-        )
+        if task == "classification":
+            counts = np.bincount(clf._encode(data.labels, data.source), minlength=len(values))
+        else:
+            counts = np.asarray(list(data.class_counts().values()))
+        state = fitting.new_state(data, values, counts)
+        state.task, state.targets = task, dict(targets or {})
         state.columns = state.columns or dict(columns or {})
         state.n_features, state.history, state.best_epoch = int(backbone.feature_dim), history, best_epoch
         state.timings, state.fine_tuned, state.extras = {"train_seconds": seconds}, True, dict(extras or {})

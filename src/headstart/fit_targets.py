@@ -15,8 +15,12 @@ A regression head is saved in the target's units (the standardisation folded int
 more; a multi-label run keeps its thresholds in the run folder (``targets``).
 
 Task options (``task_options=`` / ``--task-option``): regression ``loss`` (``mse``, ``huber``) and
-``delta``; multi-label ``pos_weight`` (``None``, ``"balanced"`` or one number per label) and
-``threshold`` (a fixed threshold instead of tuning).
+``delta``; multi-label ``loss`` (a key of :data:`headstart.imbalance.multilabel.LOSSES`: ``bce``, the
+default, ``asymmetric``, ``focal``) with that loss's own options beside it (``bce``: ``pos_weight``,
+``None``, ``"balanced"`` or one number per label, which also weighs the probe's positive rows;
+``asymmetric``: ``gamma_neg``, ``gamma_pos``, ``clip``; ``focal``: ``gamma``, ``alpha``), and
+``threshold`` (a fixed threshold instead of tuning). A multi-label loss other than ``bce`` trains
+through the loop: the linear probe fits logistic regression and refuses it in one line.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from headstart.data import Dataset
 from headstart.errors import HeadstartError, did_you_mean
 from headstart.runfolder import RunState
 
-TASK_OPTIONS = {"regression": {"loss": "mse", "delta": 1.0}, "multilabel": {"pos_weight": None, "threshold": None}}
+# The options of each task and their defaults; a multi-label target also takes its loss's own options
+# (LOSSES.options(loss): bce's pos_weight, asymmetric's gamma_neg ...).
+TASK_OPTIONS = {"regression": {"loss": "mse", "delta": 1.0}, "multilabel": {"loss": "bce", "threshold": None}}
 MIN_THRESHOLD_ROWS = 10  # fewer validation rows than this: thresholds stay at 0.5
 
 
@@ -41,24 +47,55 @@ def task_options(task: str, given: dict[str, Any] | None) -> dict[str, Any]:
     """The task's options with their defaults, checked: an unknown one or a bad value is one line."""
     from headstart.train import tasks
 
-    known = TASK_OPTIONS.get(task, {})
+    known = dict(TASK_OPTIONS.get(task, {}))
+    with_loss = ""
+    if task == "multilabel":
+        from headstart.imbalance.multilabel import LOSSES
+
+        loss = (given or {}).get("loss", known["loss"])
+        if not isinstance(loss, str):
+            raise HeadstartError(f"multi-label loss must be one of {', '.join(LOSSES.names())}, got {loss!r}")
+        LOSSES.check(loss)  # an unknown loss: one line with a did-you-mean
+        known.update(LOSSES.options(loss))
+        with_loss = f" with loss '{loss}'"
     for key in given or {}:
         if key not in known:
             names = ", ".join(known) or "none"
             raise HeadstartError(
-                f"task '{task}' has no option '{key}'{did_you_mean(key, list(known))} (its options: {names})"
+                f"task '{task}' has no option '{key}'{with_loss}{did_you_mean(key, list(known))} (its options: {names})"
             )
     out = {**known, **(given or {})}
     if task == "regression":
         tasks.regression_loss(out["loss"], out["delta"])  # a bad loss or delta fails here
     if task == "multilabel":
-        pos = out["pos_weight"]
+        LOSSES.create(out["loss"], **{k: v for k, v in loss_options(out).items() if k != "pos_weight"})  # checked
+        pos = out.get("pos_weight")
         if pos is not None and pos != "balanced" and not isinstance(pos, (list, tuple, int, float)):
             raise HeadstartError(f"pos_weight must be 'balanced' or one number per label, got {pos!r}")
         cut = out["threshold"]
         if cut is not None and (isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0 < cut < 1):
             raise HeadstartError(f"threshold must be a number in (0, 1), got {cut!r}")
     return out
+
+
+def loss_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The multi-label loss's own options among the task's ``options`` (those :func:`task_options` returned)."""
+    from headstart.imbalance.multilabel import LOSSES
+
+    return {k: options[k] for k in LOSSES.options(options["loss"])}
+
+
+def multilabel_criterion(options: dict[str, Any], matrix: np.ndarray) -> tuple[Any, np.ndarray | None]:
+    """The fine-tuning loss of a multi-label target (``options["loss"]`` with its options; ``pos_weight``
+    resolved on the training rows' 0/1 ``matrix``) and the positive weights (``None`` without)."""
+    from headstart.imbalance.multilabel import make_loss
+    from headstart.train.tasks import positive_weights
+
+    own = loss_options(options)
+    pos = positive_weights(matrix, own["pos_weight"]) if "pos_weight" in own else None
+    if "pos_weight" in own:
+        own["pos_weight"] = pos
+    return make_loss(options["loss"], **own), pos
 
 
 def check_supported(params: dict[str, Any], task: str) -> None:
@@ -84,7 +121,7 @@ def check_labels(data: Dataset) -> None:
             )
 
 
-def _validation(data: Dataset, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+def validation_rows(data: Dataset, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Row indices (training, validation cut from them: a random ``val_size``, as
     ``Dataset.train_test_split`` cuts it), or no validation rows when ``val_size`` is 0 or rows are few."""
     from headstart.data import stratified_split
@@ -131,25 +168,30 @@ def fit_probe(
         state.targets = {**info, "probe": "ridge (RidgeCV, leave-one-out)"}
         head = unstandardise(head, info["mean"], info["std"])
     else:  # C (per label) and thresholds chosen on the validation split, then refitted on every row
+        if options["loss"] != "bce":
+            raise HeadstartError(
+                f"multi-label loss '{options['loss']}' trains through the loop; the linear probe fits logistic "
+                f"regression per label: use a fine-tuning --strategy (head, full, ...) or leave out loss"
+            )
         matrix = data.labels
         pos = positive_weights(matrix, options["pos_weight"])
         weights = None if pos is None else [{0: 1.0, 1: float(w)} for w in pos]
         probe = {"seed": params["seed"], "val_size": params["val_size"]}
-        tr, va = _validation(data, params["val_size"], params["seed"])
+        tr, va = validation_rows(data, params["val_size"], params["seed"])
         if va is None:
-            head, Cs = _per_label(feats, matrix, params["C"], weights, probe)
+            head, Cs = per_label_probe(feats, matrix, params["C"], weights, probe)
             cuts, how = thresholds_on(head, None, None, options["threshold"], matrix.shape[1])
         else:
-            first, Cs = _per_label(feats[tr], matrix[tr], params["C"], weights, probe)
+            first, Cs = per_label_probe(feats[tr], matrix[tr], params["C"], weights, probe)
             cuts, how = thresholds_on(first, feats[va], matrix[va], options["threshold"], matrix.shape[1])
-            head = _per_label(feats, matrix, Cs, weights, probe)[0]
+            head = per_label_probe(feats, matrix, Cs, weights, probe)[0]
         state.targets = {"thresholds": cuts, "thresholds_from": how, "C": Cs,
                          "pos_weight": None if pos is None else pos.tolist()}  # fmt: skip
     state.timings["head_seconds"] = time.perf_counter() - start
     return head
 
 
-def _per_label(
+def per_label_probe(
     feats: np.ndarray, matrix: np.ndarray, C: Any, weights: list | None, probe: dict[str, Any]
 ) -> tuple[nn.Linear, list[float]]:
     from headstart.heads import multilabel_probe
@@ -185,7 +227,7 @@ def fine_tune(
 
     p, task = params, data.task
     options = task_options(task, p.get("task_options"))
-    tr_idx, va_idx = _validation(data, p["val_size"], p["seed"])
+    tr_idx, va_idx = validation_rows(data, p["val_size"], p["seed"])
     tr, va = data.subset(tr_idx), None if va_idx is None else data.subset(va_idx)
     lp_ft = p["head_init"] == "probe" and not resume
     head: nn.Module | None = None
@@ -199,12 +241,11 @@ def fine_tune(
         pos = None
     else:
         y_tr, y_va = tr.labels, None if va is None else va.labels
-        pos = tasks.positive_weights(tr.labels, options["pos_weight"])
-        loss, val_fn, monitor, width = tasks.multilabel_loss(pos), tasks.multilabel_validation, "mean_ap", \
-            tr.labels.shape[1]  # fmt: skip
+        loss, pos = multilabel_criterion(options, tr.labels)
+        val_fn, monitor, width = tasks.multilabel_validation, "mean_ap", tr.labels.shape[1]
         if lp_ft:
             weights = None if pos is None else [{0: 1.0, 1: float(w)} for w in pos]
-            head = _per_label(features(backbone, tr, "probe"), tr.labels, p["C"], weights,
+            head = per_label_probe(features(backbone, tr, "probe"), tr.labels, p["C"], weights,
                               {"seed": p["seed"], "val_size": p["val_size"]})[0]  # fmt: skip
     identity = {"backbone": backbone.spec, "strategy": f"{p['strategy']} {p['strategy_options'] or {}}",
                 "data": data.fingerprint(), "pretrained": p["pretrained"], "task": f"{task} {options}"}  # fmt: skip
@@ -232,5 +273,6 @@ def fine_tune(
         return backbone, unstandardise(head, mean, std)
     va_feats = None if va is None else features(backbone, va, "val")
     cuts, how = thresholds_on(head, va_feats, y_va, options["threshold"], width)
-    state.targets = {"thresholds": cuts, "thresholds_from": how, "pos_weight": None if pos is None else pos.tolist()}
+    state.targets = {"thresholds": cuts, "thresholds_from": how, "pos_weight": None if pos is None else pos.tolist(),
+                     "loss": loss.describe(), "loss_options": {"loss": options["loss"], **loss.options()}}  # fmt: skip
     return backbone, head

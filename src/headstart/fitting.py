@@ -48,7 +48,9 @@ def probe_options(params: dict[str, Any]) -> dict[str, Any]:
 
 def choose_strategy(params: dict[str, Any], data: Dataset) -> Any:
     """The strategy object for ``params["strategy"]``: ``auto`` on a table (no backbone to
-    fine-tune) is the probe; another fine-tuning strategy there is one clear line."""
+    fine-tune) is the probe, ``head`` trains the head through the loop (the columns as they are:
+    a task's own loss, e.g. a multi-label ``loss=asymmetric``); another fine-tuning strategy there
+    is one clear line."""
     from headstart.strategies import make_strategy
 
     name = params["strategy"]
@@ -61,7 +63,7 @@ def choose_strategy(params: dict[str, Any], data: Dataset) -> Any:
             )
         return make_strategy("linear-probe", **probe_options(params))
     strategy = make_strategy(name, **(params["strategy_options"] or {}))  # unknown names fail here
-    if data.modality == "tabular":
+    if data.modality == "tabular" and name != "head":
         if name == "auto":
             return make_strategy("linear-probe", **probe_options(params))
         raise HeadstartError(f"strategy '{name}' fine-tunes a backbone; tabular data has none")

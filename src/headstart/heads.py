@@ -118,6 +118,16 @@ def unstandardise(head: nn.Linear, mean: float, std: float) -> nn.Linear:
     return out
 
 
+def standardise(head: nn.Linear, mean: float, std: float) -> nn.Linear:
+    """A copy of ``head`` (predicting ``y``) that predicts ``(y - mean) / std``: the inverse of
+    :func:`unstandardise` (a regression teacher's outputs on its student's training scale)."""
+    out = nn.Linear(head.in_features, head.out_features)
+    with torch.no_grad():
+        out.weight.copy_(head.weight / std)
+        out.bias.copy_((head.bias - mean) / std)
+    return out
+
+
 def multilabel_probe(features: np.ndarray, matrix: np.ndarray, C: Any = None, **options: Any) -> tuple[nn.Linear, list]:
     """One binary ``LinearProbe`` per label column of the 0/1 ``matrix`` (``C`` one value, one per
     label, or ``None``: chosen per label by cross-validation); the head ``(L, D)`` gives each label's

@@ -74,6 +74,7 @@ ARGV: list[str] = []
 FAMILIES: dict[str, tuple[str, str]] = {
     "strategy": ("headstart.strategies.registry", "STRATEGIES"),
     "imbalance": ("headstart.imbalance.registry", "METHODS"),
+    "multilabel-loss": ("headstart.imbalance.multilabel.registry", "LOSSES"),
     "debias": ("headstart.fairness.registry", "METHODS"),
     "adapt": ("headstart.adapt.registry", "METHODS"),
     "distill": ("headstart.distill.registry", "METHODS"),

@@ -51,7 +51,11 @@ NumWorkers = o.NUM_WORKERS.typer()
 Tta = o.TTA.typer()
 Task = o.TASK.typer()
 TaskOption = o.Option(
-    "task_option", None, "Task option KEY=VALUE, repeatable (loss=huber, delta=1, pos_weight=balanced, threshold=0.5)."
+    "task_option",
+    None,
+    "Task option KEY=VALUE, repeatable. Regression: loss=mse or huber, delta=1. Multi-label: "
+    "loss={choices:multilabel-loss} and that loss's options (bce: pos_weight=balanced; asymmetric: "
+    "gamma_neg=4, gamma_pos=0, clip=0.05; focal: gamma=2, alpha=0.25), threshold=0.5 (fixed, not tuned).",
 ).typer()
 # fit's (and compare's): None lets the recipe choose from the training rows (headstart.recipe).
 Epochs = o.EPOCHS.typer(None, help="Fine-tuning epochs (default: the recipe's: 3 for text, 5 for images).")

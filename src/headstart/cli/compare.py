@@ -94,9 +94,8 @@ def load_compare_data(
     from headstart.data.targets import as_task
 
     dataset = as_task(c.load_data(data, **cols))
-    if dataset.task == "multilabel":
-        c.classification_only(dataset, "compare")  # regression and classification only, so far
-    held = as_task(c.load_data(eval_path, **cols), dataset.task) if eval_path is not None else None
+    names = dataset.label_names if dataset.task == "multilabel" else None  # the held-out rows in its labels
+    held = as_task(c.load_data(eval_path, **cols), dataset.task, names) if eval_path is not None else None
     train, test, how = choose_splits(dataset, held, test_size, seed)
     train.require_labels()
     console.print(
@@ -148,7 +147,7 @@ Metric = typer.Option(
     "accuracy",
     "--metric",
     help="What every arm is scored by: {choices:metric} (balanced accuracy for imbalanced classes; r2 for a "
-    "regression, which the default means there).",
+    "regression and micro_f1 for a multi-label target, which the default means there).",
 )
 
 

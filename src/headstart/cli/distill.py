@@ -76,18 +76,18 @@ def load_distill_data(
     cols: dict[str, Any],
     split: tuple[float, int, int | None],
 ) -> tuple[Dataset, Dataset, str, Dataset | None]:
-    """DATA's training and held-out rows (in the teacher's text column unless told otherwise),
-    which rows those are, and the transfer set. ``split``: (test size, seed, sample)."""
+    """DATA's training and held-out rows (in the teacher's text column unless told otherwise; the labels
+    in the form of the teacher's task), which rows those are, and the transfer set. ``split``: (test
+    size, seed, sample)."""
     from headstart.cli.fit import load_splits
     from headstart.runfolder import read_config
 
-    c.classification_run(teacher, "distill")
     config = read_config(teacher)
     taught = config.get("columns", {})
     if config["modality"] == "text" and cols["text_col"] is None and "text" in taught:
         cols = {**cols, "text_col": taught["text"]}  # the teacher's column, unless told otherwise
-    dataset, train, test, how = load_splits(data, eval_path, cols, *split)
-    c.classification_only(dataset, "distill")
+    task = config.get("task") or "classification"  # the student does the teacher's task
+    dataset, train, test, how = load_splits(data, eval_path, cols, *split, task=task)
     extra = None
     if transfer is not None:
         extra = c.load_data(
@@ -106,13 +106,29 @@ def load_distill_data(
     return train, test, how, extra
 
 
+# The held-out figure student and teacher are compared by, per task.
+METRIC = {"classification": "accuracy", "regression": "r2", "multilabel": "micro_f1"}
+
+
 def teacher_accuracy(teachers: list[Any], test: Dataset) -> float:
-    """The teacher's held-out accuracy; an ensemble's: the class of highest mean probability."""
+    """The teacher's held-out figure (:data:`METRIC` of its task); an ensemble's: the class of highest
+    mean probability, the mean prediction (regression) or each label's mean probability at the first
+    teacher's thresholds (multi-label)."""
     import numpy as np
 
+    task = teachers[0].task_
     if len(teachers) == 1:
-        return teachers[0].evaluate(test)["accuracy"]
+        return teachers[0].evaluate(test, resamples=0)[METRIC[task]]
+    if task == "regression":
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(test.labels, np.mean([t.predict(test) for t in teachers], axis=0)))
     mean = np.mean([t.predict_proba(test) for t in teachers], axis=0)
+    if task == "multilabel":
+        from sklearn.metrics import f1_score
+
+        pred = (mean >= np.asarray(teachers[0].targets_["thresholds"])).astype(np.int64)
+        return float(f1_score(test.labels, pred, average="micro", zero_division=0))
     codes = teachers[0]._encode(test.labels, test.source)
     return float((mean.argmax(1) == codes).mean())
 
@@ -135,10 +151,12 @@ def save_student(
     )
     metrics = clf.evaluate(test)
     metrics["evaluated_on"] = meta["evaluated_on"]
+    metric = METRIC[clf.task_]
     teacher = teacher_accuracy(teachers, test)
-    info["teacher_accuracy"] = teacher
-    info["student_accuracy"] = metrics["accuracy"]
-    info["retained"] = metrics["accuracy"] / teacher if teacher else None
+    info.update(metric=metric, teacher_score=teacher, student_score=metrics[metric])
+    if metric == "accuracy":
+        info["teacher_accuracy"], info["student_accuracy"] = teacher, metrics["accuracy"]
+    info["retained"] = metrics[metric] / teacher if teacher > 0 else None
     summary = {
         "source": str(data),
         "train_rows": len(train),
@@ -150,7 +168,8 @@ def save_student(
     write_json(Path(out) / "distill.json", info)
     console.print(render_metrics(metrics, title="student, held-out metrics"))
     retained = f" ({info['retained']:.1%} of the teacher's)" if info["retained"] is not None else ""
-    console.print(f"[bold]accuracy[/bold] student {metrics['accuracy']:.4f}, teacher {teacher:.4f}{retained}")
+    name = metric.replace("_", "-") if metric != "r2" else "R^2"
+    console.print(f"[bold]{name}[/bold] student {metrics[metric]:.4f}, teacher {teacher:.4f}{retained}")
     console.print(f"[green]run saved[/green] {out}")
 
 

@@ -13,6 +13,7 @@ from headstart.cli.app import choices, command, console
 FAMILY_LINES = (
     ("strategy", "strategies"),
     ("imbalance", "imbalance methods (--imbalance)"),
+    ("multilabel-loss", "multi-label losses (--task-option loss=...)"),
     ("debias", "debiasing methods (--debias, with --group-col)"),
     ("adapt", "adaptation methods (headstart adapt --method)"),
     ("distill", "distillation methods (headstart distill --method)"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from headstart.distill.base import DistillLoss, DistillModel, DistillStrategy, Outputs, PairRows
 from headstart.distill.features import FeatureKD
-from headstart.distill.logits import LogitKD, soft_kl
+from headstart.distill.logits import LogitKD, soft_kl, soft_loss
 from headstart.distill.registry import BASELINE, METHODS, list_methods, make_method
 from headstart.distill.run import distill
 from headstart.distill.self_distill import SelfDistill
@@ -42,4 +42,5 @@ __all__ = [
     "make_method",
     "make_student",
     "soft_kl",
+    "soft_loss",
 ]

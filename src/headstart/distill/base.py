@@ -14,13 +14,21 @@ Distillation goes through :func:`headstart.train.train` unchanged:
   parameters at the head's learning rate).
 
 Rows of an unlabelled transfer set carry the class code ``UNLABELLED`` (``-1``;
-``Targets.labelled`` is False for them): the hard-label term skips them, the
-teacher's targets cover every row.
+NaN for a regression or multi-label target: ``Targets.labelled`` is False for
+them): the hard-label term skips them, the teacher's targets cover every row.
+
+Regression and multi-label teachers (``task``): the student's outputs are one
+standardised number (the teacher's head is standardised with the student's
+training rows' mean and SD first: :func:`headstart.heads.standardise`) or one
+logit per label, and the losses match them by MSE or by BCE on the teacher's
+per-label probabilities (:func:`headstart.distill.logits.soft_loss`); the
+hard term is MSE or BCE on the true targets (:func:`hard_loss`).
 
 Several teachers (an ensemble, as Hinton et al. 2015 distilled one) act as one:
 their logits are ``log`` of the mean of their class probabilities, so the
-targets at ``T = 1`` are the ensemble's averaged prediction. They must share
-their input preprocessing; the features kept are the first teacher's.
+targets at ``T = 1`` are the ensemble's averaged prediction (a regression: the
+mean output; multi-label: the logit of each label's mean probability). They
+must share their input preprocessing; the features kept are the first teacher's.
 """
 
 from __future__ import annotations
@@ -46,15 +54,25 @@ class Outputs(NamedTuple):
     features: torch.Tensor
 
 
+TASKS = ("classification", "regression", "multilabel")
+
+
 def hard_loss(logits: torch.Tensor, targets: Targets | torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the labelled rows of the batch (0 when there are none).
+    """The loss on the true targets over the labelled rows of the batch (0 when there are none):
+    cross-entropy of class codes; MSE of numbers ``(B,)`` (the standardised regression target, on the
+    first output); BCE with logits of 0/1 label rows ``(B, L)``.
 
     ``targets``: the batch's :class:`Targets`, or its class codes ``(B,)``."""
     targets = as_targets(targets)
     labelled = targets.labelled
     if not bool(labelled.any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits[labelled], targets.y[labelled])
+    y = targets.y[labelled]
+    if not y.is_floating_point():
+        return F.cross_entropy(logits[labelled], y)
+    if y.ndim == 1:
+        return F.mse_loss(logits[labelled][:, 0].float(), y)
+    return F.binary_cross_entropy_with_logits(logits[labelled].float(), y)
 
 
 class DistillLoss(nn.Module):
@@ -68,6 +86,7 @@ class DistillLoss(nn.Module):
 
     name: ClassVar[str] = ""
     default_student: ClassVar[str | None] = None  # what --student means when not given
+    task: str = "classification"  # the teacher's task: DistillModel sets it
 
     def setup(self, student_dim: int, teacher_dim: int) -> None:
         """Called once with the two feature sizes, before training."""
@@ -82,10 +101,15 @@ class DistillLoss(nn.Module):
         return self.name
 
 
-def ensemble_logits(logits: list[torch.Tensor]) -> torch.Tensor:
-    """Several teachers' logits ``(B, K)`` -> ``log`` of their mean class probabilities (one teacher: its own)."""
+def ensemble_logits(logits: list[torch.Tensor], task: str = "classification") -> torch.Tensor:
+    """Several teachers' logits ``(B, K)`` -> ``log`` of their mean class probabilities (one teacher: its own);
+    a regression: the mean output; multi-label: the logit of each label's mean probability."""
     if len(logits) == 1:
         return logits[0]
+    if task == "regression":
+        return torch.stack(logits).mean(0)
+    if task == "multilabel":
+        return torch.logit(torch.stack([torch.sigmoid(z) for z in logits]).mean(0), eps=1e-7)
     log_probs = torch.stack([F.log_softmax(z, dim=1) for z in logits])
     return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
 
@@ -102,10 +126,19 @@ class DistillModel(nn.Module):
     teacher's input may be row indices into a :class:`TeacherTable`.
     """
 
-    def __init__(self, student: nn.Module, teacher: nn.Module | list[nn.Module], loss: DistillLoss) -> None:
+    def __init__(
+        self,
+        student: nn.Module,
+        teacher: nn.Module | list[nn.Module],
+        loss: DistillLoss,
+        task: str = "classification",
+    ) -> None:
         super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
         self.student = student
         self.loss = loss
+        self.task = loss.task = task
         teachers = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
         for t in teachers:
             t.eval().requires_grad_(False)
@@ -152,7 +185,7 @@ class DistillModel(nn.Module):
             # Keep the projection on the path to the output: DDP's unused-parameter
             # search walks back from what forward returns.
             logits = logits + 0.0 * projected.sum()
-        self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits), t_features[0]))
+        self._kept = (Outputs(logits, projected), Outputs(ensemble_logits(t_logits, self.task), t_features[0]))
         return logits
 
     @property

@@ -77,4 +77,5 @@ class FeatureKD(LogitKD):
         return {**super().options(), "beta": self.beta}
 
     def describe(self) -> str:
-        return f"{self.name} (T={self.temperature:g}, alpha={self.alpha:g}, beta={self.beta:g}, learned projection)"
+        logit = super().describe().split(" (", 1)[1].rstrip(")")
+        return f"{self.name} ({logit}, beta={self.beta:g}, learned projection)"

@@ -14,6 +14,15 @@ term's when ``T`` changes (the gradient of the softened KL shrinks as
 cross-entropy over its labelled rows (an unlabelled transfer set adds rows to
 the second term only).
 
+A regression or multi-label teacher (:func:`soft_loss`) has no softmax to soften
+and no temperature: the student matches a regression teacher's output by MSE (both
+on the standardised target), and each label's probability ``sigmoid(z_t)`` by
+binary cross-entropy on those soft targets; the hard term is MSE or BCE on the
+true targets::
+
+    L = (1 - alpha) * MSE(z_s, y) + alpha * MSE(z_s, z_t)                            (regression)
+    L = (1 - alpha) * BCE(z_s, y) + alpha * BCE(z_s, sigmoid(z_t))                  (multi-label)
+
     >>> import torch
     >>> from headstart.distill import LogitKD, Outputs
     >>> s = Outputs(torch.randn(8, 3), torch.randn(8, 16))   # logits (B, K), features (B, D)
@@ -42,6 +51,19 @@ def soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     return kl * temperature**2
 
 
+def soft_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, task: str = "classification"
+) -> torch.Tensor:
+    """The teacher term of ``task``: :func:`soft_kl` of class logits at ``temperature``; a regression's
+    MSE between the (standardised) outputs; multi-label: BCE of the student's logits against the
+    teacher's per-label probabilities (mean over rows and labels). The last two take no temperature."""
+    if task == "regression":
+        return F.mse_loss(student_logits[:, 0].float(), teacher_logits[:, 0].float())
+    if task == "multilabel":
+        return F.binary_cross_entropy_with_logits(student_logits.float(), torch.sigmoid(teacher_logits.float()))
+    return soft_kl(student_logits, teacher_logits, temperature)
+
+
 @METHODS.register(order=10)
 class LogitKD(DistillLoss):
     """Hinton et al.'s knowledge distillation (``--method logits``).
@@ -67,13 +89,19 @@ class LogitKD(DistillLoss):
         self.alpha = float(alpha)
 
     def forward(self, student: Outputs, teacher: Outputs, labels: torch.Tensor) -> torch.Tensor:
-        soft = soft_kl(student.logits, teacher.logits, self.temperature)
+        soft = soft_loss(student.logits, teacher.logits, self.temperature, self.task)
         if self.alpha >= 1.0:
             return soft
         return (1.0 - self.alpha) * hard_loss(student.logits, labels) + self.alpha * soft
 
     def options(self) -> dict[str, float]:
+        if self.task != "classification":  # no softmax: no temperature (soft_loss)
+            return {"alpha": self.alpha}
         return {"temperature": self.temperature, "alpha": self.alpha}
 
     def describe(self) -> str:
+        if self.task == "regression":
+            return f"{self.name} (alpha={self.alpha:g}; MSE on the teacher's standardised outputs)"
+        if self.task == "multilabel":
+            return f"{self.name} (alpha={self.alpha:g}; BCE on the teacher's per-label probabilities)"
         return f"{self.name} (T={self.temperature:g}, alpha={self.alpha:g})"

@@ -33,6 +33,17 @@ from headstart.imbalance.registry import METHODS
 from headstart.imbalance.weighted import class_weights
 
 
+def focal_term(log_p: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``-(1 - p)^gamma log p`` of the log-probabilities ``log_p`` of the true outcome, elementwise: the
+    focal loss of each row (softmax, :class:`FocalLoss`) or of each label (sigmoid,
+    :mod:`headstart.imbalance.multilabel.focal`; ASL's negative term too).
+
+    >>> round(float(focal_term(torch.log(torch.tensor(0.5)), 2.0)), 4)  # log 2 * (1 - 0.5)^2
+    0.1733
+    """
+    return -((1.0 - log_p.exp()).clamp_min(0) ** gamma) * log_p
+
+
 class FocalLoss(nn.Module):
     def __init__(self, gamma: float = 2.0, weight: np.ndarray | None = None) -> None:
         super().__init__()
@@ -43,7 +54,7 @@ class FocalLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         log_p = F.log_softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
-        loss = -((1.0 - log_p.exp()).clamp_min(0) ** self.gamma) * log_p
+        loss = focal_term(log_p, self.gamma)
         if self.weight is not None:
             loss = loss * self.weight.to(logits.device)[labels]
         return loss.mean()

@@ -19,10 +19,15 @@ Imbalanced classes: ``imbalance`` (a :mod:`headstart.imbalance` method, or
 ``metric="balanced_accuracy"`` scores every arm by balanced accuracy instead
 of accuracy (the plot, the CIs, the tests and the verdict all use it).
 
-Regression (``train.task == "regression"``): every arm is scored by R^2 (``metric="r2"``; the
-default ``"accuracy"`` means the task's own figure), the probe arms and the classic baseline by
-ridge regression with the penalty chosen by leave-one-out CV (:func:`headstart.heads.ridge_probe`),
-budgets draw random rows (no class to stratify by). Multi-label targets are not compared yet.
+Regression and multi-label targets (``train.task``): the same loop, arms, paired tests and verdict,
+through the task's :class:`Scorer` (the default ``metric="accuracy"`` means the task's own figure;
+budgets draw random rows, no class to stratify by):
+
+- regression, by R^2 (``metric="r2"``): the probe arms and the classic baseline by ridge regression
+  with the penalty chosen by leave-one-out CV (:func:`headstart.heads.ridge_probe`);
+- multi-label, by micro-F1 (``metric="micro_f1"``): the probe arms by ``fit``'s per-label probes with
+  thresholds tuned on rows cut from the drawn training rows, the classic baseline one-vs-rest
+  logistic regression on the same classic inputs (TF-IDF for text) at threshold 0.5.
 
 Per budget: each arm's mean accuracy with a 95% confidence interval
 (Student t over the seeds), and a paired t-test of transfer minus scratch
@@ -53,12 +58,13 @@ import torch
 from headstart.backbones import load_backbone
 from headstart.backbones.layers import LayerBackbone
 from headstart.data import Dataset, stratified_sample
+from headstart.data.targets import as_task
 from headstart.errors import HeadstartError
 from headstart.features import extract, extract_many
 from headstart.stats import mean_ci, paired_t
 
 ALPHA = 0.05
-METRICS = ("accuracy", "balanced_accuracy", "r2")
+METRICS = ("accuracy", "balanced_accuracy", "r2", "micro_f1")
 REMEDIES = ("layers", "l2sp")  # the mitigation arms for negative transfer (module docstring)
 
 
@@ -208,22 +214,26 @@ def ridge_score(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarr
     return 1.0 - residual / total if total > 0 else float("nan")
 
 
+TASK_METRIC = {"regression": "r2", "multilabel": "micro_f1"}  # how compare scores a task other than classes
+
+
 def _check_task(train: Dataset, metric: str, per_class: bool, imbalance: Any, mitigations: Sequence[str]) -> str:
-    """The metric of ``train``'s task (classification: ``metric``); what regression cannot do is one line."""
+    """The metric of ``train``'s task (classification: ``metric``; ``"accuracy"``, the default, means the
+    task's own figure); what a regression or multi-label target cannot do is one line."""
     task = train.task
     if task == "classification":
-        if metric == "r2":
-            raise HeadstartError("metric 'r2' scores a regression; the labels are classes")
+        if metric in TASK_METRIC.values():
+            which = next(t for t, m in TASK_METRIC.items() if m == metric)
+            raise HeadstartError(f"metric '{metric}' scores a {which} target; the labels are classes")
         return metric
-    if task != "regression":
-        raise HeadstartError(f"compare does classification and regression; the task is {task}")
     for given, what in ((per_class, "--shots (rows per class)"), (imbalance, "--imbalance"),
                         (list(mitigations), "--mitigate")):  # fmt: skip
         if given:
-            raise HeadstartError(f"{what} works on classes; the task is regression: leave it out")
-    if metric not in ("accuracy", "r2"):
-        raise HeadstartError(f"a regression is scored by r2, not '{metric}'")
-    return "r2"
+            raise HeadstartError(f"{what} works on classes; the task is {task}: leave it out")
+    own = TASK_METRIC[task]
+    if metric not in ("accuracy", own):
+        raise HeadstartError(f"a {task} target is scored by {own}, not '{metric}'")
+    return own
 
 
 def classic_features(train: Dataset, test: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
@@ -330,14 +340,14 @@ def compare(
     fine-tuning arms (epochs, lr, train_batch_size, ...); ``extract_kw`` to
     :func:`headstart.features.extract` (batch_size, device, cache, cache_dir).
     ``imbalance`` / ``imbalance_options``: the imbalance method every arm
-    trains with; ``metric``: ``"accuracy"`` or ``"balanced_accuracy"``.
+    trains with; ``metric``: ``"accuracy"`` or ``"balanced_accuracy"`` (a
+    regression is scored by ``r2``, a multi-label target by ``micro_f1``).
     """
     from headstart.classifier import TransferClassifier
 
     train.require_labels()
     test.require_labels()
     metric = _check_task(train, metric, per_class, imbalance, mitigations)
-    regression = train.task == "regression"
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if len(seed_list) < 2:
         raise HeadstartError("compare needs at least 2 seeds for a confidence interval and a test")
@@ -357,21 +367,8 @@ def compare(
     if "l2sp" in mitigations and probe:
         raise HeadstartError("the l2sp remedy fine-tunes: use it with a fine-tuning --strategy (e.g. full)")
     say = progress or (lambda _msg: None)
-    if regression:
-        return _compare_regression(train, test, backbone, budgets, seed_list, strategy, classic, target,
-                                   fit_options, say, extract_kw)  # fmt: skip
-    classes = np.unique(np.concatenate([train.labels.astype(str), test.labels.astype(str)]))
-    index = {c: i for i, c in enumerate(classes)}
-    ytr = np.array([index[v] for v in train.labels.astype(str)])
-    yte = np.array([index[v] for v in test.labels.astype(str)])
-    unseen = sorted(set(test.labels.astype(str)) - set(train.labels.astype(str)))
-    if unseen:
-        raise HeadstartError(f"held-out labels never seen in training: {', '.join(unseen[:5])}")
-    if method is not None:
-        from headstart.imbalance import check_method
-
-        check_method(method, np.bincount(ytr, minlength=len(classes)), list(classes), fine_tuning=not probe)
-    plan = make_budgets(train.labels, budgets, seed_list, per_class)
+    scorer = make_scorer(train, test, metric, method, fine_tuning=not probe)
+    plan = scorer.budgets(train, budgets, seed_list, per_class)
     result = CompareResult(backbone, strategy, [], [], seed_list, len(test), metric=metric, imbalance=imbalance)
 
     # What each arm needs, computed once (probe arms: features of every row).
@@ -381,7 +378,7 @@ def compare(
     }
     if "layers" in mitigations:
         say("choosing the layer to transfer by LogME on the training rows")
-        layer = best_layer_by_logme(backbone, train, ytr, seed_list[0], **extract_kw)
+        layer = best_layer_by_logme(backbone, train, scorer.ytr, seed_list[0], **extract_kw)
         arms[f"remedy: {layer.split('@')[-1]} only"] = {"spec": layer, "pretrained": True, "strategy": strategy}
         result.notes.append(f"the 'layers' remedy transfers {layer} (highest LogME on the training rows)")
     if "l2sp" in mitigations:
@@ -398,6 +395,8 @@ def compare(
     baseline = classic_features(train, test) if classic else None
     arm_names = list(arms) + (["classic"] if baseline is not None else [])
     result.arms = arm_names
+    task_kw = scorer.fit_options(imbalance, imbalance_options)
+    extract_fit_kw = {k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")}
     for budget in plan:
         br = BudgetResult(
             budget.label, int(len(budget.rows[0])), {a: [] for a in arm_names}, {a: [] for a in arm_names}
@@ -408,7 +407,7 @@ def compare(
                 if arm["strategy"] == "linear-probe":
                     # Random weights are drawn per seed: the scratch arm's spread includes its initialisation.
                     Xtr, Xte = probe_features(arm["spec"], arm["pretrained"], seed)
-                    acc = probe_score(Xtr[rows], ytr[rows], Xte, yte, seed, len(classes), method, metric)
+                    score = scorer.probe(Xtr, Xte, rows, seed)
                 else:
                     clf = TransferClassifier(
                         backbone=arm["spec"],
@@ -416,87 +415,153 @@ def compare(
                         strategy=arm["strategy"],
                         seed=seed,
                         progress=False,
-                        imbalance=imbalance,
-                        imbalance_options=imbalance_options,
+                        **task_kw,
                         **(fit_options or {}),
-                        **{k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")},
+                        **extract_fit_kw,
                     )
-                    acc = float(clf.fit(train.subset(rows)).evaluate(test)[metric])
-                br.accuracy[name].append(acc)
+                    score = scorer.fitted(clf.fit(train.subset(rows)), test)
+                br.accuracy[name].append(score)
                 br.seconds[name].append(time.perf_counter() - start)
             if baseline is not None:
                 start = time.perf_counter()
-                acc = probe_score(baseline[0][rows], ytr[rows], baseline[1], yte, seed, len(classes), method, metric)
-                br.accuracy["classic"].append(acc)
+                br.accuracy["classic"].append(scorer.classic(baseline[0], baseline[1], rows, seed))
                 br.seconds["classic"].append(time.perf_counter() - start)
         judge(br)
         result.budgets.append(br)
         m_t, ci_t = br.summary("transfer")
         m_s, ci_s = br.summary("scratch")
-        say(f"{budget.label:>8s} ({br.n_rows} rows): transfer {m_t:.3f}±{ci_t:.3f}, scratch {m_s:.3f}±{ci_s:.3f}")
+        say(
+            f"{budget.label:>8s} ({br.n_rows} rows): transfer {scorer.label}{m_t:.3f}±{ci_t:.3f}, "
+            f"scratch {m_s:.3f}±{ci_s:.3f}"
+        )
     result.verdict, result.reading = overall_verdict(result.budgets)
     result.target = target if target is not None else default_target(result)
     result.time_to_target = {a: time_to_target(result, a, result.target) for a in arm_names}
     return result
 
 
-def _compare_regression(
-    train: Dataset,
-    test: Dataset,
-    backbone: str,
-    budgets: Sequence[float],
-    seed_list: list[int],
-    strategy: str,
-    classic: bool,
-    target: float | None,
-    fit_options: dict[str, Any] | None,
-    say: Callable[[str], None],
-    extract_kw: dict[str, Any],
-) -> CompareResult:
-    """:func:`compare` of a regression: the same arms, budgets (random rows), paired tests and verdict, by R^2."""
-    from headstart.classifier import TransferClassifier
+# ------------------------------------------------------------ per-task scoring
+@dataclass
+class Scorer:
+    """How :func:`compare` scores its arms on one task: the draws of training rows per budget, the probe on
+    cached features, the classic baseline, and a fitted classifier's figure; one loop serves every task.
 
-    ytr, yte = np.asarray(train.labels, np.float64), np.asarray(test.labels, np.float64)
-    plan = make_budgets(np.zeros(len(train)), budgets, seed_list)
-    result = CompareResult(backbone, strategy, [], [], seed_list, len(test), metric="r2")
-    arms = {"transfer": True, "scratch": False}
-    features: dict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = {}
-    baseline = classic_features(train, test) if classic else None
-    result.arms = list(arms) + (["classic"] if baseline is not None else [])
-    for budget in plan:
-        br = BudgetResult(budget.label, int(len(budget.rows[0])), {a: [] for a in result.arms},
-                          {a: [] for a in result.arms})  # fmt: skip
-        for seed, rows in zip(seed_list, budget.rows, strict=True):
-            for name, pretrained in arms.items():
-                start = time.perf_counter()
-                if strategy == "linear-probe":
-                    key = (pretrained, 0 if pretrained else seed)
-                    if key not in features:
-                        bb = load_backbone(backbone, modality=train.modality, pretrained=pretrained, seed=key[1])
-                        features[key] = (extract(bb, train, **extract_kw).features,
-                                         extract(bb, test, **extract_kw).features)  # fmt: skip
-                    Xtr, Xte = features[key]
-                    score = ridge_score(Xtr[rows], ytr[rows], Xte, yte)
-                else:
-                    kw = {k: v for k, v in extract_kw.items() if k in ("batch_size", "device", "cache", "cache_dir")}
-                    options = {"seed": seed, "progress": False, "task": "regression", **(fit_options or {}), **kw}
-                    clf = TransferClassifier(backbone=backbone, pretrained=pretrained, strategy=strategy, **options)
-                    score = float(clf.fit(train.subset(rows)).evaluate(test, resamples=0)["r2"])
-                br.accuracy[name].append(score)
-                br.seconds[name].append(time.perf_counter() - start)
-            if baseline is not None:
-                start = time.perf_counter()
-                br.accuracy["classic"].append(ridge_score(baseline[0][rows], ytr[rows], baseline[1], yte))
-                br.seconds["classic"].append(time.perf_counter() - start)
-        judge(br)
-        result.budgets.append(br)
-        m_t, ci_t = br.summary("transfer")
-        m_s, ci_s = br.summary("scratch")
-        say(f"{budget.label:>8s} ({br.n_rows} rows): transfer R^2 {m_t:.3f}±{ci_t:.3f}, scratch {m_s:.3f}±{ci_s:.3f}")
-    result.verdict, result.reading = overall_verdict(result.budgets)
-    result.target = target if target is not None else default_target(result)
-    result.time_to_target = {a: time_to_target(result, a, result.target) for a in result.arms}
-    return result
+    Classification (this class): class codes ``ytr`` / ``yte``, stratified budgets, the linear probe
+    (with the imbalance ``method``) and the classic inputs + the same probe, scored by ``metric``."""
+
+    metric: str
+    ytr: np.ndarray
+    yte: np.ndarray
+    n_classes: int = 0
+    method: Any = None
+    label: str = ""  # how the progress line names the figure ("" for accuracy)
+
+    def budgets(self, train: Dataset, budgets: Sequence[float], seeds: Sequence[int], per_class: bool) -> list[Budget]:
+        return make_budgets(train.labels, budgets, seeds, per_class)
+
+    def probe(self, Xtr: np.ndarray, Xte: np.ndarray, rows: np.ndarray, seed: int) -> float:
+        return probe_score(Xtr[rows], self.ytr[rows], Xte, self.yte, seed, self.n_classes, self.method, self.metric)
+
+    def classic(self, Xtr: np.ndarray, Xte: np.ndarray, rows: np.ndarray, seed: int) -> float:
+        return self.probe(Xtr, Xte, rows, seed)
+
+    def fit_options(self, imbalance: str | None, imbalance_options: dict[str, Any] | None) -> dict[str, Any]:
+        """The fine-tuning arms' TransferClassifier options that the task sets."""
+        return {"imbalance": imbalance, "imbalance_options": imbalance_options}
+
+    def fitted(self, clf: Any, test: Dataset) -> float:
+        return float(clf.evaluate(test, resamples=0)[self.metric])
+
+
+class RegressionScorer(Scorer):
+    """A regression: random budgets (no class to stratify by), ridge with the penalty by leave-one-out CV
+    for the probe and the classic inputs alike (:func:`ridge_score`), every arm by R^2."""
+
+    def budgets(self, train: Dataset, budgets: Sequence[float], seeds: Sequence[int], per_class: bool) -> list[Budget]:
+        return make_budgets(np.zeros(len(train)), budgets, seeds)
+
+    def probe(self, Xtr: np.ndarray, Xte: np.ndarray, rows: np.ndarray, seed: int) -> float:
+        return ridge_score(Xtr[rows], self.ytr[rows], Xte, self.yte)
+
+    def fit_options(self, imbalance: str | None, imbalance_options: dict[str, Any] | None) -> dict[str, Any]:
+        return {"task": "regression"}
+
+
+@dataclass
+class MultilabelScorer(RegressionScorer):
+    """A multi-label target: random budgets in which every label has a positive and a negative row; the
+    probe is ``fit``'s (one binary linear probe per label, C by CV, thresholds tuned on a validation split
+    cut from the drawn rows: ``TransferClassifier(backbone="identity", task="multilabel")`` on the cached
+    features); the classic baseline one-vs-rest logistic regression (scikit-learn, C = 1) at threshold 0.5;
+    every arm by micro-F1."""
+
+    names: list[str] | None = None
+
+    def budgets(self, train: Dataset, budgets: Sequence[float], seeds: Sequence[int], per_class: bool) -> list[Budget]:
+        plan = super().budgets(train, budgets, seeds, per_class)
+        for budget in plan:
+            for rows in budget.rows:
+                pos = self.ytr[rows].sum(0)
+                bad = np.flatnonzero((pos == 0) | (pos == len(rows)))
+                if len(bad):
+                    name = self.names[bad[0]] if self.names else str(bad[0])
+                    which = "no row" if pos[bad[0]] == 0 else "every row"
+                    raise HeadstartError(
+                        f"budget {budget.label}: label '{name}' is on {which} of the {len(rows)} rows drawn; "
+                        f"use larger --budgets"
+                    )
+        return plan
+
+    def probe(self, Xtr: np.ndarray, Xte: np.ndarray, rows: np.ndarray, seed: int) -> float:
+        from headstart.classifier import TransferClassifier
+
+        clf = TransferClassifier(backbone="identity", task="multilabel", seed=seed, cache=False, progress=False)
+        clf.fit(np.ascontiguousarray(Xtr[rows], np.float32), self.ytr[rows])
+        return float(clf.evaluate(np.ascontiguousarray(Xte, np.float32), self.yte, resamples=0)[self.metric])
+
+    def classic(self, Xtr: np.ndarray, Xte: np.ndarray, rows: np.ndarray, seed: int) -> float:
+        return one_vs_rest_score(Xtr[rows], self.ytr[rows], Xte, self.yte)
+
+    def fit_options(self, imbalance: str | None, imbalance_options: dict[str, Any] | None) -> dict[str, Any]:
+        return {"task": "multilabel"}
+
+
+def one_vs_rest_score(Xtr: np.ndarray, Ytr: np.ndarray, Xte: np.ndarray, Yte: np.ndarray) -> float:
+    """Micro-F1 on ``(Xte, Yte)`` of one-vs-rest logistic regression fitted on ``(Xtr, Ytr)`` (0/1 label
+    matrices; scikit-learn's ``OneVsRestClassifier(LogisticRegression())``), each label at probability 0.5."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.multiclass import OneVsRestClassifier
+
+    model = OneVsRestClassifier(LogisticRegression(max_iter=1000)).fit(Xtr, Ytr)
+    pred = (model.predict_proba(Xte) >= 0.5).astype(np.int64)
+    return float(f1_score(Yte, pred, average="micro", zero_division=0))
+
+
+def make_scorer(train: Dataset, test: Dataset, metric: str, method: Any = None, fine_tuning: bool = False) -> Scorer:
+    """The :class:`Scorer` of ``train``'s task (``metric`` already checked by :func:`_check_task`); class labels
+    are coded over training and held-out rows, a held-out class training never saw is one line."""
+    if train.task == "regression":
+        y = (np.asarray(train.labels, np.float64), np.asarray(test.labels, np.float64))
+        return RegressionScorer(metric, *y, label="R^2 ")
+    if train.task == "multilabel":
+        names = list(train.label_names or [])
+        held = as_task(test, "multilabel", names) if test.label_names != names else test
+        return MultilabelScorer(
+            metric, np.asarray(train.labels), np.asarray(held.labels), label="micro-F1 ", names=names
+        )
+    classes = np.unique(np.concatenate([train.labels.astype(str), test.labels.astype(str)]))
+    index = {c: i for i, c in enumerate(classes)}
+    ytr = np.array([index[v] for v in train.labels.astype(str)])
+    yte = np.array([index[v] for v in test.labels.astype(str)])
+    unseen = sorted(set(test.labels.astype(str)) - set(train.labels.astype(str)))
+    if unseen:
+        raise HeadstartError(f"held-out labels never seen in training: {', '.join(unseen[:5])}")
+    if method is not None:
+        from headstart.imbalance import check_method
+
+        check_method(method, np.bincount(ytr, minlength=len(classes)), list(classes), fine_tuning=fine_tuning)
+    return Scorer(metric, ytr, yte, len(classes), method)
 
 
 def judge(br: BudgetResult) -> None:

@@ -5,7 +5,8 @@ with ``targets`` a :class:`Targets`:
 
 - ``y``: class codes ``(B,)`` (``UNLABELLED`` = ``-1`` for a row without a label:
   a distillation transfer-set row, a domain-adaptation target row); or, for regression
-  and multi-label targets (:meth:`Targets.values`), float32 numbers ``(B,)`` or 0/1 ``(B, L)``;
+  and multi-label targets (:meth:`Targets.values`), float32 numbers ``(B,)`` or 0/1 ``(B, L)``
+  (NaN for a row without a label: a distillation transfer-set row);
 - ``group``: group codes ``(B,)`` for debiasing (:mod:`headstart.fairness`), else ``None``;
 - ``domain``: domain codes ``(B,)`` for domain adaptation (:mod:`headstart.adapt`:
   0 source, 1 target), else ``None``.
@@ -75,7 +76,8 @@ class Targets:
 
     @classmethod
     def values(cls, y: Any) -> Targets:
-        """Targets that are numbers: float32 ``(N,)`` (regression) or ``(N, L)`` (multi-label 0/1)."""
+        """Targets that are numbers: float32 ``(N,)`` (regression) or ``(N, L)`` (multi-label 0/1); NaN in
+        a row marks it unlabelled (:attr:`labelled`)."""
         out = torch.as_tensor(np.asarray(y, dtype=np.float32))
         if out.ndim not in (1, 2):
             raise ValueError(f"target values are (N,) or (N, L), got shape {tuple(out.shape)}")
@@ -111,9 +113,9 @@ class Targets:
 
     @property
     def labelled(self) -> torch.Tensor:
-        """Which rows have a class label (``y != UNLABELLED``), a bool tensor (numbers: every row)."""
+        """Which rows have a label, a bool tensor: class codes ``!= UNLABELLED``; numbers: no NaN in the row."""
         if self.y.is_floating_point():
-            return torch.ones(self.y.shape[:1], dtype=torch.bool, device=self.y.device)
+            return ~torch.isnan(self.y.reshape(self.y.shape[0], -1)).any(1)
         return self.y != UNLABELLED
 
 

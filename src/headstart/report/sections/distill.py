@@ -33,14 +33,12 @@ def build(run_dir: Path) -> Section | None:
                 f"student {s_params / 1e6:.1f} M / teacher {t_params / 1e6:.1f} M ({s_params / t_params:.0%})",
             )
         )
-    acc_t, acc_s = info.get("teacher_accuracy"), info.get("student_accuracy")
+    acc_t = info.get("teacher_score", info.get("teacher_accuracy"))
+    acc_s = info.get("student_score", info.get("student_accuracy"))
     if acc_t is not None and acc_s is not None:
-        rows.append(
-            (
-                "held-out accuracy",
-                f"student {num(acc_s)}, teacher {num(acc_t)} ({num(100 * info.get('retained', 0), 1)}%)",
-            )
-        )
+        metric = {"r2": "R²", "micro_f1": "micro-F1"}.get(info.get("metric", "accuracy"), "accuracy")
+        kept = f" ({num(100 * info['retained'], 1)}%)" if info.get("retained") is not None else ""
+        rows.append((f"held-out {metric}", f"student {num(acc_s)}, teacher {num(acc_t)}{kept}"))
     body = "<p>A student trained against a teacher run; its own metrics are the report's headline.</p>" + kv_table(rows)
     md = md_table(["", ""], [[k, v if not isinstance(v, Raw) else info.get("teacher", "?")] for k, v in rows])
     return Section("Distillation", body, md)
