@@ -48,6 +48,7 @@ LAYERS = {
     "headstart.train": "train",
     "headstart.strategies": "heads",
     "headstart.heads": "heads",
+    "headstart.recipe": "heads",
     "headstart.imbalance": "methods",
     "headstart.fairness": "methods",
     "headstart.adapt": "methods",
@@ -67,6 +68,7 @@ LAYERS = {
     "headstart.export": "apps",
     "headstart.report": "apps",
     "headstart.demo": "apps",
+    "headstart.pipeline": "apps",
     "headstart.cli": "cli",
     "headstart.__main__": "cli",
     "headstart": "cli",  # the package itself: the public API, imported lazily
