@@ -36,6 +36,7 @@ HELP = {
     "meta": ("meta-train", "--help"),
     "rl": ("rl-transfer", "--help"),
     "multitask": ("fit-multi", "--help"),
+    "pretrain": ("pretrain", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),
