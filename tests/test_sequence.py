@@ -373,3 +373,21 @@ def test_text_attention_pooling_trains_with_the_head_and_survives_save_and_load(
     np.testing.assert_allclose(again.decision_function(texts[:8]), clf.decision_function(texts[:8]), atol=1e-5)
     with pytest.raises(HeadstartError, match="learned with the head: use --strategy head"):
         TransferClassifier(f"{hf_text_spec}?pool=attention", strategy="linear-probe").fit(texts, labels)
+
+
+def test_gaf_draws_the_angular_field_of_each_channel_and_shortens_long_series():
+    from headstart.backbones import load_backbone
+    from headstart.backbones.gaf import gramian_angular_field, paa
+
+    x = np.array([3.0, 1.0, 2.0, 5.0])
+    phi = np.arccos(2 * (x - 1) / 4 - 1)
+    np.testing.assert_allclose(gramian_angular_field(x), np.cos(phi[:, None] + phi[None, :]), atol=1e-12)
+    np.testing.assert_allclose(gramian_angular_field(x, "difference"), np.sin(phi[:, None] - phi[None, :]), atol=1e-12)
+    assert paa(np.arange(10.0), 4).tolist() == [0.5, 3.0, 5.5, 8.0] and len(paa(np.arange(3.0), 4)) == 3
+    bb = load_backbone("gaf:timm:test_efficientnet?size=16", pretrained=False)
+    items, lengths = bb.prepare([np.arange(40.0), np.stack([x, x[::-1]], 1)])  # (a field of -x is that of x)
+    assert items[0].shape == (3, 16, 16) and items[1].shape == (3, 4, 4) and lengths.tolist() == [40, 4]
+    assert np.array_equal(items[1][0], items[1][2]) and not np.array_equal(items[1][0], items[1][1])
+    assert bb.collate(items).shape == (2, 3, 16, 16)
+    with pytest.raises(HeadstartError, match="up to 3 channels"):
+        bb.prepare([np.zeros((5, 4))])
