@@ -25,6 +25,9 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 - ``scratch``: ``scratch:tsconv?norm=series`` with random weights, the same training;
 - ``gaf``: ``gaf:efficientnet-lite0`` (each series as its Gramian angular summation field, 224 px)
   frozen + a linear probe: the vision route;
+- ``...-seg`` (``transfer-seg``, ``transfer-probe-seg``, ``ssl-seg``, ``ssl-probe-seg``,
+  ``scratch-seg``): the same with ``pool=segments`` (the mean of each eighth of the series, side by
+  side) instead of the mean over the whole series: where along the series a pattern is, is kept;
 - ``MiniRocket``: aeon's ``MiniRocketClassifier`` (10,000 kernels, ridge), ``random_state=seed``;
 - ``1-NN DTW`` (full window) and ``1-NN ED``: aeon's ``KNeighborsTimeSeriesClassifier``.
 
@@ -114,8 +117,11 @@ def pretrain_ssl(target: str, out: Path, epochs: int, method: str = "masked") ->
 
 
 # The recipes that read a pre-trained encoder (what --select chooses among), in table order.
-TRANSFER_ARMS = ("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf")
-LEARNED_ARMS = (*TRANSFER_ARMS, "scratch")
+TRANSFER_ARMS = (
+    *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
+    *("transfer-seg", "transfer-probe-seg", "ssl-seg", "ssl-probe-seg"),
+)
+LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
 
 
@@ -125,17 +131,18 @@ def fit_arm(arm: str, specs: dict[str, str], train: object, seed: int, epochs: i
 
     fine = {"strategy": "full", "epochs": epochs, "lr": 1e-3, "train_batch_size": 16, "precision": "no"}
     probe = {"strategy": "linear-probe", "cache_dir": str(cache_dir)}
-    if arm == "scratch":
+    encoder, *how = arm.split("-")
+    pool = "&pool=segments" if "seg" in how else ""
+    if encoder == "scratch":
         return TransferClassifier(
-            "scratch:tsconv?norm=series", head_init="random", progress=False, seed=seed, **fine
+            f"scratch:tsconv?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine
         ).fit(train)
-    if arm == "gaf":
+    if encoder == "gaf":
         return TransferClassifier("gaf:efficientnet-lite0", progress=False, seed=seed, **probe).fit(train)
-    encoder, _, how = arm.partition("-")
-    spec = specs[encoder]
-    if how == "probe":
+    spec = specs[encoder] + pool.replace("&", "?")
+    if "probe" in how:
         return TransferClassifier(spec, progress=False, seed=seed, **probe).fit(train)
-    val = {"val_size": 0.0} if how == "noval" else {}
+    val = {"val_size": 0.0} if "noval" in how else {}
     return TransferClassifier(spec, progress=False, seed=seed, **fine, **val).fit(train)
 
 
