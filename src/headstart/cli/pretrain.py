@@ -73,9 +73,13 @@ def pretrain(
         )  # fmt: skip
     result.backbone.save(out)
     write_json(out / RESULT, {"kind": "pretrain", "data": [str(p) for p in data], "seed": seed, **result.to_dict()})
+    kept = (
+        f"best epoch {result.best_epoch}, reconstruction R^2 {result.best_val_r2:.3f} on the validation series"
+        if result.val_rows
+        else f"last epoch kept (no validation series), training loss {result.history[-1]['train_loss']:.4g}"
+    )
     console.print(
-        f"{result.method} on {result.rows} series ({result.val_rows} validation): best epoch {result.best_epoch}, "
-        f"reconstruction R^2 {result.best_val_r2:.3f} on the validation series; "
+        f"{result.method} on {result.rows} series ({result.val_rows} validation): {kept}; "
         f"use it as --backbone local:{out}",
         highlight=False,
         soft_wrap=True,
