@@ -22,6 +22,8 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 - ``transfer-noval``: fine-tuned as ``transfer`` but on all of TRAIN, the last epoch kept (no rows
   held out to pick an epoch: on ArrowHead 10% of TRAIN is 3-4 series);
 - ``ssl``, ``ssl-probe``, ``ssl-noval``: the same three on the self-supervised encoder;
+- ``fssl...``: the same on an encoder pre-trained by self-supervised *forecasting* (``forecast``: the
+  last 20% of each series hidden and reconstructed from the rest), same series and budget;
 - ``scratch``: ``scratch:tsconv?norm=series`` with random weights, the same training;
 - ``gaf``: ``gaf:efficientnet-lite0`` (each series as its Gramian angular summation field, 224 px)
   frozen + a linear probe: the vision route;
@@ -120,6 +122,7 @@ def pretrain_ssl(target: str, out: Path, epochs: int, method: str = "masked") ->
 TRANSFER_ARMS = (
     *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
     *("transfer-seg", "transfer-probe-seg", "ssl-seg", "ssl-probe-seg"),
+    *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
 )
 LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
@@ -226,6 +229,8 @@ def main() -> None:
             specs["transfer"], cpu["pre-training"] = pretrain(target, out, args.pretrain_epochs)
         if any(a.split("-")[0] == "ssl" for a in arms):
             specs["ssl"], cpu["ssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs)
+        if any(a.split("-")[0] == "fssl" for a in arms):
+            specs["fssl"], cpu["fssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs, "forecast")
         cache_dir = out / "cache"
         for arm in [a for a in LEARNED_ARMS if a in arms]:
             for seed in seeds:
@@ -284,7 +289,7 @@ def print_table(table: list[dict], seeds: list[int]) -> None:
             d = np.mean(t["results"]["transfer"]) - np.mean(t["results"]["scratch"])
             diff = f"{d:+.3f}"
         print(f"| {t['target']} | " + " | ".join(cells) + f" | {ED_PUBLISHED[t['target']]:.3f} | {diff} |")
-    for what in ("pre-training", "ssl pre-training"):
+    for what in ("pre-training", "ssl pre-training", "fssl pre-training"):
         if any(what in t["cpu_s"] for t in table):
             print(f"{what} CPU s: " + ", ".join(f"{t['target']}: {t['cpu_s'].get(what, 0):.0f}" for t in table))
     for t in table:
