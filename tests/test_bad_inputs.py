@@ -919,6 +919,16 @@ CATALOGUE: list[Bad] = [
         ("it needs @problemName",),
     ),
     Bad(
+        "pretrain-on-text",
+        lambda ws: ["pretrain", "text.csv", "-o", "pt"],
+        ("pretrain reads series or audio", "text.csv", "text data"),
+    ),
+    Bad(
+        "pretrain-masked-ratio-out-of-range",
+        lambda ws: ["pretrain", _ts(ws, "1,2,3:up\n3,2,1:down\n"), "-o", "pt", "--option", "ratio=2"],
+        ("masked: ratio must be in (0, 1)", "got 2"),
+    ),
+    Bad(
         "fit-long-table-label-changes-within-a-series",
         lambda ws: ["fit", _long_table(ws), "-o", "r"],
         ("series 'a'", "long.csv", "2 values in column 'label'"),

@@ -9,7 +9,8 @@ The layers, low to high (docs/ARCHITECTURE.md draws them):
     features    features, metrics
     train       train/ (the one loop, its job builder, the gradient-reversal layer)
     heads       strategies/, heads
-    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, meta/, rl/, distill/ losses, runfolder
+    methods     imbalance/, fairness/, adapt/, select/, fewshot/, zeroshot/, meta/, rl/, distill/ losses,
+                pretrain/, runfolder
     estimator   classifier, fitting
     apps        what builds on a fitted classifier: distill.run, select.compare, fewshot.classifier,
                 fairness.run / transfer, export/, report/, demo
@@ -59,6 +60,7 @@ LAYERS = {
     "headstart.meta": "methods",
     "headstart.rl": "methods",
     "headstart.multitask": "methods",
+    "headstart.pretrain": "methods",
     "headstart.runfolder": "methods",
     "headstart.classifier": "estimator",
     "headstart.fitting": "estimator",

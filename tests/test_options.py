@@ -53,6 +53,7 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
     from headstart.fewshot import FewShotClassifier
     from headstart.meta.base import meta_train
     from headstart.multitask import fit_multi
+    from headstart.pretrain import pretrain
     from headstart.select.compare import compare
     from headstart.select.rank import rank
     from headstart.select.shift import shift_between
@@ -70,6 +71,7 @@ def api_functions() -> dict[str, list[tuple[object, dict[str, str]]]]:
         "fewshot-eval": [*data, *features],
         "meta-train": [(meta_train, {}), *data],
         "fit-multi": [(fit_multi, {}), *data],
+        "pretrain": [(pretrain, {})],
         "zeroshot": [*data, *features],
     }
 

@@ -37,6 +37,7 @@ HELP = {
     "meta": ("meta-train", "--help"),
     "rl": ("rl-transfer", "--help"),
     "multitask": ("fit-multi", "--help"),
+    "pretrain": ("pretrain", "--help"),
     "score": ("rank", "--help"),
     "embedded": ("fit", "--help"),
     "source": ("fit", "--help"),

@@ -373,3 +373,41 @@ def test_text_attention_pooling_trains_with_the_head_and_survives_save_and_load(
     np.testing.assert_allclose(again.decision_function(texts[:8]), clf.decision_function(texts[:8]), atol=1e-5)
     with pytest.raises(HeadstartError, match="learned with the head: use --strategy head"):
         TransferClassifier(f"{hf_text_spec}?pool=attention", strategy="linear-probe").fit(texts, labels)
+
+
+def test_gaf_draws_the_angular_field_of_each_channel_and_shortens_long_series():
+    from headstart.backbones import load_backbone
+    from headstart.backbones.gaf import gramian_angular_field, paa
+
+    x = np.array([3.0, 1.0, 2.0, 5.0])
+    phi = np.arccos(2 * (x - 1) / 4 - 1)
+    np.testing.assert_allclose(gramian_angular_field(x), np.cos(phi[:, None] + phi[None, :]), atol=1e-12)
+    np.testing.assert_allclose(gramian_angular_field(x, "difference"), np.sin(phi[:, None] - phi[None, :]), atol=1e-12)
+    assert paa(np.arange(10.0), 4).tolist() == [0.5, 3.0, 5.5, 8.0] and len(paa(np.arange(3.0), 4)) == 3
+    bb = load_backbone("gaf:timm:test_efficientnet?size=16", pretrained=False)
+    items, lengths = bb.prepare([np.arange(40.0), np.stack([x, x[::-1]], 1)])  # (a field of -x is that of x)
+    assert items[0].shape == (3, 16, 16) and items[1].shape == (3, 4, 4) and lengths.tolist() == [40, 4]
+    assert np.array_equal(items[1][0], items[1][2]) and not np.array_equal(items[1][0], items[1][1])
+    assert bb.collate(items).shape == (2, 3, 16, 16)
+    with pytest.raises(HeadstartError, match="up to 3 channels"):
+        bb.prepare([np.zeros((5, 4))])
+
+
+def test_segments_pooling_keeps_where_along_the_series_and_a_saved_encoder_takes_another_pooling(tmp_path):
+    from headstart.backbones import load_backbone
+    from headstart.pooling import SEGMENTS
+
+    steps = torch.arange(16.0).view(1, 16, 1)
+    out = Pooling("segments", 1)(torch.cat([steps, torch.zeros(1, 4, 1)], 1), torch.tensor([[True] * 16 + [False] * 4]))
+    assert out.shape == (1, SEGMENTS) and out[0].tolist() == [0.5 + 2 * k for k in range(SEGMENTS)]
+    rising, falling = np.linspace(-1, 1, 40), np.linspace(1, -1, 40)
+    folder = load_backbone("scratch:tsconv", in_channels=1, width=4, seed=0).save(tmp_path / "enc")
+    seg = load_backbone(f"local:{folder}?pool=segments")
+    assert seg.feature_dim == 4 * SEGMENTS and seg.pretrained_config.pooling == "segments"
+    with torch.no_grad():
+        mean = load_backbone(f"local:{folder}").forward_features(seg.preprocess([rising, falling]))
+        both = seg.forward_features(seg.preprocess([rising, falling]))
+    # The same encoder's states (40 steps: 8 stretches of 5, whose means average to the mean) ...
+    assert torch.allclose(mean, both.view(2, SEGMENTS, 4).mean(1), atol=1e-5)
+    assert not torch.allclose(both[0, :4], both[0, -4:], atol=1e-3)  # ... and the start differs from the end
+    assert load_backbone(f"local:{folder}?pool=attention").feature_dim == 4

@@ -7,6 +7,9 @@ One module, four kinds, every one of them blind to the padding:
 - ``last``: the state at each row's last real step (what a unidirectional RNN's final
   hidden state is: GE2E's own embedding);
 - ``meanmax``: ``mean`` and ``max`` side by side (``2 D``);
+- ``segments``: the mean over each of :data:`SEGMENTS` equal stretches of the real steps, side by
+  side (``SEGMENTS * D``): where along the sequence a pattern occurs is kept (the global kinds
+  forget it; on shape outlines such as ArrowHead's, the position is what tells the classes apart);
 - ``attention``: a learned query scores each step (additive attention,
   ``w^T tanh(W h_t)``), the padded steps get no weight, and the output is the
   weighted mean. Its scoring layer starts at zero, so it starts as ``mean`` and
@@ -30,7 +33,8 @@ from torch import nn
 
 from headstart.errors import HeadstartError, did_you_mean
 
-POOLS: tuple[str, ...] = ("mean", "max", "last", "attention", "meanmax")
+POOLS: tuple[str, ...] = ("mean", "max", "last", "attention", "meanmax", "segments")
+SEGMENTS = 8  # stretches of ``segments`` pooling
 LEARNED: tuple[str, ...] = ("attention",)  # kinds with parameters (trained with the head)
 POOL_GROUP = "pool"  # the name of their parameter group
 
@@ -53,7 +57,7 @@ class Pooling(nn.Module):
             nn.init.zeros_(self.score.weight)  # uniform weights at the start: the mean
 
     def out_dim(self, dim: int) -> int:
-        return 2 * dim if self.kind == "meanmax" else dim
+        return {"meanmax": 2 * dim, "segments": SEGMENTS * dim}.get(self.kind, dim)
 
     def weights(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Attention weights ``(B, T)`` (zero on padding, rows sum to 1)."""
@@ -67,6 +71,8 @@ class Pooling(nn.Module):
             return torch.cat([self._mean(tokens, mask), self._max(tokens, mask)], dim=-1)
         if self.kind == "mean":
             return self._mean(tokens, mask)
+        if self.kind == "segments":
+            return self._segments(tokens, mask)
         if self.kind == "max":
             return self._max(tokens, mask)
         if self.kind == "last":
@@ -79,6 +85,18 @@ class Pooling(nn.Module):
     def _mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.unsqueeze(-1).to(tokens.dtype)
         return (tokens * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+    @staticmethod
+    def _segments(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Step ``t`` of a row of ``L`` real steps is in stretch ``floor(t * SEGMENTS / L)``; a row shorter
+        than :data:`SEGMENTS` leaves some stretches empty (zeros)."""
+        lengths = mask.sum(1, keepdim=True).clamp_min(1)
+        t = torch.arange(tokens.shape[1], device=tokens.device)[None, :]
+        which = (t * SEGMENTS) // lengths  # (B, T)
+        member = (which[..., None] == torch.arange(SEGMENTS, device=tokens.device)) & mask[..., None]
+        m = member.to(tokens.dtype)  # (B, T, K)
+        sums = torch.einsum("btk,btd->bkd", m, tokens)
+        return (sums / m.sum(1).clamp_min(1.0)[..., None]).flatten(1)
 
     @staticmethod
     def _max(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

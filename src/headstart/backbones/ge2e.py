@@ -17,7 +17,7 @@ trimming is not done (it needs webrtcvad; the clips we use are already trimmed).
 Tokens: ``relu(linear(h_t))`` for every LSTM output ``h_t`` of the top layer;
 ``pool`` (default ``last``: the state at the last real step, which is GE2E's own
 embedding, ``relu(linear(hidden[-1]))``) then L2 normalisation, as GE2E does.
-Options: ``pool`` (``mean``, ``max``, ``last``, ``attention``, ``meanmax``), ``layers``
+Options: ``pool`` (``mean``, ``max``, ``last``, ``attention``, ``meanmax``, ``segments``), ``layers``
 (1-3: keep the first K LSTM layers and take their states as tokens, not normalised;
 for spoken digits the middle layer holds far more of what was said than the speaker
 embedding on top: ``ge2e?layers=2&pool=meanmax``, docs/BENCHMARKS.md), ``pretrained=False``

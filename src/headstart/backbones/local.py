@@ -72,6 +72,10 @@ def _load(folder: Path, meta: dict[str, Any], meta_file: Path, kwargs: dict[str,
     elif loader == "sequence":
         from headstart.backbones.sequence import from_folder
 
+        backbone = from_folder(folder, meta, pool=kwargs.get("pool"))
+    elif loader == "gaf":
+        from headstart.backbones.gaf import from_folder
+
         backbone = from_folder(folder, meta)
     elif loader == "identity":
         from headstart.backbones.embedded import IdentityBackbone

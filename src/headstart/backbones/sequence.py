@@ -157,10 +157,20 @@ def build(cfg: dict[str, Any]) -> SequenceBackbone:
     raise HeadstartError(f"unknown sequence architecture '{cfg['architecture']}'")
 
 
-def from_folder(folder: Path, meta: dict[str, Any]) -> Backbone:
+def from_folder(folder: Path, meta: dict[str, Any], pool: str | None = None) -> Backbone:
+    """The saved encoder; ``pool`` (``local:FOLDER?pool=attention``) pools its states another way
+    than it was saved with (a learned pooling then starts afresh: as the mean)."""
     from headstart.io import load_tensors
 
-    backbone = build(meta["pretrained_config"])
-    backbone.load_state_dict(load_tensors(folder / WEIGHTS_FILE))
+    cfg = dict(meta["pretrained_config"])
+    if pool is not None:
+        cfg["pooling"] = pool
+    backbone = build(cfg)
+    weights = load_tensors(folder / WEIGHTS_FILE)
+    if pool is not None:  # the saved pooling's parameters (if any) are not this one's
+        ours = backbone.pool.state_dict()
+        weights = {k: v for k, v in weights.items() if not k.startswith("pool.")}
+        weights.update({f"pool.{k}": v for k, v in ours.items()})
+    backbone.load_state_dict(weights)
     backbone.spec = meta["spec"]
     return backbone

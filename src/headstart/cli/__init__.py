@@ -23,6 +23,7 @@ from headstart.cli import (  # noqa: F401
     models,
     multitask,
     predict,
+    pretrain,
     rank,
     report,
     rl,

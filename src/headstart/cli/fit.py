@@ -257,7 +257,9 @@ DebiasOption = typer.Option(
 Split = typer.Option(
     "random", "--split", help="Hold-out: random (stratified) or time (the earliest rows train, the latest test)."
 )
-Pool = typer.Option(None, "--pool", help="Sequence backbones: pool over time by mean, max, last, attention or meanmax.")
+Pool = typer.Option(
+    None, "--pool", help="Sequence backbones: pool over time by mean, max, last, attention, meanmax or segments."
+)
 Scratch = typer.Option(False, "--scratch", help="Random weights instead of pretrained (the from-scratch baseline).")
 StrategyOption = typer.Option(None, "--option", help="Strategy option KEY=VALUE, repeatable (k=2, lr_decay=0.8, r=8).")
 

@@ -22,6 +22,7 @@ FAMILY_LINES = (
     ("meta", "meta-learning methods (headstart meta-train --method)"),
     ("rl", "RL transfer methods (headstart rl-transfer --method)"),
     ("multitask", "multi-task methods (headstart fit-multi --method)"),
+    ("pretrain", "self-supervised pre-training objectives (headstart pretrain --method)"),
     ("score", "transferability scores (headstart rank --scores)"),
     ("section", "report sections (headstart report)"),
 )
