@@ -89,6 +89,17 @@ def test_a_kill_during_the_fit_then_resume_gives_the_same_figures(table, tmp_pat
     )
 
 
+def test_the_candidates_are_the_network_and_two_blocks_below_its_top(hf_text_spec):
+    from headstart.backbones import load_backbone
+    from headstart.pipeline import candidates
+
+    n = len(load_backbone("timm:test_efficientnet", pretrained=False).model.blocks)
+    spec = "timm:test_efficientnet"
+    assert candidates("image", spec) == [spec, f"{spec}@block{n - 1}", f"{spec}@block{n - 2}"] and n >= 3
+    assert candidates("text", hf_text_spec) == [hf_text_spec, f"{hf_text_spec}@block1"]  # 2 layers: one below
+    assert candidates("tabular") == ["identity"]
+
+
 def test_bad_input_is_one_line(table, tmp_path, capsys):
     assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "--time-limit", "soon"), "--time-limit")
     assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "-c", "nosuch:thing"), "nosuch")

@@ -46,12 +46,12 @@ SMALL_BUDGET = 0.1  # the small budget of the comparison: this fraction of the t
 COMPARE_SEEDS = 3
 
 
-def candidates(modality: str) -> list[str]:
-    """The backbones ``auto`` ranks: the embedded default for ``modality`` and, for text and image
-    networks, the outputs of its two blocks below the top (lower layers transfer further)."""
+def candidates(modality: str, default: str | None = None) -> list[str]:
+    """The backbones ``auto`` ranks: ``default`` (the embedded default for ``modality``) and, for text
+    and image networks, the outputs of its two blocks below the top (lower layers transfer further)."""
     from headstart.backbones.registry import DEFAULTS
 
-    default = DEFAULTS.get(modality)
+    default = default or DEFAULTS.get(modality)
     if default is None:
         raise HeadstartError(f"no backbone for {modality} data")
     if modality not in ("text", "image"):
@@ -59,7 +59,10 @@ def candidates(modality: str) -> list[str]:
     from headstart.backbones import load_backbone
     from headstart.backbones.base import find_blocks
 
-    n = len(find_blocks(load_backbone(default)))
+    found = find_blocks(load_backbone(default, pretrained=False))  # the architecture is enough
+    if found is None:
+        return [default]
+    n = len(found[1])
     return [default] + [f"{default}@block{k}" for k in (n - 1, n - 2) if k >= 1]
 
 
