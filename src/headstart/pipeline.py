@@ -210,17 +210,26 @@ class Auto:
         return {"best": rows[0].candidate, "candidates": names, "ranking": table}
 
     def _fit(self, backbone: str) -> dict[str, Any]:
+        from headstart.backbones.layers import split_layer
         from headstart.classifier import TransferClassifier
         from headstart.metrics import majority_baseline, mean_baseline
-
-        imbalance = "auto" if is_imbalanced(self.train) else None
-        clf = TransferClassifier(
-            backbone=backbone, seed=self.options["seed"], imbalance=imbalance, progress=self.progress
-        )
         from headstart.train import checkpoint
 
+        imbalance = "auto" if is_imbalanced(self.train) else None
+        # LogME scores frozen features: a layer ranked first is the best *probe*. Fine-tuning trains
+        # the whole network, so the recipe fine-tunes the network the layer belongs to; when it keeps
+        # the probe (fine-tuning did not pay), the probe is fitted on the best-ranked layer.
+        network, layer = split_layer(backbone)
+        common = {"seed": self.options["seed"], "imbalance": imbalance, "progress": self.progress}
+        clf = TransferClassifier(backbone=network, **common)
         resume = checkpoint.latest(self.out) is not None  # killed during the fit: continue it
         clf.fit(self.train, run_dir=self.out, resume=resume)
+        fitted = network
+        if layer is not None and (not clf.fine_tuned_ or clf.extras_.get("recipe", {}).get("kept_probe")):
+            recipe = clf.extras_.get("recipe")
+            clf = TransferClassifier(backbone=backbone, strategy="linear-probe", **common).fit(self.train)
+            clf.extras_ = {**clf.extras_, "recipe": recipe} if recipe else clf.extras_
+            fitted = backbone
         metrics = clf.evaluate(self.test)
         if clf.task_ == "classification":
             metrics["majority_baseline"] = majority_baseline(self.train.labels, self.test.labels)
@@ -240,7 +249,8 @@ class Auto:
         recipe = clf.extras_.get("recipe", {})
         t = clf.timings_
         return {
-            "backbone": backbone,
+            "backbone": fitted,
+            "ranked_first": backbone,
             "task": clf.task_,
             "imbalance": imbalance,
             "fine_tuned": bool(clf.fine_tuned_),
@@ -320,11 +330,19 @@ def verdict(record: dict[str, Any]) -> str:
     if rank and rank.get("ranking"):
         parts.append(f"{rank['best']} ranked first of {len(rank['candidates'])} candidates by LogME.")
     if fit:
-        how = (
-            "kept the linear probe: fine-tuning did not beat it on validation rows cut from the training rows"
-            if fit.get("kept_probe")
-            else ("was fine-tuned with the default recipe" if fit.get("fine_tuned") else "is a linear probe")
-        )
+        first = fit.get("ranked_first", fit["backbone"])
+        network = first.split("@block")[0]
+        if fit.get("kept_probe"):
+            how = (
+                f"fine-tuned with the default recipe ({network}), did not beat the probe on validation rows cut "
+                "from the training rows: the model is the linear probe"
+            )
+        elif fit.get("fine_tuned"):
+            how = "was fine-tuned with the default recipe" + (
+                f" (the whole network of {first}, ranked first)" if first != fit["backbone"] else ""
+            )
+        else:
+            how = "is a linear probe"
         m = fit["metrics"]
         main = "r2" if fit["task"] == "regression" else "micro_f1" if fit["task"] == "multilabel" else "accuracy"
         score = f"{main.replace('_', ' ')} {_fmt(m.get(main))}"
