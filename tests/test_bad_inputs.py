@@ -922,11 +922,25 @@ CATALOGUE: list[Bad] = [
         "pretrain-on-text",
         lambda ws: ["pretrain", "text.csv", "-o", "pt"],
         ("pretrain reads series or audio", "text.csv", "text data"),
+        ("a .ts file, a long table, WAVs",),
     ),
     Bad(
         "pretrain-masked-ratio-out-of-range",
         lambda ws: ["pretrain", _ts(ws, "1,2,3:up\n3,2,1:down\n"), "-o", "pt", "--option", "ratio=2"],
-        ("masked: ratio must be in (0, 1)", "got 2"),
+        ("masked: ratio", "got 2"),
+        ("must be in (0, 1)",),
+    ),
+    Bad(
+        "auto-time-limit-not-a-duration",
+        lambda ws: ["auto", "text.csv", "-o", "r", "--time-limit", "soon"],
+        ("--time-limit", "'soon'"),
+        ("like 90s, 10m or 1h",),
+    ),
+    Bad(
+        "auto-resume-with-nothing-to-resume",
+        lambda ws: ["auto", "text.csv", "-o", "r", "--resume"],
+        ("nothing to resume in r", "auto.json"),
+        ("start it without --resume",),
     ),
     Bad(
         "fit-long-table-label-changes-within-a-series",

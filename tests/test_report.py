@@ -178,7 +178,9 @@ def test_reports_say_what_the_run_found(runs):
     assert "| accuracy |" in probe and "majority-class baseline" in probe and "95% CI" in probe
     assert "chosen by cross-validation" in probe  # C was left to the probe
     tuned = (runs["finetuned"] / "report.html").read_text()
-    assert "fit, fine-tuned (auto)" in tuned and "the fastai fine_tune recipe" in tuned and "LP-FT" in tuned
+    assert "fit, fine-tuned (full)" in tuned and "LP-FT" in tuned
+    auto = (runs["auto"] / "report.html").read_text()  # the recipe's choices and its probe check, said
+    assert "the default recipe" in auto and "<b>recipe</b>" in auto and "<b>probe check</b>" in auto
     history = json.loads((runs["finetuned"] / "history.json").read_text())
     assert f"{len(history)} epochs" in (runs["finetuned"] / "report.md").read_text()
     compare = json.loads((runs["compare"] / "compare.json").read_text())

@@ -139,7 +139,7 @@ def test_every_strategy_fits_and_predicts(name, hf_text_spec):
         val_size=0.0 if name == "auto" else 0.1,
     ).fit(texts, labels)
     assert len(clf.history_) == 2 and all(np.isfinite(h["train_loss"]) for h in clf.history_)
-    assert clf.best_epoch_ in (1, 2)
+    assert clf.best_epoch_ in ((1, 2) if name != "auto" else (-1,))  # no validation rows: the last epoch
     assert clf.fine_tuned_ == (name != "head")
     new, _ = make_texts(16, seed=5)
     pred = clf.predict(new)

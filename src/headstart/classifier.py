@@ -140,7 +140,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self._load_backbone(data)
         state = fitting.new_state(data, self.classes_, counts)
         check = fine_tuning and method is None and mitigation is None
-        params, recipe = self._recipe(params, data, fine_tuning, check)
+        params, recipe = self._recipe(params, data, check)
         if fine_tuning:
             train = (data, codes, names, params, strategy, method, mitigation, self._features, run_dir, resume)
             state.extras["recipe"] = recipe.to_dict()
@@ -159,21 +159,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self._adopt(state, backbone, head)
         return self
 
-    def _recipe(
-        self, params: dict[str, Any], data: Dataset, fine_tuning: bool, check: bool
-    ) -> tuple[dict[str, Any], Any]:
-        """The options left at ``None`` filled by :mod:`headstart.recipe` (said on stderr when ``fine_tuning``);
-        ``check``: the fine-tuning may fall back to the probe (``strategy="auto"``, no imbalance or
-        debiasing method)."""
+    def _recipe(self, params: dict[str, Any], data: Dataset, check: bool) -> tuple[dict[str, Any], Any]:
+        """The options left at ``None`` filled by :mod:`headstart.recipe` (the loop says them with the
+        strategy); ``check``: the fine-tuning may fall back to the probe (``strategy="auto"``, no imbalance
+        or debiasing method)."""
         from headstart import recipe as rules
-        from headstart.progress import stderr
 
         recipe = rules.choose(params, data, self.backbone_)
         recipe.probe_check = recipe.probe_check and check and not fitting.learned_pooling(self.backbone_)
         if recipe.probe_check:
             recipe.reasons.append("falls back to the linear probe if its first epoch does not beat it on validation")
-        if recipe.reasons and fine_tuning:
-            stderr.print(f"[bold]recipe[/bold] {recipe.describe()}", highlight=False, soft_wrap=True)
         return rules.filled(params, recipe), recipe
 
     def _load_backbone(self, data: Dataset) -> None:
@@ -202,7 +197,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 f"use --strategy linear-probe or a fine-tuning strategy"
             )
         self._load_backbone(data)
-        params, recipe = self._recipe(params, data, not strategy.uses_cached_features, False)
+        params, recipe = self._recipe(params, data, False)
         state = fitting.new_state(data, data.classes, np.asarray(list(data.class_counts().values())))
         state.task = data.task
         if not strategy.uses_cached_features:

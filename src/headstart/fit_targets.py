@@ -221,6 +221,7 @@ def fine_tune(
     (:func:`headstart.train.job.build_job` with the task's loss and validation hooks)."""
     from headstart.fitting import learned_pooling, train_config
     from headstart.heads import ridge_probe, unstandardise
+    from headstart.recipe import note as recipe_note
     from headstart.train import tasks
     from headstart.train.job import build_job
     from headstart.train.targets import Targets
@@ -262,6 +263,7 @@ def fine_tune(
         head=head,
     )
     job.hooks = {"loss_fn": loss, "val_fn": val_fn}
+    job.notes += recipe_note(state.extras.get("recipe"))
     result = job.run(run_dir, resume, p["progress"])
     model = job.model.cpu().eval()
     backbone, head = model.backbone.eval().requires_grad_(False), model.head.requires_grad_(False)

@@ -293,6 +293,9 @@ def fine_tune(
         identity=identity,
         head=head,
     )
+    from headstart.recipe import note
+
+    job.notes += note(state.extras.get("recipe"))
     if method is not None:
         job.identity["imbalance"] = f"{p['imbalance']} {p['imbalance_options'] or {}}"
         job.hooks = {"loss_fn": method.loss(tr_counts), "batch_sampler": method.batch_sampler(tr_counts)}

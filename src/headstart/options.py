@@ -248,15 +248,22 @@ VAL_SIZE = Option(
 )
 
 # --------------------------------------------------------------------- training
-EPOCHS = Option("epochs", 3, "Fine-tuning epochs.", (Interval(Integral, 1, None, closed="left"), None))
+# None: the default recipe chooses from the training rows (headstart.recipe); a command that
+# trains something else gives its own default (adapt, distill).
+EPOCHS = Option(
+    "epochs", None, "Fine-tuning epochs (default: the recipe's).", (Interval(Integral, 1, None, closed="left"), None)
+)
 LR = Option(
     "lr",
-    1e-4,
-    "Fine-tuning learning rate of the top backbone group (head: 10x).",
+    None,
+    "Fine-tuning learning rate of the top backbone group (default: the recipe's).",
     (Interval(Real, 0.0, None, closed="left"), None),
 )
 TRAIN_BATCH_SIZE = Option(
-    "train_batch_size", 32, "Training batch size.", (Interval(Integral, 1, None, closed="left"), None)
+    "train_batch_size",
+    None,
+    "Training batch size (default: the recipe's).",
+    (Interval(Integral, 1, None, closed="left"), None),
 )
 MAX_LENGTH = Option(
     "max_length",

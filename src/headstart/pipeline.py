@@ -334,9 +334,11 @@ def verdict(record: dict[str, Any]) -> str:
         network = first.split("@block")[0]
         if fit.get("kept_probe"):
             how = (
-                f"fine-tuned with the default recipe ({network}), did not beat the probe on validation rows cut "
-                "from the training rows: the model is the linear probe"
+                "fine-tuned with the default recipe, did not beat the probe on validation rows cut from the "
+                "training rows: the model is the linear probe"
             )
+            if network != fit["backbone"]:
+                how = f"(the network {network}) " + how + f" on {fit['backbone']}"
         elif fit.get("fine_tuned"):
             how = "was fine-tuned with the default recipe" + (
                 f" (the whole network of {first}, ranked first)" if first != fit["backbone"] else ""

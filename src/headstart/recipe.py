@@ -60,6 +60,12 @@ class Recipe:
         return "; ".join(self.reasons)
 
 
+def note(chosen: dict[str, Any] | None) -> list[str]:
+    """What the loop prints before its strategy line: the recipe's choices (``Recipe.to_dict()``), if any."""
+    reasons = (chosen or {}).get("reasons") or []
+    return [f"[bold]recipe[/bold] {'; '.join(reasons)}"] if reasons else []
+
+
 def choose(params: dict[str, Any], data: Dataset, backbone: Any) -> Recipe:
     """The recipe for ``data`` (training rows) and ``backbone`` given the estimator's ``params``:
     each option the user left at ``None`` gets the rule's value; ones the user set stay."""

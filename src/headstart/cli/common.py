@@ -38,7 +38,7 @@ CacheDir = o.CACHE_DIR.typer()
 TestSize = o.TEST_SIZE.typer()
 Sample = o.SAMPLE.typer()
 Seed = o.SEED.typer()
-TrainBatchSize = o.TRAIN_BATCH_SIZE.typer()
+TrainBatchSize = o.TRAIN_BATCH_SIZE.typer(32, help="Training batch size.")
 MaxLength = o.MAX_LENGTH.typer()
 RecipeMaxLength = o.MAX_LENGTH.typer(
     help="Token limit for text (default: the recipe's, from the training rows' lengths)."

@@ -59,6 +59,7 @@ class Job:
     config: TrainConfig
     identity: dict[str, Any] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said with the strategy, once every check has passed
 
     def wrap(self, net: nn.Module, strategy: Any) -> Job:
         """Train ``net`` (which holds ``model``) with ``strategy`` instead."""
@@ -76,6 +77,7 @@ class Job:
             resume,
             self.identity,
             progress,
+            notes=self.notes,
             **self.hooks,
         )
 

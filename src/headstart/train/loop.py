@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ def train(
     batch_sampler: Callable[[Rows, int, int, int], Any] | None = None,
     optimizer_fn: Callable[[list[dict[str, Any]], float], torch.optim.Optimizer] | None = None,
     val_fn: Callable[[torch.Tensor, torch.Tensor], dict[str, float]] | None = None,
+    notes: Sequence[str] = (),
 ) -> TrainResult:
     """Train ``model`` (a TransferModel) with ``strategy``; returns the history.
 
@@ -135,6 +136,9 @@ def train(
     - ``val_fn(outputs, y) -> {"val_loss": ..., "val_<monitor>": ...}``: the validation figures of
       all validation rows' outputs and ``targets.y`` (default: cross-entropy, accuracy and balanced
       accuracy); regression and multi-label targets score with :mod:`headstart.train.tasks`.
+
+    ``notes`` are printed before the strategy line, once the options and the model passed their
+    checks (the default recipe's choices, :mod:`headstart.recipe`).
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
@@ -170,7 +174,9 @@ def train(
         write_json(run_dir / "train_config.json", stamp)
     strategy.apply(model, 0)
     n_groups = len(model.backbone.param_groups())
-    if main:
+    if main:  # after every check of the options and the model: a bad input is one line
+        for note in notes:
+            stderr.print(note, highlight=False, soft_wrap=True)
         stderr.print(f"[bold]strategy[/bold] {strategy.describe(n_groups)}", highlight=False, soft_wrap=True)
     fused = torch.cuda.is_available() and accelerator.device.type == "cuda"
     if optimizer_fn is not None:
