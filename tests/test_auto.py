@@ -106,3 +106,14 @@ def test_bad_input_is_one_line(table, tmp_path, capsys):
     assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "--time-limit", "soon"), "--time-limit")
     assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r", "-c", "nosuch:thing"), "nosuch")
     assert_one_error_line(cli(capsys, "auto", table, "-o", tmp_path / "r2", "--resume"), "nothing to resume")
+
+
+def test_the_python_api_takes_datasets(tmp_path, hf_text_spec):
+    import headstart as hs
+
+    texts, labels = make_texts(60, seed=2)
+    data = hs.from_arrays(texts, labels, modality="text")
+    record = hs.auto(data, tmp_path / "run", candidates=[hf_text_spec], time_limit=1e-6, say=lambda _: None)
+    assert record["data"]["train_rows"] == 48 and record["data"]["test_rows"] == 12  # a 20% hold-out, seed 0
+    assert record["steps"]["fit"]["status"] == "done" and (tmp_path / "run" / "report.html").is_file()
+    assert hs.load_run(tmp_path / "run").predict(texts[:3]).shape == (3,)
