@@ -200,12 +200,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         params, recipe = self._recipe(params, data, False)
         state = fitting.new_state(data, data.classes, np.asarray(list(data.class_counts().values())))
         state.task = data.task
-        if not strategy.uses_cached_features:
-            state.extras["recipe"] = recipe.to_dict()
         if strategy.uses_cached_features:
             head = fit_targets.fit_probe(state, params, data, self._features, self.backbone_)
             backbone = self.backbone_
         else:
+            state.extras["recipe"] = recipe.to_dict()
             train = (params, strategy, self._features, run_dir, resume)
             backbone, head = fit_targets.fine_tune(state, self.backbone_, data, *train)
         state.timings = {**self.timings_, **state.timings}

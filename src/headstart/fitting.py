@@ -177,6 +177,33 @@ def fit_attentive(
     return wrapped, strategy.head_
 
 
+def save_scored(
+    clf: Any, source: str, train: Dataset, test: Dataset, how: str, sample: int | None, seed: int, run_dir: Path
+) -> dict[str, Any]:
+    """Score ``clf`` on the held-out rows beside the trivial baseline (the majority class, the
+    training mean), write the run folder with those metrics and what the rows were; returns the metrics.
+    ``headstart fit`` and ``headstart auto`` both end a fit here."""
+    from headstart.metrics import majority_baseline, mean_baseline
+
+    metrics = clf.evaluate(test)
+    if clf.task_ == "classification":
+        metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
+    elif clf.task_ == "regression":
+        metrics["mean_baseline"] = mean_baseline(train.labels, test.labels)
+    metrics["evaluated_on"] = how
+    summary = {
+        "source": source,
+        "train_rows": len(train),
+        "eval_rows": len(test),
+        "class_counts": {str(k): v for k, v in train.class_counts().items()},
+        "sample": sample,
+        "seed": seed,
+        "evaluated_on": how,
+    }
+    clf.save(run_dir, metrics=metrics, data=summary)
+    return metrics
+
+
 def train_config(p: dict[str, Any], monitor: str) -> Any:
     """The loop's :class:`~headstart.train.TrainConfig` from the estimator's options ``p``; ``monitor``
     picks the best epoch."""
@@ -234,6 +261,7 @@ def fine_tune(
     training stops and ``state.extras["recipe"]["kept_probe"]`` says so (:mod:`headstart.recipe`)."""
     from headstart.heads import fit_linear_probe
     from headstart.imbalance import plan as imbalance_plan
+    from headstart.recipe import margin, note
     from headstart.train.job import build_job
 
     p = params
@@ -243,8 +271,6 @@ def fine_tune(
     tr, va, tr_codes, va_codes = split_validation(data, codes, p["val_size"], seed, n_classes)
     tr_counts = np.bincount(tr_codes, minlength=n_classes)
     if probe_check and va is not None and p["head_init"] == "probe":
-        from headstart.recipe import margin
-
         config.start_margin = margin(len(va))
     lp_ft = p["head_init"] == "probe" and not resume
     tr_features = features(backbone, tr, "probe") if lp_ft else None
@@ -293,8 +319,6 @@ def fine_tune(
         identity=identity,
         head=head,
     )
-    from headstart.recipe import note
-
     job.notes += note(state.extras.get("recipe"))
     if method is not None:
         job.identity["imbalance"] = f"{p['imbalance']} {p['imbalance_options'] or {}}"

@@ -168,8 +168,7 @@ class Auto:
     # ------------------------------------------------------------ the steps
     def run(self) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
-        if "seconds_before_resume" not in self.record or self.record["steps"]:
-            self.record["seconds_before_resume"] = sum(s["seconds"] for s in self.record["steps"].values())
+        self.record["seconds_before_resume"] = sum(s["seconds"] for s in self.record["steps"].values())
         self._save()
         modality = self.train.modality
         ranking = self.step("rank", self._rank, estimate=0.0)
@@ -179,7 +178,7 @@ class Auto:
         per_fit = fitted["seconds_features"] if fitted else 0.0
         self.step("compare", lambda: self._compare(backbone, clf), estimate=3 * per_fit)
         self.step("audit", lambda: self._audit(clf), estimate=per_fit / 2)
-        self.step("export", lambda: self._export(), estimate=30.0 + per_fit / 2)
+        self.step("export", lambda: self._export(clf), estimate=30.0 + per_fit / 2)
         self.record["verdict"] = verdict(self.record)
         self.record["seconds"] = self.spent()
         self._save()
@@ -212,7 +211,7 @@ class Auto:
     def _fit(self, backbone: str) -> dict[str, Any]:
         from headstart.backbones.layers import split_layer
         from headstart.classifier import TransferClassifier
-        from headstart.metrics import majority_baseline, mean_baseline
+        from headstart.fitting import save_scored
         from headstart.train import checkpoint
 
         imbalance = "auto" if is_imbalanced(self.train) else None
@@ -230,22 +229,8 @@ class Auto:
             clf = TransferClassifier(backbone=backbone, strategy="linear-probe", **common).fit(self.train)
             clf.extras_ = {**clf.extras_, "recipe": recipe} if recipe else clf.extras_
             fitted = backbone
-        metrics = clf.evaluate(self.test)
-        if clf.task_ == "classification":
-            metrics["majority_baseline"] = majority_baseline(self.train.labels, self.test.labels)
-        elif clf.task_ == "regression":
-            metrics["mean_baseline"] = mean_baseline(self.train.labels, self.test.labels)
-        metrics["evaluated_on"] = self.how
-        summary = {
-            "source": self.train.source,
-            "train_rows": len(self.train),
-            "eval_rows": len(self.test),
-            "class_counts": {str(k): v for k, v in self.train.class_counts().items()},
-            "sample": self.options.get("sample"),
-            "seed": self.options["seed"],
-            "evaluated_on": self.how,
-        }
-        clf.save(self.out, metrics=metrics, data=summary)
+        seed, sample = self.options["seed"], self.options.get("sample")
+        metrics = save_scored(clf, str(self.train.source), self.train, self.test, self.how, sample, seed, self.out)
         recipe = clf.extras_.get("recipe", {})
         t = clf.timings_
         return {
@@ -300,11 +285,11 @@ class Auto:
         write_json(self.out / AUDIT_FILE, result)
         return {"file": AUDIT_FILE, "column": column}
 
-    def _export(self) -> dict[str, Any] | None:
+    def _export(self, clf: Any) -> dict[str, Any] | None:
         from headstart.export import export_run
         from headstart.export.run import check_exportable
 
-        check_exportable(self._model())  # a run that cannot be exported: the step is skipped, saying why
+        check_exportable(clf)  # a run that cannot be exported: the step is skipped, saying why
         calibrate = self.train.sample(min(128, len(self.train)), self.options["seed"])
         report = export_run(self.out, quantize_to="int8", eval_data=self.test, calibrate=calibrate, repeats=10)
         return {"table": report["table"], "parity": report["parity"]}

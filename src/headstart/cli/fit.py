@@ -209,24 +209,10 @@ def save_fit(
     clf: Any, data: Path, train: Dataset, test: Dataset, how: str, sample: int | None, seed: int, run_dir: Path
 ) -> None:
     """Score the held-out rows (and audit them by group), write the run folder and say so."""
-    from headstart.metrics import majority_baseline, mean_baseline, render_metrics
+    from headstart.fitting import save_scored
+    from headstart.metrics import render_metrics
 
-    metrics = clf.evaluate(test)
-    if clf.task_ == "classification":
-        metrics["majority_baseline"] = majority_baseline(train.labels, test.labels)
-    elif clf.task_ == "regression":
-        metrics["mean_baseline"] = mean_baseline(train.labels, test.labels)
-    metrics["evaluated_on"] = how
-    summary = {
-        "source": str(data),
-        "train_rows": len(train),
-        "eval_rows": len(test),
-        "class_counts": {str(k): v for k, v in train.class_counts().items()},
-        "sample": sample,
-        "seed": seed,
-        "evaluated_on": how,
-    }
-    clf.save(run_dir, metrics=metrics, data=summary)
+    metrics = save_scored(clf, str(data), train, test, how, sample, seed, run_dir)
     console.print(render_metrics(metrics, title="held-out metrics"))
     if test.group is not None and clf.task_ == "classification":
         audit_held_out(clf, test, run_dir)
