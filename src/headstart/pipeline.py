@@ -40,7 +40,6 @@ from headstart.errors import HeadstartError
 from headstart.io import write_json
 
 AUTO_FILE = "auto.json"
-STEPS = ("rank", "fit", "compare", "audit", "export", "report")
 IMBALANCE_RATIO = 3.0  # largest / smallest class at or above this: imbalance="auto"
 SMALL_BUDGET = 0.1  # the small budget of the comparison: this fraction of the training rows
 COMPARE_SEEDS = 3
@@ -167,6 +166,8 @@ class Auto:
 
     # ------------------------------------------------------------ the steps
     def run(self) -> dict[str, Any]:
+        from headstart.classifier import load_run
+
         self.out.mkdir(parents=True, exist_ok=True)
         self.record["seconds_before_resume"] = sum(s["seconds"] for s in self.record["steps"].values())
         self._save()
@@ -174,7 +175,7 @@ class Auto:
         ranking = self.step("rank", self._rank, estimate=0.0)
         backbone = ranking["best"] if ranking else (self.options.get("candidates") or candidates(modality))[0]
         fitted = self.step("fit", lambda: self._fit(backbone), optional=False)
-        clf = self._model()
+        clf = load_run(self.out)  # the fitted model as the run folder holds it (also after a resume)
         per_fit = fitted["seconds_features"] if fitted else 0.0
         self.step("compare", lambda: self._compare(backbone, clf), estimate=3 * per_fit)
         self.step("audit", lambda: self._audit(clf), estimate=per_fit / 2)
@@ -245,11 +246,6 @@ class Auto:
             "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))},
             "seconds_features": float(t.get("fit_features_seconds", 0.0)) + float(t.get("probe_features_seconds", 0.0)),
         }
-
-    def _model(self) -> Any:
-        from headstart.classifier import load_run
-
-        return load_run(self.out)
 
     def _compare(self, backbone: str, clf: Any) -> dict[str, Any] | None:
         from headstart.select.compare import compare, plot_learning_curves
