@@ -132,13 +132,43 @@ def test_fit_with_attentive_probe_saves_and_loads_with_the_same_predictions(hf_t
     from headstart.data import from_arrays
 
     data = from_arrays(*texts, modality="text")
-    options = {"epochs": 2, "grid": False, "queries": 2}
+    options = {"epochs": 2, "grid": False, "queries": 2, "check": False}  # keep the attention, whatever it scores
     clf = TransferClassifier(backbone=hf_text_spec, strategy="attentive-probe", strategy_options=options).fit(data)
     assert isinstance(clf.backbone_, AttentiveBackbone) and clf.n_features_in_ == 2 * 32
     assert clf.extras_["attentive_probe"]["queries"] == 2
     clf.save(tmp_path / "run")
     loaded = TransferClassifier.load(tmp_path / "run")
     np.testing.assert_allclose(loaded.predict_proba(texts[0][:8]), clf.predict_proba(texts[0][:8]), atol=1e-5)
+
+
+def test_attention_that_cannot_beat_its_start_keeps_the_start():
+    """Every token of a row is the same vector: any attention reads the mean, and the probe on the
+    mean already separates the classes, so no epoch can beat the start by one held-out row."""
+    rng = np.random.default_rng(0)
+    n, t, d = 120, 5, 6
+    y = rng.integers(0, 2, n)
+    row = rng.normal(size=(n, 1, d)) + 3.0 * (2 * y - 1)[:, None, None] * np.eye(d)[0]
+    tokens = np.repeat(row, t, axis=1).astype(np.float16)
+    probe = AttentiveProbe(queries=1, epochs=3, grid=False).fit(tokens, np.full(n, t), y, 2, progress=False)
+    assert probe.kept_start_ and probe.chosen_["tried"][0]["kept_start"]
+    unchecked = AttentiveProbe(queries=1, epochs=3, grid=False, check=False).fit(
+        tokens, np.full(n, t), y, 2, progress=False
+    )
+    assert not unchecked.kept_start_
+
+
+def test_an_attentive_probe_that_keeps_its_start_is_the_linear_probe(hf_text_spec, texts):
+    """On the tiny random encoder the attention does not beat the probe on the held-out rows: the
+    model ``fit`` returns is the linear probe on every training row, with the same predictions."""
+    from headstart import TransferClassifier
+    from headstart.data import from_arrays
+
+    data = from_arrays(*texts, modality="text")
+    options = {"epochs": 2, "grid": False, "queries": 2}
+    clf = TransferClassifier(backbone=hf_text_spec, strategy="attentive-probe", strategy_options=options).fit(data)
+    assert clf.extras_["attentive_probe"]["kept_probe"] and not isinstance(clf.backbone_, AttentiveBackbone)
+    probe = TransferClassifier(backbone=hf_text_spec, strategy="linear-probe").fit(data)
+    np.testing.assert_allclose(clf.predict_proba(texts[0][:8]), probe.predict_proba(texts[0][:8]), atol=1e-6)
 
 
 def test_the_attention_head_fine_tunes_through_any_strategy(hf_text_backbone, texts):

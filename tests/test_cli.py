@@ -387,3 +387,10 @@ def test_help_lists_the_commands_in_the_order_of_a_users_day(capsys):
     named = [c for c in listed if c in COMMAND_ORDER]
     assert named == [c for c in COMMAND_ORDER if c in listed]  # in the declared order
     assert {"rank", "compare", "export", "rl-train", "models"} <= set(listed)
+
+
+def test_option_values_read_python_literals_and_json_words():
+    from headstart.cli.common import parse_options
+
+    parsed = parse_options(["a=false", "b=True", "c=null", "d=0.5", "e=[1, 2]", "f=mean"])
+    assert parsed == {"a": False, "b": True, "c": None, "d": 0.5, "e": [1, 2], "f": "mean"}

@@ -115,7 +115,19 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
         "rank": ["rank", data, "-c", f"{spec},random:{spec}", "--scores", "logme,knn"],
         "shift": ["shift", root / "source.csv", root / "target.csv", "--permutations", "100"],
         "distill": ["distill", root / "finetuned", data, "--student", "layers:1", "--epochs", "1"],
-        "attention": ["fit", data, "-b", spec, "-s", "attentive-probe", "--option", "epochs=2"],
+        # check=false: the attention is kept whatever it scores on the tiny data (the panel is what is tested)
+        "attention": [
+            "fit",
+            data,
+            "-b",
+            spec,
+            "-s",
+            "attentive-probe",
+            "--option",
+            "epochs=2",
+            "--option",
+            "check=false",
+        ],
         "attention-image": [
             "fit",
             make_image_folder(root / "images", per_class=4),
@@ -126,6 +138,8 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
             "attentive-probe",
             "--option",
             "epochs=2",
+            "--option",
+            "check=false",
         ],
     }
     import torch

@@ -131,7 +131,14 @@ def fit_cached(
     """A head on frozen, cached features: the linear probe on pooled ones (:func:`fit_probe`), or
     the attentive probe on token features (:func:`fit_attentive`). Returns (the backbone, the head)."""
     if strategy.uses_tokens:
-        return fit_attentive(state, backbone, data, codes, names, params, strategy, method, timings)
+        fitted = fit_attentive(state, backbone, data, codes, names, params, strategy, method, timings)
+        if not strategy.kept_start_:
+            return fitted
+        # Attention did not beat its start (mean pooling + the probe) on the held-out rows: the linear
+        # probe on every training row is the model; the attentive probe's epochs stay in the record.
+        strategy = choose_strategy({**params, "strategy": "linear-probe"}, data)
+        state.extras["attentive_probe"]["kept_probe"] = True
+        state.fine_tuned, state.history, state.best_epoch = False, [], None
     feats = features(backbone, data, "fit")
     start = time.perf_counter()
     head = fit_probe(state, params, strategy, method, feats, codes, names)

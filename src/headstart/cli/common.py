@@ -91,8 +91,14 @@ def parse_options(items: list[str] | None, flag: str = "--option") -> dict[str, 
     return out
 
 
+JSON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+
 def literal(text: str) -> Any:
-    """``text`` as a Python literal (``2``, ``0.5``, ``True``, ``[1, 2]``, ``None``), else as the text itself."""
+    """``text`` as a Python literal (``2``, ``0.5``, ``True``, ``[1, 2]``, ``None``; also ``true`` /
+    ``false`` / ``null``, as JSON writes them), else as the text itself."""
+    if text.lower() in JSON_WORDS:
+        return JSON_WORDS[text.lower()]
     if len(text) > 10_000:
         return text  # nothing a method takes is this long; do not ask the parser to nest through it
     try:

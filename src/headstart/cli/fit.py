@@ -197,6 +197,10 @@ def print_training(clf: Any, strategy: str) -> None:
             f"in {t['fit_features_seconds']:.2f} s; head ({strategy}) in {t['head_seconds']:.2f} s"
             + (f", C={clf.C_:g}" if clf.C_ is not None else f", {_chosen(clf)}")
         )
+        if clf.extras_.get("attentive_probe", {}).get("kept_probe"):
+            from headstart.strategies.attentive_probe import KEPT_PROBE
+
+            console.print(f"[bold]attentive probe[/bold] {KEPT_PROBE}", highlight=False)
     if clf.fairness_:
         console.print(f"[bold]debias[/bold] {clf.fairness_['what']}", highlight=False)
     if clf.imbalance_:

@@ -45,6 +45,12 @@ from headstart.errors import HeadstartError
 from headstart.strategies.registry import STRATEGIES
 from headstart.train.targets import Targets
 
+# What ``fit`` says when ``check`` kept the probe.
+KEPT_PROBE = (
+    "no epoch beat its start (mean pooling + the probe) on the held-out rows by more than one row: "
+    "the linear probe, fitted on every training row, is the model"
+)
+
 
 class TokenRows(TorchDataset):
     """Rows of cached token features for the one loop: row ``i`` -> (i, its Targets); a batch pads
@@ -119,6 +125,10 @@ class AttentiveProbe:
             warm-up + cosine).
         val_size: the share of training rows held out to pick the epoch and the setting.
         grid: train ``queries`` = 1 and ``queries``, keep the better on the held-out rows.
+        check: attention must beat its start (mean pooling + the probe) on the held-out rows by more
+            than one row (:func:`headstart.recipe.margin`) at some epoch; when no setting does,
+            ``kept_start_`` is set and ``fit`` with this strategy returns the linear probe instead
+            (the recipe's probe check, over every epoch).
 
     >>> AttentiveProbe(queries=2).queries
     2
@@ -134,12 +144,14 @@ class AttentiveProbe:
     dropout: float = 0.1
     val_size: float = 0.15
     grid: bool = True
+    check: bool = True
     seed: int = 0
     pool_: AttentivePool | None = field(default=None, init=False, repr=False)
     head_: nn.Linear | None = field(default=None, init=False, repr=False)
     chosen_: dict[str, Any] = field(default_factory=dict, init=False)
     history_: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
     best_epoch_: int | None = field(default=None, init=False)
+    kept_start_: bool = field(default=False, init=False)
     seconds_: float = field(default=0.0, init=False)
 
     name: ClassVar[str] = "attentive-probe"
@@ -186,6 +198,10 @@ class AttentiveProbe:
             augment=False,
             seed=self.seed,
         )
+        if self.check and val is not None:  # some epoch must beat the start (the probe) by one held-out row
+            from headstart.recipe import margin
+
+            config.start_margin, config.start_within = margin(len(val)), self.epochs
         model = TokenModel(head)
         identity = {"strategy": self.name, **setting}
         result = Job(model, model, Head(), rows, val, config, identity).run(progress=progress)
@@ -232,12 +248,16 @@ class AttentiveProbe:
         scores = []
         for setting in self.settings() if val is not None else self.settings()[:1]:
             head, result = self._train(setting, rows, val, n_classes, init, progress)
-            record = result.history[result.best_epoch - 1] if result.best_epoch > 0 else result.history[-1]
-            score = (record.get("val_accuracy", 0.0), -record.get("val_loss", 0.0))
-            scores.append({**setting, "val_accuracy": score[0], "val_loss": -score[1]})
+            if result.kept_start:
+                record = {**(result.start or {}), "kept_start": True}
+            else:
+                record = result.history[result.best_epoch - 1] if result.best_epoch > 0 else result.history[-1]
+            score = (not result.kept_start, record.get("val_accuracy", 0.0), -record.get("val_loss", 0.0))
+            scores.append({**setting, "val_accuracy": score[1], "val_loss": -score[2], "kept_start": result.kept_start})
             if best is None or score > best[0]:
                 best = (score, setting, head, result)
         _, setting, head, result = best
+        self.kept_start_ = bool(result.kept_start)
         self.pool_, self.head_ = head.pool.requires_grad_(False), head.linear.requires_grad_(False)
         self.chosen_ = {**setting, "tried": scores}
         self.history_, self.best_epoch_ = list(result.history), result.best_epoch

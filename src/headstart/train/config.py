@@ -36,6 +36,9 @@ class TrainConfig:
         start_margin: when set (and there are validation rows), the starting model is scored
             before training as epoch 0, plus this margin; if the first epoch does not beat
             that, training stops and the starting model is kept (``TrainResult.kept_start``).
+        start_within: the epochs training has to beat the starting model (with ``start_margin``):
+            1 (the recipe's probe check: one epoch, then stop) up to ``epochs`` (every epoch is tried;
+            the start is kept when none beats it).
     """
 
     epochs: int = 3
@@ -56,6 +59,7 @@ class TrainConfig:
     head_lr_factor: float = 10.0
     monitor: str = "accuracy"
     start_margin: float | None = None
+    start_within: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -58,7 +58,7 @@ class TrainResult:
     seconds: float = 0.0
     resumed_from: str | None = None
     # With ``config.start_margin``: the starting model's validation figures (epoch 0), and whether
-    # it was kept because the first epoch did not beat it.
+    # it was kept because no epoch within ``config.start_within`` beat it.
     start: dict[str, float] | None = None
     kept_start: bool = False
 
@@ -269,10 +269,11 @@ def train(
     result.start = state.get("start")
 
     def start_kept() -> bool:
-        return checking_start and state["epoch"] >= 1 and state["best_epoch"] == 0
+        within = max(1, min(config.start_within, config.epochs))
+        return checking_start and state["epoch"] >= within and state["best_epoch"] == 0
 
     for epoch in range(state["epoch"], config.epochs):
-        if start_kept():  # resumed after the first epoch had already lost to the start
+        if start_kept():  # resumed after the epochs allowed had already lost to the start
             break
         strategy.apply(unwrapped, epoch)
         # Both: accelerate's loader re-sets its sampler's epoch from its own counter.

@@ -96,6 +96,11 @@ def build(run_dir: Path) -> Section | None:
             what = f"fine-tuning beat the probe's head on the validation rows ({num(first)} vs {num(start)} at epoch 1)"
         items.append(f"<b>probe check</b>: {esc(what)}.")
         md.append("probe check: " + what)
+    if ((config.get("extras") or {}).get("attentive_probe") or {}).get("kept_probe"):
+        from headstart.strategies.attentive_probe import KEPT_PROBE
+
+        items.append(f"<b>attentive probe</b>: {esc(KEPT_PROBE)}.")
+        md.append("attentive probe: " + KEPT_PROBE)
     chosen = config.get("chosen") or {}
     C, scores = finite(chosen.get("C")), chosen.get("val_scores") or {}
     chart = ""
