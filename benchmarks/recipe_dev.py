@@ -31,6 +31,9 @@ CANDIDATES = {
     "3ep-5e-5-len64": {"epochs": 3, "lr": 5e-5, "max_length": 64},
     "3ep-5e-5-decay0.9": {"epochs": 3, "lr": 5e-5, "strategy_options": {"lr_decay": 0.9}},
     "3ep-5e-5-decay0.8": {"epochs": 3, "lr": 5e-5, "strategy_options": {"lr_decay": 0.8}},
+    # every training row trains (no validation rows: the last epoch is the model)
+    "3ep-5e-5-allrows": {"epochs": 3, "lr": 5e-5, "val_size": 0.0},
+    "2ep-5e-5-allrows": {"epochs": 2, "lr": 5e-5, "val_size": 0.0},
 }
 
 

@@ -22,6 +22,7 @@ def test_the_recipe_fills_what_was_left_at_none_and_keeps_what_was_set(hf_text_b
     want = max(16, 8 * int(np.ceil(np.percentile(counts, 99) / 8)))
     assert chosen.values["max_length"] == min(want, hf_text_backbone.max_length)
     assert chosen.probe_check and len(chosen.reasons) == 3
+    assert chosen.refit  # under recipe.REFIT_ROWS rows
     out = recipe.filled(params, chosen)
     assert out["train_batch_size"] == 8 and out["epochs"] == 5
     # Set by the user: nothing chosen, and no probe check for an explicit strategy.
@@ -31,6 +32,8 @@ def test_the_recipe_fills_what_was_left_at_none_and_keeps_what_was_set(hf_text_b
     # 1,000 rows or more of text: 3 epochs; images: 5 epochs at lr 1e-4, batch 16.
     many = as_dataset(["good film"] * 500 + ["bad film"] * 500, ["pos"] * 500 + ["neg"] * 500)
     assert recipe.choose(params, many, hf_text_backbone).values["epochs"] == 3
+    big = as_dataset(["good film"] * 1500 + ["bad film"] * 1500, ["pos"] * 1500 + ["neg"] * 1500)
+    assert not recipe.choose(params, big, hf_text_backbone).refit
 
 
 def test_auto_keeps_the_probe_when_fine_tuning_does_not_beat_it(hf_text_spec):
@@ -55,3 +58,65 @@ def test_auto_fine_tunes_when_it_beats_the_probe(hf_text_spec):
     assert clf.fine_tuned_ and len(clf.history_) == 3 and clf.best_epoch_ >= 1
     best = clf.history_[clf.best_epoch_ - 1]["val_accuracy"]
     assert best >= chosen["start"]["val_accuracy"] + chosen["margin"]
+
+
+def test_after_the_check_passes_the_model_is_the_refit_on_every_row(hf_text_spec):
+    """The refit is the same fine-tune from the pretrained weights on all rows for the best epoch's
+    count: the model equals a fit with no validation rows (val_size=0) for that many epochs."""
+    texts, labels = make_texts(80, seed=4)
+    options = {"lr": 3e-3, "train_batch_size": 8, "C": 0.01, "progress": False}
+    clf = TransferClassifier(backbone=hf_text_spec, epochs=3, val_size=0.3, **options).fit(texts, labels)
+    chosen = clf.extras_["recipe"]
+    assert chosen["kept_probe"] is False and chosen["refitted"]["rows"] == 80
+    epochs = chosen["refitted"]["epochs"]
+    assert epochs == clf.best_epoch_ >= 1 and len(chosen["refitted"]["history"]) == epochs
+    assert "val_accuracy" not in chosen["refitted"]["history"][-1] and len(clf.history_) == 3
+    plain = TransferClassifier(backbone=hf_text_spec, epochs=epochs, val_size=0.0, **options).fit(texts, labels)
+    assert not plain.extras_["recipe"]["refit"]  # no validation rows: no check, no refit
+    np.testing.assert_allclose(clf.decision_function(texts), plain.decision_function(texts), atol=1e-5)
+
+
+def test_a_kill_during_the_refit_then_resume_gives_the_same_model(hf_text_spec, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pandas as pd
+
+    texts, labels = make_texts(80, seed=4)
+    train, held = tmp_path / "train.csv", tmp_path / "held.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(train, index=False)
+    pd.DataFrame({"text": texts[:40], "label": labels[:40]}).to_csv(held, index=False)
+    env = {**os.environ, "HEADSTART_PROGRESS": "0", "HF_HUB_OFFLINE": "1"}
+    base = ["fit", str(train), "-b", hf_text_spec, "--eval", str(held), "--epochs", "3", "--lr", "0.003"]
+    base += ["--train-batch-size", "8", "--val-size", "0.3", "--C", "0.01"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(
+        [sys.executable, "-m", "headstart", *base, "-o", str(whole)], env=env, check=True, capture_output=True
+    )
+    assert (whole / "refit").is_dir()  # the check passed, so the model is the refit
+    # paused_cli sleeps after each checkpoint: the SIGKILL lands while the refit's first exists.
+    script = Path(__file__).parent / "paused_cli.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "4", *base, "-o", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pointer = killed / "refit" / "checkpoints" / "latest"
+    deadline = time.time() + 180
+    while not pointer.is_file():
+        assert proc.poll() is None and time.time() < deadline, "fit ended or hung before the refit's checkpoint"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "metrics.json").is_file()
+    resumed = [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"]
+    subprocess.run(resumed, env=env, check=True, capture_output=True)
+    a = TransferClassifier.load(whole).decision_function(texts)
+    b = TransferClassifier.load(killed).decision_function(texts)
+    np.testing.assert_allclose(a, b, atol=1e-5)

@@ -144,7 +144,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fine_tuning:
             train = (data, codes, names, params, strategy, method, mitigation, self._features, run_dir, resume)
             state.extras["recipe"] = recipe.to_dict()
-            backbone, head = fitting.fine_tune(state, self.backbone_, *train, probe_check=recipe.probe_check)
+            checks = {"probe_check": recipe.probe_check, "refit": recipe.refit}
+            backbone, head = fitting.fine_tune(state, self.backbone_, *train, **checks)
             if state.extras.get("recipe", {}).get("kept_probe"):  # fine-tuning did not pay: the probe
                 strategy = fitting.choose_strategy({**params, "strategy": "linear-probe"}, data)
                 kept = state.extras["recipe"]
@@ -167,8 +168,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
         recipe = rules.choose(params, data, self.backbone_)
         recipe.probe_check = recipe.probe_check and check and not fitting.learned_pooling(self.backbone_)
+        recipe.probe_check = recipe.probe_check and bool(params.get("val_size"))  # it needs validation rows
+        recipe.refit = recipe.refit and recipe.probe_check
         if recipe.probe_check:
             recipe.reasons.append("falls back to the linear probe if its first epoch does not beat it on validation")
+        if recipe.refit:
+            recipe.reasons.append(
+                f"then refits on all {len(data)} rows for the best epoch's count (under {rules.REFIT_ROWS} rows)"
+            )
         return rules.filled(params, recipe), recipe
 
     def _load_backbone(self, data: Dataset) -> None:

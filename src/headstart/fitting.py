@@ -257,6 +257,7 @@ def fine_tune(
     run_dir: str | Path | None = None,
     resume: bool = False,
     probe_check: bool = False,
+    refit: bool = False,
 ) -> tuple[Any, nn.Linear]:
     """Fine-tune ``backbone`` + a head on ``data`` (class ``codes``; ``names`` the class keys) with
     ``strategy``, an imbalance ``method`` and a debiasing ``mitigation`` (either may be ``None``).
@@ -265,7 +266,9 @@ def fine_tune(
     ``params`` are ``TransferClassifier``'s options; ``features(backbone, rows, stage)`` extracts
     (cached) features, for the LP-FT head and the methods that work on them. ``probe_check``: the
     starting model (the probe's head) must be beaten by one validation row at the first epoch, else
-    training stops and ``state.extras["recipe"]["kept_probe"]`` says so (:mod:`headstart.recipe`)."""
+    training stops and ``state.extras["recipe"]["kept_probe"]`` says so (:mod:`headstart.recipe`).
+    ``refit`` (with ``probe_check``): once fine-tuning has paid, train again from the pretrained weights
+    on every training row for the best epoch's count (:func:`_refit`; the run folder's ``refit/``)."""
     from headstart.heads import fit_linear_probe
     from headstart.imbalance import plan as imbalance_plan
     from headstart.recipe import margin, note
@@ -337,7 +340,16 @@ def fine_tune(
             )
     if mitigation is not None:
         _add_debias(job, mitigation, p, method, tr_codes, group_codes, n_classes, len(group_names))
+    # The pretrained weights, for a refit on every row once fine-tuning has paid.
+    pretrained = {k: v.detach().clone() for k, v in backbone.state_dict().items()} if refit else None
     result = job.run(run_dir, resume, p["progress"])
+    if pretrained is not None and result.start is not None and not result.kept_start and result.best_epoch >= 1:
+        first = result
+        job, result = _refit(job, pretrained, first.best_epoch, data, codes, n_classes, features, p, run_dir, resume)
+        refitted = {"rows": len(data), "epochs": first.best_epoch, "history": result.history}
+        state.extras["recipe"] = {**state.extras.get("recipe", {}), "refitted": refitted}
+        result.start, result.history, result.best_epoch = first.start, first.history, first.best_epoch
+        result.seconds += first.seconds
     # Back to the CPU: the head scores features that extract() returns as
     # numpy arrays, and extract() moves the backbone to its device itself.
     model = job.model.cpu().eval()
@@ -371,6 +383,48 @@ def fine_tune(
 
         state.fairness = record(mitigation, column, group_names, group_codes)
     return backbone, head
+
+
+def _refit(
+    job: Any,
+    pretrained: dict[str, Any],
+    epochs: int,
+    data: Dataset,
+    codes: np.ndarray,
+    n_classes: int,
+    features: Callable[[Any, Dataset, str], np.ndarray],
+    p: dict[str, Any],
+    run_dir: str | Path | None,
+    resume: bool,
+) -> tuple[Any, Any]:
+    """The fine-tune of ``job`` again, on every training row (``data``: the validation rows too) from the
+    ``pretrained`` backbone weights and a probe head fitted on every row, for ``epochs`` (the best
+    epoch's count; the schedule over those); no validation rows, so its last epoch is the model. Returns
+    (the new job, its result); checkpoints in ``run_dir/refit`` (resumable)."""
+    from dataclasses import replace
+
+    from headstart.heads import fit_linear_probe
+    from headstart.train.job import build_job
+
+    backbone = job.model.backbone
+    backbone.load_state_dict(pretrained)
+    probe = probe_options(p)
+    lp_options = {k: probe[k] for k in ("C", "class_weight", "seed")}
+    head = fit_linear_probe(features(backbone, data, "probe"), codes, n_classes, None, **lp_options).head_
+    config = replace(job.config, epochs=epochs, start_margin=None)
+    refit = build_job(
+        backbone,
+        n_classes,
+        data,
+        codes,
+        config,
+        job.strategy,
+        identity={**job.identity, "refit": f"{len(data)} rows, {epochs} epochs"},
+        head=head,
+    )
+    refit.notes = [f"[bold]refit[/bold] on all {len(data)} training rows for {epochs} epochs (the best epoch's count)"]
+    folder = None if run_dir is None else Path(run_dir) / "refit"
+    return refit, refit.run(folder, resume, p["progress"])
 
 
 def _add_debias(

@@ -241,6 +241,7 @@ class Auto:
             "imbalance": imbalance,
             "fine_tuned": bool(clf.fine_tuned_),
             "kept_probe": recipe.get("kept_probe"),
+            "refit": {k: v for k, v in (recipe.get("refitted") or {}).items() if k != "history"} or None,
             "recipe": recipe.get("values"),
             "reasons": recipe.get("reasons"),
             "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))},
@@ -324,6 +325,10 @@ def verdict(record: dict[str, Any]) -> str:
             how = "was fine-tuned with the default recipe" + (
                 f" (the whole network of {first}, ranked first)" if first != fit["backbone"] else ""
             )
+            if fit.get("refit"):
+                how += (
+                    f", then refitted on all {fit['refit']['rows']} training rows for {fit['refit']['epochs']} epochs"
+                )
         else:
             how = "is a linear probe"
         m = fit["metrics"]

@@ -94,6 +94,12 @@ def build(run_dir: Path) -> Section | None:
             )
         else:
             what = f"fine-tuning beat the probe's head on the validation rows ({num(first)} vs {num(start)} at epoch 1)"
+            refit = recipe.get("refitted")
+            if refit:
+                what += (
+                    f"; then refitted from the pretrained weights on all {refit['rows']} training rows for "
+                    f"{refit['epochs']} epochs (the best epoch's count): that refit is the model"
+                )
         items.append(f"<b>probe check</b>: {esc(what)}.")
         md.append("probe check: " + what)
     if ((config.get("extras") or {}).get("attentive_probe") or {}).get("kept_probe"):
