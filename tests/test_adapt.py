@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from headstart.adapt import DomainBatches, adapt_loss, domain_targets, list_methods, make_method
+from headstart.adapt.cross_attention import pseudo_labels
 from headstart.adapt.run import adapt
 from headstart.data import from_arrays
 from headstart.errors import HeadstartError
@@ -312,3 +313,26 @@ def test_dann_trains_a_pretrained_image_backbone(tmp_path):
               lr=1e-3, batch_size=4, val_size=0.0, select="last", progress=False)  # fmt: skip
     assert r.n_target == 6 and 0.0 <= r.target_accuracy <= 1.0
     assert _moved(before, r.model)
+
+
+def test_cross_attention_bank_votes_with_true_source_labels_beyond_the_batch():
+    """Target rows near class 1's source rows get pseudo-label 1 from the bank's true
+    labels, even when the batch has no class-1 source row and the source predictions
+    are wrong; the two-way filter drops rows the classifier disagrees with."""
+    method = make_method("cross-attention", bank=16, vote="cosine", agree=True, adversarial=0)
+    method = method.build(feature_dim=4, n_classes=2)
+    loss = adapt_loss(method, 2)
+    e0, e1 = torch.eye(4)[0], torch.eye(4)[1]
+    f_s = torch.stack([e0, e0, e1, e1]) + 0.01 * torch.randn(4, 4)
+    wrong = torch.tensor([[0.0, 5.0], [0.0, 5.0], [5.0, 0.0], [5.0, 0.0]])  # source predictions all wrong
+    targets = Targets.of([0, 0, 1, 1, -1, -1], domain=[0, 0, 0, 0, 1, 1])
+    f_t = torch.stack([e1, e1]) + 0.01
+    loss(torch.cat([torch.cat([wrong, torch.zeros(2, 2)]), torch.cat([f_s, f_t])], 1), targets)
+    assert sorted(method.bank.rows()[1].tolist()) == [0, 0, 1, 1]  # adapt_loss passed the true codes
+    # Next batch: class-0 source rows only; the target rows still vote class 1 through the bank.
+    only0 = torch.stack([e0, e0]) + 0.01 * torch.randn(2, 4)
+    vote = method.bank_vote(f_t, only0, torch.tensor([0, 0]))
+    assert vote.argmax(1).tolist() == [1, 1] and bool((vote.max(1).values > 0.9).all())
+    label, keep = pseudo_labels(vote, torch.tensor([[0.0, 1.0], [1.0, 0.0]]), 0.8)
+    assert label.tolist() == [1, 1] and keep.tolist() == [True, False]
+    assert len(method.bank.rows()[1]) == 6

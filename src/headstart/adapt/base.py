@@ -7,7 +7,9 @@ the same classes. Each method is an ``nn.Module``
     forward(f_s, f_t, logits_s, logits_t) -> scalar transfer loss
 
 (``f`` the backbone's ``(B, D)`` features, ``logits`` the head's ``(B, K)``
-outputs, ``_s`` source rows, ``_t`` target rows), and the training loss is
+outputs, ``_s`` source rows, ``_t`` target rows; a method whose
+``uses_source_labels`` is true also gets ``y_s=`` the source rows' class codes),
+and the training loss is
 
     loss = CE(logits_s, y_s) + weight * transfer(f_s, f_t, logits_s, logits_t)
 
@@ -63,6 +65,8 @@ class DomainLoss(nn.Module):
 
     name: ClassVar[str] = "base"
     has_parameters: ClassVar[bool] = False
+    # True: :func:`adapt_loss` also passes the source rows' class codes, ``forward(..., y_s=codes)``.
+    uses_source_labels: ClassVar[bool] = False
 
     def __init__(self, weight: float = 1.0, lr: float | None = None) -> None:
         super().__init__()
@@ -135,6 +139,45 @@ def domain_targets(source_codes: np.ndarray, n_target: int) -> Targets:
     return Targets.of(y, domain=domain)
 
 
+class SourceBank(nn.Module):
+    """A first-in first-out memory of the last ``size`` source rows seen in training:
+    their features (detached) and class codes, as buffers (checkpoints keep them).
+    Lets a method look past the batch's few source rows (e.g. a target row's
+    nearest source rows and their true labels), at no gradient cost.
+
+    Shapes: :meth:`push` ``(B, D)`` features and ``(B,)`` codes; :meth:`rows`
+    ``(n, D), (n,)`` with ``n <= size`` the rows stored so far.
+
+    >>> import torch
+    >>> bank = SourceBank(size=3, dim=2)
+    >>> bank.push(torch.ones(2, 2), torch.tensor([0, 1]))
+    >>> bank.push(torch.zeros(2, 2), torch.tensor([2, 3]))  # the oldest row (class 0) leaves
+    >>> sorted(bank.rows()[1].tolist())
+    [1, 2, 3]
+    """
+
+    def __init__(self, size: int, dim: int) -> None:
+        super().__init__()
+        if size < 1 or dim < 1:
+            raise HeadstartError(f"a source bank needs size and dim >= 1, got {size} and {dim}")
+        self.register_buffer("features", torch.zeros(size, dim))
+        self.register_buffer("labels", torch.full((size,), UNLABELLED, dtype=torch.long))
+        self.register_buffer("head", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def push(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        size = len(self.labels)
+        features, labels = features.detach()[-size:], labels.detach()[-size:]
+        where = (self.head + torch.arange(len(labels), device=self.labels.device)) % size
+        self.features[where] = features.to(self.features)
+        self.labels[where] = labels.to(self.labels)
+        self.head.copy_((self.head + len(labels)) % size)
+
+    def rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        filled = self.labels != UNLABELLED
+        return self.features[filled], self.labels[filled]
+
+
 class AdaptModel(WrappedModel):
     """A transfer model plus an adaptation method (whose parameters, e.g. a domain
     discriminator, train with it): ``[logits | features]`` in training mode."""
@@ -184,7 +227,8 @@ def adapt_loss(method: DomainLoss, n_classes: int, base: Loss | None = None) -> 
             method.step += 1
         if method.weight == 0 or not bool(tgt.any()) or not bool(src.any()):
             return ce
-        transfer = method(features[src], features[tgt], logits[src], logits[tgt])
+        extra = {"y_s": y[src]} if method.uses_source_labels else {}
+        transfer = method(features[src], features[tgt], logits[src], logits[tgt], **extra)
         return ce + method.weight * transfer
 
     return TargetsLoss(loss)
