@@ -69,6 +69,7 @@ def run_one(name: str, train, test, **options) -> dict:
         "best_epoch": clf.best_epoch_,
         "start": recipe.get("start"),
         "epoch_scores": [h.get("val_accuracy") for h in recipe.get("epochs_run") or clf.history_],
+        "refit": {k: v for k, v in (recipe.get("refitted") or {}).items() if k != "history"} or None,
     }
 
 
@@ -101,6 +102,8 @@ def main() -> None:
         r = results[name]
         d, p = r["default"], r["probe"]
         did = "kept the probe" if d["kept_probe"] else f"fine-tuned, best epoch {d['best_epoch']} of {d['epochs_run']}"
+        if d.get("refit"):
+            did += f"; refit on all {d['refit']['rows']} rows for {d['refit']['epochs']} epochs"
         print(
             f"| {name} | {r['train']} -> {r['test']} | {d['accuracy']:.4f} / {d['macro_f1']:.4f} | "
             f"{p['accuracy']:.4f} / {p['macro_f1']:.4f} | {d['accuracy'] - p['accuracy']:+.4f} | "
