@@ -248,6 +248,27 @@ def text_csv(tmp_path) -> Path:
 
 
 # ---- command-line helpers shared by test_cli.py and test_train.py
+def kill_paused_run(args: list[str], pointer: Path, env: dict[str, str], what: str, wait: float = 180) -> None:
+    """Run ``paused_cli.py`` with ``args`` (it sleeps after each checkpoint) and SIGKILL it once the
+    checkpoint ``pointer`` exists: the kill lands while the run has a checkpoint and is not over."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(__file__).parent / "paused_cli.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + wait
+    while not pointer.is_file():
+        assert proc.poll() is None and time.time() < deadline, f"the run ended or hung before {what}"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def cli(capsys, *args) -> tuple[int, str, str]:
     from headstart.cli import run
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import assert_one_error_line, cli, make_texts
-
-HERE = Path(__file__).resolve().parent
+from conftest import assert_one_error_line, cli, kill_paused_run, make_texts
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +58,9 @@ def test_a_kill_during_the_fit_then_resume_gives_the_same_figures(table, tmp_pat
     )
     killed = tmp_path / "killed"
     # paused_cli sleeps after each checkpoint: the SIGKILL lands while one exists and the fit is not over.
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "paused_cli.py"), "30", *base, "-o", str(killed)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    kill_paused_run(
+        ["30", *base, "-o", str(killed)], killed / "checkpoints" / "latest", env, "its first checkpoint", 120
     )
-    pointer = killed / "checkpoints" / "latest"
-    deadline = time.time() + 120
-    while not pointer.is_file():
-        assert proc.poll() is None and time.time() < deadline, "auto ended or hung before its first checkpoint"
-        time.sleep(0.2)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
     assert "fit" not in steps(killed)  # killed during the fit
     subprocess.run(
         [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"],

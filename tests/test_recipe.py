@@ -4,7 +4,7 @@ options the user set are kept, and `auto` falls back to the probe when fine-tuni
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_texts
+from conftest import kill_paused_run, make_texts
 
 from headstart import TransferClassifier, recipe
 from headstart.data import as_dataset
@@ -78,11 +78,8 @@ def test_after_the_check_passes_the_model_is_the_refit_on_every_row(hf_text_spec
 
 def test_a_kill_during_the_refit_then_resume_gives_the_same_model(hf_text_spec, tmp_path):
     import os
-    import signal
     import subprocess
     import sys
-    import time
-    from pathlib import Path
 
     import pandas as pd
 
@@ -94,29 +91,13 @@ def test_a_kill_during_the_refit_then_resume_gives_the_same_model(hf_text_spec, 
     base = ["fit", str(train), "-b", hf_text_spec, "--eval", str(held), "--epochs", "3", "--lr", "0.003"]
     base += ["--train-batch-size", "8", "--val-size", "0.3", "--C", "0.01"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(
-        [sys.executable, "-m", "headstart", *base, "-o", str(whole)], env=env, check=True, capture_output=True
-    )
+    command = [sys.executable, "-m", "headstart", *base]
+    subprocess.run([*command, "-o", str(whole)], env=env, check=True, capture_output=True)
     assert (whole / "refit").is_dir()  # the check passed, so the model is the refit
-    # paused_cli sleeps after each checkpoint: the SIGKILL lands while the refit's first exists.
-    script = Path(__file__).parent / "paused_cli.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "4", *base, "-o", str(killed)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     pointer = killed / "refit" / "checkpoints" / "latest"
-    deadline = time.time() + 180
-    while not pointer.is_file():
-        assert proc.poll() is None and time.time() < deadline, "fit ended or hung before the refit's checkpoint"
-        time.sleep(0.2)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_paused_run(["4", *base, "-o", str(killed)], pointer, env, "the refit's first checkpoint")
     assert not (killed / "metrics.json").is_file()
-    resumed = [sys.executable, "-m", "headstart", *base, "-o", str(killed), "--resume"]
-    subprocess.run(resumed, env=env, check=True, capture_output=True)
+    subprocess.run([*command, "-o", str(killed), "--resume"], env=env, check=True, capture_output=True)
     a = TransferClassifier.load(whole).decision_function(texts)
     b = TransferClassifier.load(killed).decision_function(texts)
     np.testing.assert_allclose(a, b, atol=1e-5)

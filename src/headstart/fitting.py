@@ -135,7 +135,7 @@ def fit_cached(
         if not strategy.kept_start_:
             return fitted
         # Attention did not beat its start (mean pooling + the probe) on the held-out rows: the linear
-        # probe on every training row is the model; the attentive probe's epochs stay in the record.
+        # probe on every training row is the model; what the attentive probe tried stays in extras.
         strategy = choose_strategy({**params, "strategy": "linear-probe"}, data)
         state.extras["attentive_probe"]["kept_probe"] = True
         state.fine_tuned, state.history, state.best_epoch = False, [], None
@@ -269,7 +269,6 @@ def fine_tune(
     training stops and ``state.extras["recipe"]["kept_probe"]`` says so (:mod:`headstart.recipe`).
     ``refit`` (with ``probe_check``): once fine-tuning has paid, train again from the pretrained weights
     on every training row for the best epoch's count (:func:`_refit`; the run folder's ``refit/``)."""
-    from headstart.heads import fit_linear_probe
     from headstart.imbalance import plan as imbalance_plan
     from headstart.recipe import margin, note
     from headstart.train.job import build_job
@@ -301,8 +300,7 @@ def fine_tune(
     if lp_ft:
         # LP-FT (Kumar et al. 2022): start from the linear probe's head, so the
         # backbone is not first pushed around by a random head's gradients.
-        lp_options = {k: probe[k] for k in ("C", "class_weight", "seed")}
-        head = fit_linear_probe(tr_features, tr_codes, n_classes, init_method, **lp_options).head_
+        head = lp_ft_head(tr_features, tr_codes, n_classes, init_method, p)
     targets: Any = tr_codes
     group_codes, group_names, column = None, [], data.columns.get("group", "group")
     if mitigation is not None:
@@ -385,6 +383,16 @@ def fine_tune(
     return backbone, head
 
 
+def lp_ft_head(features: np.ndarray, codes: np.ndarray, n_classes: int, method: Any, p: dict[str, Any]) -> nn.Linear:
+    """The linear probe's head on ``features`` (the estimator's ``C``, class weights and seed; an
+    imbalance ``method`` or ``None``): where LP-FT's fine-tuning starts."""
+    from headstart.heads import fit_linear_probe
+
+    probe = probe_options(p)
+    options = {k: probe[k] for k in ("C", "class_weight", "seed")}
+    return fit_linear_probe(features, codes, n_classes, method, **options).head_
+
+
 def _refit(
     job: Any,
     pretrained: dict[str, Any],
@@ -403,14 +411,11 @@ def _refit(
     (the new job, its result); checkpoints in ``run_dir/refit`` (resumable)."""
     from dataclasses import replace
 
-    from headstart.heads import fit_linear_probe
     from headstart.train.job import build_job
 
     backbone = job.model.backbone
     backbone.load_state_dict(pretrained)
-    probe = probe_options(p)
-    lp_options = {k: probe[k] for k in ("C", "class_weight", "seed")}
-    head = fit_linear_probe(features(backbone, data, "probe"), codes, n_classes, None, **lp_options).head_
+    head = lp_ft_head(features(backbone, data, "probe"), codes, n_classes, None, p)
     config = replace(job.config, epochs=epochs, start_margin=None)
     refit = build_job(
         backbone,
