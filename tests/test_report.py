@@ -108,6 +108,8 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
     pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc")).to_csv(root / "source.csv", index=False)
     pd.DataFrame(rng.normal(1.5, size=(60, 3)), columns=list("abc")).to_csv(root / "target.csv", index=False)
     spec = hf_text_spec
+    # check=false: the attention is kept whatever it scores on the tiny data (the panel is what is tested)
+    attentive = ["-s", "attentive-probe", "--option", "epochs=2", "--option", "check=false"]
     commands = {
         "probe": ["fit", data, "-b", spec, "-s", "linear-probe"],
         "finetuned": ["fit", data, "-b", spec, "-s", "full", "--epochs", "2"],
@@ -115,32 +117,9 @@ def runs(tmp_path_factory, hf_text_spec) -> dict[str, Path]:
         "rank": ["rank", data, "-c", f"{spec},random:{spec}", "--scores", "logme,knn"],
         "shift": ["shift", root / "source.csv", root / "target.csv", "--permutations", "100"],
         "distill": ["distill", root / "finetuned", data, "--student", "layers:1", "--epochs", "1"],
-        # check=false: the attention is kept whatever it scores on the tiny data (the panel is what is tested)
-        "attention": [
-            "fit",
-            data,
-            "-b",
-            spec,
-            "-s",
-            "attentive-probe",
-            "--option",
-            "epochs=2",
-            "--option",
-            "check=false",
-        ],
-        "attention-image": [
-            "fit",
-            make_image_folder(root / "images", per_class=4),
-            "-b",
-            "timm:test_efficientnet",
-            "--scratch",
-            "-s",
-            "attentive-probe",
-            "--option",
-            "epochs=2",
-            "--option",
-            "check=false",
-        ],
+        "attention": ["fit", data, "-b", spec, *attentive],
+        "attention-image": ["fit", make_image_folder(root / "images", per_class=4), "-b", "timm:test_efficientnet"]
+        + ["--scratch", *attentive],
     }
     import torch
 

@@ -146,15 +146,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             state.extras["recipe"] = recipe.to_dict()
             checks = {"probe_check": recipe.probe_check, "refit": recipe.refit}
             backbone, head = fitting.fine_tune(state, self.backbone_, *train, **checks)
-            if state.extras.get("recipe", {}).get("kept_probe"):  # fine-tuning did not pay: the probe
-                strategy = fitting.choose_strategy({**params, "strategy": "linear-probe"}, data)
-                kept = state.extras["recipe"]
-                state = fitting.new_state(data, self.classes_, counts)
-                state.extras["recipe"] = kept
-                cached = (data, codes, names, params, strategy, None, self._features, self.timings_)
-                backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
         else:  # the linear probe on cached features, or the attentive probe on cached token features
             cached = (data, codes, names, params, strategy, method, self._features, self.timings_)
+            backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
+        if fitting.kept_probe(state):  # training did not beat the probe: the probe on every row
+            state, strategy = fitting.probe_instead(state, data, params)
+            cached = (data, codes, names, params, strategy, None, self._features, self.timings_)
             backbone, head = fitting.fit_cached(state, self.backbone_, *cached)
         state.timings = {**self.timings_, **state.timings}
         self._adopt(state, backbone, head)
@@ -167,8 +164,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         from headstart import recipe as rules
 
         recipe = rules.choose(params, data, self.backbone_)
-        recipe.probe_check = recipe.probe_check and check and not fitting.learned_pooling(self.backbone_)
-        recipe.probe_check = recipe.probe_check and bool(params.get("val_size"))  # it needs validation rows
+        # The check needs validation rows, and a learned pooling has no probe to start from.
+        usable = check and bool(params.get("val_size")) and not fitting.learned_pooling(self.backbone_)
+        recipe.probe_check = recipe.probe_check and usable
         recipe.refit = recipe.refit and recipe.probe_check
         if recipe.probe_check:
             recipe.reasons.append("falls back to the linear probe if its first epoch does not beat it on validation")

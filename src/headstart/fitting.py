@@ -41,6 +41,23 @@ def new_state(data: Dataset, classes: Any, counts: np.ndarray) -> RunState:
     )
 
 
+def kept_probe(state: RunState) -> bool:
+    """A check found that training did not beat the linear probe: the recipe's probe check after
+    fine-tuning's first epoch, or the attentive probe's over its epochs."""
+    extras = state.extras
+    return bool(
+        (extras.get("recipe") or {}).get("kept_probe") or (extras.get("attentive_probe") or {}).get("kept_probe")
+    )
+
+
+def probe_instead(state: RunState, data: Dataset, params: dict[str, Any]) -> tuple[RunState, Any]:
+    """When a check kept the probe: a run state that keeps what ``state`` recorded of the check (its
+    ``extras``) and nothing of the training it stopped, and the linear-probe strategy to fit."""
+    fresh = new_state(data, state.classes, np.asarray(state.class_counts))
+    fresh.extras = dict(state.extras)
+    return fresh, choose_strategy({**params, "strategy": "linear-probe"}, data)
+
+
 def probe_options(params: dict[str, Any]) -> dict[str, Any]:
     """The linear probe's options among the estimator's."""
     return {k: params[k] for k in ("C", "class_weight", "val_size", "seed")}
@@ -131,14 +148,7 @@ def fit_cached(
     """A head on frozen, cached features: the linear probe on pooled ones (:func:`fit_probe`), or
     the attentive probe on token features (:func:`fit_attentive`). Returns (the backbone, the head)."""
     if strategy.uses_tokens:
-        fitted = fit_attentive(state, backbone, data, codes, names, params, strategy, method, timings)
-        if not strategy.kept_start_:
-            return fitted
-        # Attention did not beat its start (mean pooling + the probe) on the held-out rows: the linear
-        # probe on every training row is the model; what the attentive probe tried stays in extras.
-        strategy = choose_strategy({**params, "strategy": "linear-probe"}, data)
-        state.extras["attentive_probe"]["kept_probe"] = True
-        state.fine_tuned, state.history, state.best_epoch = False, [], None
+        return fit_attentive(state, backbone, data, codes, names, params, strategy, method, timings)
     feats = features(backbone, data, "fit")
     start = time.perf_counter()
     head = fit_probe(state, params, strategy, method, feats, codes, names)
@@ -179,7 +189,10 @@ def fit_attentive(
     wrapped = AttentiveBackbone(backbone, strategy.pool_)
     state.history, state.best_epoch, state.n_features = strategy.history_, strategy.best_epoch_, wrapped.feature_dim
     state.fine_tuned = True  # the pool's weights are new: the run folder keeps backbone/ (backbone + pool)
-    state.extras = {**state.extras, "attentive_probe": {**strategy.chosen_, "tokens": list(ext.tokens.shape)}}
+    chosen = {**strategy.chosen_, "tokens": list(ext.tokens.shape)}
+    if strategy.kept_start_:  # attention did not beat its start (mean pooling + the probe): the probe
+        chosen["kept_probe"] = True
+    state.extras = {**state.extras, "attentive_probe": chosen}
     timings["head_seconds"] = strategy.seconds_
     return wrapped, strategy.head_
 
