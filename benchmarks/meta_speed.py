@@ -4,7 +4,8 @@ The deepcopy way (what a hand-written MAML does): per task, ``copy.deepcopy(mode
 steps on the copy's support loss, the query gradient of the adapted copy added into the
 original's ``.grad``. torch.func: :class:`headstart.meta.maml.FOMAML` (``functional_call``
 with a dict of adapted tensors, per-task loop, and ``vmap=True``). Same meta-gradient to
-1e-5 is checked; CPU time (time.process_time) per meta-batch, median of ``--repeats``.
+1e-5 is checked (``--float64``: the same in double precision, where rounding is ~1e-16);
+CPU time (time.process_time) per meta-batch, median of ``--repeats``.
 
     nice -n 5 python benchmarks/meta_speed.py --threads 1
 """
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--float64", action="store_true", help="run in float64 (is a difference rounding or a bug?)")
     args = ap.parse_args()
 
     import torch
@@ -39,14 +41,16 @@ def main() -> None:
     from headstart.meta.registry import METHODS
 
     torch.set_num_threads(args.threads)
-    print(machine())
+    print(machine(), f"; {dtype}")
     ways, shots, queries = 5, 1, 5
+    dtype = torch.float64 if args.float64 else torch.float32
     x = torch.rand(args.tasks * ways * (shots + queries), 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    x = x.to(dtype)
     models = {}
     for vmap in (False, True):
         torch.manual_seed(0)
         method = METHODS.create("fomaml", inner_steps=args.steps, inner_lr=0.4, vmap=vmap)
-        models[vmap] = new_meta_model(Conv4(width=args.width), method, ways, shots, queries, 0).train()
+        models[vmap] = new_meta_model(Conv4(width=args.width), method, ways, shots, queries, 0).to(dtype).train()
     base = models[False]
 
     def func_grad(model):
