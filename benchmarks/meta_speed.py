@@ -41,7 +41,7 @@ def main() -> None:
     from headstart.meta.registry import METHODS
 
     torch.set_num_threads(args.threads)
-    print(machine(), f"; {dtype}")
+    print(machine(), "; float64" if args.float64 else "; float32")
     ways, shots, queries = 5, 1, 5
     dtype = torch.float64 if args.float64 else torch.float32
     x = torch.rand(args.tasks * ways * (shots + queries), 1, 28, 28, generator=torch.Generator().manual_seed(0))
