@@ -6,7 +6,9 @@ features cache (the same embeddings as fewshot_episodes_speed.py, where ProtoNet
 0.877 5-way 5-shot over all 156 characters). Split: meta-train on small2's Greek and
 Latin characters (50 characters, 1,000 drawings; both alphabets are also in small1),
 evaluate on its Japanese (katakana), Sanskrit and Tagalog characters (106 characters,
-2,120 drawings), which no training step sees. Every method but logistic regression sees the
+2,120 drawings), which no training step sees. ``--validate``: a development split inside the
+meta-train alphabets (meta-train on Greek, evaluate on Latin), to choose options without the test split.
+Every method but logistic regression sees the
 embeddings scaled to mean norm 1 on the meta-train rows (the inner learning rates 0.4 / 0.1
 diverge at the raw scale, norm ~ 30); ProtoNet is invariant to that scale. 600 test episodes, 15 queries per class,
 episode seed 0, 95% CI = 1.96 std / sqrt(600). See _meta_features.py for the methods.
@@ -42,6 +44,11 @@ def main() -> None:
     ap.add_argument("--methods", default="protonet,anil,anil:learn_lr=1,protomaml")
     ap.add_argument("--scale", type=float, default=0.0, help="feature scale (0: 1 / mean norm of the train features)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--validate",
+        action="store_true",
+        help="development split: meta-train on Greek alone, evaluate on Latin (no test-split row is read)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -60,6 +67,9 @@ def main() -> None:
     r = evaluate_episodes(X, labels, "protonet", ways=5, shots=5, queries=15, episodes=1000, seed=0)
     print(f"check: protonet, all of small2, 1000 5-way 5-shot episodes: {r.mean:.4f} ± {r.ci95:.4f} (recorded 0.8770)")
     is_train = np.array([lab.split("/")[0] in TRAIN_ALPHABETS for lab in labels])
+    if args.validate:  # the choice of options: Greek -> Latin, inside the meta-train alphabets
+        X, labels = X[is_train], labels[is_train]
+        is_train = np.array([lab.split("/")[0] == "Greek" for lab in labels])
     print(
         f"meta-train: {len(set(labels[is_train]))} characters ({is_train.sum()} drawings) of {TRAIN_ALPHABETS}; "
         f"test: {len(set(labels[~is_train]))} characters ({(~is_train).sum()} drawings)"
@@ -82,7 +92,9 @@ def main() -> None:
         methods=args.methods.split(","),
     )
     print(f"total CPU {(time.process_time() - cpu) / 60:.1f} min")
-    out = Path(args.out or ROOT / "benchmarks" / "out" / f"meta_frozen_{args.ways}w{args.shots}s_x{scale:.3g}.json")
+    tag = "_validate" if args.validate else ""
+    name = f"meta_frozen_{args.ways}w{args.shots}s_x{scale:.3g}{tag}.json"
+    out = Path(args.out or ROOT / "benchmarks" / "out" / name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(

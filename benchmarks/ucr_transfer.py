@@ -30,6 +30,11 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 - ``...-seg`` (``transfer-seg``, ``transfer-probe-seg``, ``ssl-seg``, ``ssl-probe-seg``,
   ``scratch-seg``): the same with ``pool=segments`` (the mean of each eighth of the series, side by
   side) instead of the mean over the whole series: where along the series a pattern is, is kept;
+- ``ARM:EPOCHS[:LR]`` (e.g. ``transfer-noval-seg:200:3e-4``): the arm with that fine-tuning budget and
+  learning rate instead of ``--epochs`` and 1e-3;
+- ``ensN:RECIPE`` (e.g. ``ens5:transfer-noval-seg:200``): N fits of the recipe with different seeds,
+  class probabilities averaged (Fawaz et al. 2019, "Deep neural network ensembles for time series
+  classification");
 - ``MiniRocket``: aeon's ``MiniRocketClassifier`` (10,000 kernels, ridge), ``random_state=seed``;
 - ``1-NN DTW`` (full window) and ``1-NN ED``: aeon's ``KNeighborsTimeSeriesClassifier``.
 
@@ -121,18 +126,64 @@ def pretrain_ssl(target: str, out: Path, epochs: int, method: str = "masked") ->
 # The recipes that read a pre-trained encoder (what --select chooses among), in table order.
 TRANSFER_ARMS = (
     *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
-    *("transfer-seg", "transfer-probe-seg", "ssl-seg", "ssl-probe-seg"),
+    *("transfer-seg", "transfer-probe-seg", "transfer-noval-seg", "ssl-seg", "ssl-probe-seg", "ssl-noval-seg"),
     *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
 )
-LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg")
+LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg", "scratch-noval-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
 
 
+def encoder_of(arm: str) -> str:
+    """``transfer`` of ``transfer-noval-seg:200:3e-4`` (and of ``ens5:transfer-noval-seg:200``)."""
+    if arm.startswith("ens"):
+        arm = arm.split(":", 1)[1]
+    return arm.split(":")[0].split("-")[0]
+
+
+def arm_rank(arm: str) -> tuple[int, bool, str]:
+    """Table order (and ``--select``'s order among ties): ``ARM_ORDER`` by the recipe's arm, then
+    single fits before ensembles, then the budget as written."""
+    ensemble = arm.startswith("ens")
+    base = (arm.split(":", 1)[1] if ensemble else arm).split(":")[0]
+    return (ARM_ORDER.index(base) if base in ARM_ORDER else len(ARM_ORDER), ensemble, arm)
+
+
+def is_learned(arm: str) -> bool:
+    """A recipe that trains or reads a network (``ARM`` or ``ARM:EPOCHS[:LR]``), not a classic baseline."""
+    return encoder_of(arm) in ("transfer", "ssl", "fssl", "gaf", "scratch")
+
+
+def is_transfer(arm: str) -> bool:
+    """A recipe that reads a pre-trained encoder (what ``--select`` chooses among)."""
+    return is_learned(arm) and encoder_of(arm) != "scratch"
+
+
+class Ensemble:
+    """``ensN:RECIPE``: the recipe fitted with N seeds (``seed * N`` .. ``seed * N + N - 1``, so the
+    ensembles of different seeds share no member); the class probabilities averaged."""
+
+    def __init__(self, members: list[object]) -> None:
+        self.members = members
+
+    def evaluate(self, data: object) -> dict[str, float]:
+        probs = sum(np.asarray(m.predict_proba(data)) for m in self.members)
+        classes = np.asarray(self.members[0].classes_)
+        return {"accuracy": float((classes[probs.argmax(1)] == np.asarray(data.labels)).mean())}
+
+
 def fit_arm(arm: str, specs: dict[str, str], train: object, seed: int, epochs: int, cache_dir: Path) -> object:
-    """One recipe fitted on ``train`` (a Dataset) with ``seed``."""
+    """One recipe fitted on ``train`` (a Dataset) with ``seed``; ``ARM:EPOCHS[:LR]`` overrides the
+    fine-tuning's epochs (``epochs``) and learning rate (1e-3); ``ensN:RECIPE`` is an :class:`Ensemble`."""
     from headstart import TransferClassifier
 
-    fine = {"strategy": "full", "epochs": epochs, "lr": 1e-3, "train_batch_size": 16, "precision": "no"}
+    if arm.startswith("ens"):
+        n, recipe = arm.split(":", 1)
+        k = int(n[3:])
+        return Ensemble([fit_arm(recipe, specs, train, seed * k + i, epochs, cache_dir) for i in range(k)])
+    arm, *budget = arm.split(":")
+    epochs = int(budget[0]) if budget else epochs
+    lr = float(budget[1]) if len(budget) > 1 else 1e-3
+    fine = {"strategy": "full", "epochs": epochs, "lr": lr, "train_batch_size": 16, "precision": "no"}
     probe = {"strategy": "linear-probe", "cache_dir": str(cache_dir)}
     encoder, *how = arm.split("-")
     pool = "&pool=segments" if "seg" in how else ""
@@ -154,14 +205,19 @@ def select(arms: list[str], specs: dict[str, str], train: object, k: int, epochs
     from sklearn.model_selection import StratifiedShuffleSplit
 
     scores: dict[str, list[float]] = {a: [] for a in arms}
+    reference: list[float] = []  # 1-NN Euclidean on the same splits (not a candidate: a yardstick)
     for split in range(k):
         cut = StratifiedShuffleSplit(n_splits=1, test_size=1 / 3, random_state=100 + split)
         fit_idx, val_idx = next(cut.split(np.zeros(len(train)), train.labels))
         part, held = train.subset(fit_idx), train.subset(val_idx)
         for arm in arms:
             scores[arm].append(fit_arm(arm, specs, part, 0, epochs, cache_dir).evaluate(held)["accuracy"])
+        X, H = (np.stack([x[:, 0] for x in d.inputs]) for d in (part, held))
+        nearest = ((H[:, None, :] - X[None, :, :]) ** 2).sum(-1).argmin(1)
+        reference.append(float((np.asarray(part.labels)[nearest] == np.asarray(held.labels)).mean()))
     means = {a: float(np.mean(v)) for a, v in scores.items()}
-    return {"validation": scores, "mean": means, "selected": max(arms, key=lambda a: means[a])}
+    selected = max(arms, key=lambda a: means[a])
+    return {"validation": scores, "mean": means, "selected": selected, "1-NN ED": float(np.mean(reference))}
 
 
 def check_gaf() -> None:
@@ -225,20 +281,20 @@ def main() -> None:
             print(json.dumps({"target": target, "arm": arm, "accuracy": round(acc, 4)}), file=sys.stderr, flush=True)
 
         specs: dict[str, str] = {}
-        if any(a.split("-")[0] == "transfer" for a in arms):
+        if any(encoder_of(a) == "transfer" for a in arms):
             specs["transfer"], cpu["pre-training"] = pretrain(target, out, args.pretrain_epochs)
-        if any(a.split("-")[0] == "ssl" for a in arms):
+        if any(encoder_of(a) == "ssl" for a in arms):
             specs["ssl"], cpu["ssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs)
-        if any(a.split("-")[0] == "fssl" for a in arms):
+        if any(encoder_of(a) == "fssl" for a in arms):
             specs["fssl"], cpu["fssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs, "forecast")
         cache_dir = out / "cache"
-        for arm in [a for a in LEARNED_ARMS if a in arms]:
+        for arm in sorted((a for a in arms if is_learned(a)), key=arm_rank):
             for seed in seeds:
                 c = time.process_time()
                 clf = fit_arm(arm, specs, train, seed, args.epochs, cache_dir)
                 record(arm, clf.evaluate(test)["accuracy"], time.process_time() - c)
         selection = None
-        candidates = [a for a in TRANSFER_ARMS if a in arms]
+        candidates = sorted((a for a in arms if is_transfer(a)), key=arm_rank)
         if args.select and candidates:
             c = time.process_time()
             selection = select(candidates, specs, train, args.select, args.epochs, cache_dir)
@@ -270,7 +326,7 @@ def print_table(table: list[dict], seeds: list[int]) -> None:
     from headstart.stats import mean_ci
 
     print(f"\nUCR TEST accuracy, seeds {seeds} (mean ± 95% CI; 1-NN deterministic); CPU s for all seeds")
-    names = [a for a in ARM_ORDER if any(a in t["results"] for t in table)]
+    names = sorted({a for t in table for a in t["results"]}, key=arm_rank)
     print("| target | " + " | ".join(names) + " | published 1-NN ED | transfer - scratch |")
     print("| --- " * (len(names) + 3) + "|")
     for t in table:
@@ -298,8 +354,9 @@ def print_table(table: list[dict], seeds: list[int]) -> None:
             means = ", ".join(f"{a} {m:.3f}" for a, m in sel["mean"].items())
             v = t["results"].get(sel["selected"], [])
             chosen = f"{np.mean(v):.3f}" if v else "?"
+            ed = f"; 1-NN ED on the same splits {sel['1-NN ED']:.3f}" if "1-NN ED" in sel else ""
             print(f"{t['target']}: chosen on TRAIN splits: {sel['selected']} (TEST {chosen}); "
-                  f"validation means: {means} ({sel['cpu_s']:.0f} CPU s)")  # fmt: skip
+                  f"validation means: {means}{ed} ({sel['cpu_s']:.0f} CPU s)")  # fmt: skip
 
 
 def merge(folders: list[str]) -> None:
