@@ -113,6 +113,28 @@ def test_every_method_trains_through_the_loop_and_adapts(name, tmp_path):
         assert ev.mean > ev.accuracies[:, 0].mean() or name == "protomaml"  # protomaml starts at the prototypes
 
 
+def test_anil_zero_head_starts_every_task_at_zero_and_first_steps_to_centred_class_means():
+    """The zeroing trick: before adaptation every query is scored equal (all logits 0); after one
+    step of lr a from zero, the head is a * (onehot - 1/K)^T z / n (the softmax at zero is uniform)."""
+    from headstart.meta.base import split_tasks
+
+    torch.manual_seed(0)
+    method = METHODS.create("anil", inner_steps=1, inner_lr=0.5, zero_head=True)
+    model = new_meta_model(TinyMLP(), method, 3, 2, 2, 0).train()
+    xs, ys, xq, _ = split_tasks(torch.randn(12, 4), 3, 2, 2)[0]
+    (start, after), predict = method.adapt(model, xs, ys, 1, create_graph=False, keep=True)
+    assert not predict(start, xq).any()
+    zs = model(xs, part="features").detach()
+    centred = torch.nn.functional.one_hot(ys, 3).float() - 1 / 3
+    assert torch.allclose(after["head.linear.weight"], 0.5 * centred.T @ zs / len(zs), atol=1e-6)
+    assert torch.allclose(after["head.linear.bias"], 0.5 * centred.mean(0), atol=1e-6)
+    learnt = new_meta_model(TinyMLP(), METHODS.create("anil", inner_steps=1, inner_lr=0.5), 3, 2, 2, 0).train()
+    (start,), _ = learnt.method.adapt(learnt, xs, ys, 0, create_graph=False)
+    assert start["head.linear.weight"].abs().sum() > 0  # without the option: the meta-learnt start
+    with pytest.raises(HeadstartError, match="zero_head is anil's"):
+        METHODS.create("protomaml", zero_head=True)
+
+
 def test_reptile_outer_step_is_the_interpolation():
     """One Reptile step with SGD(lr=eps) moves theta to theta + eps (phi - theta)."""
     from headstart.meta.base import sgd_steps, split_tasks

@@ -3,7 +3,11 @@
 The body's features of the support and query sets are computed once per task; the
 inner SGD steps run on the linear head over them, and the outer loss trains the body
 and the head's initialisation (second order through the head's steps by default: cheap,
-since the head is small).
+since the head is small). ``zero_head``: every task's head starts at zero instead of the
+meta-learnt initialisation (the "zeroing trick" of Kao et al., "MAML is a Noisy Contrastive
+Learner in Classification", ICLR 2022): a learnt head start is a bias shared by every task,
+whose classes are permuted per episode; from zero, the first step's head is each class's mean
+support feature minus the support mean, times the inner lr.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from headstart.meta.base import MetaMethod
+import torch
+
+from headstart.meta.base import MetaMethod, MetaModel, Params
 from headstart.meta.registry import METHODS
 
 
@@ -28,6 +34,7 @@ class ANIL(MetaMethod):
     inner_lr: float = 0.4
     test_steps: int = 10
     second_order: bool = True
+    zero_head: bool = False
 
     name: ClassVar[str] = "anil"
     adapts: ClassVar[str] = "head"
@@ -38,3 +45,9 @@ class ANIL(MetaMethod):
             from headstart.errors import HeadstartError
 
             raise HeadstartError(f"{self.name} adapts the head only: vmap maps whole-model inner loops")
+
+    def head_init(self, model: MetaModel, params: Params, zs: torch.Tensor, ys: torch.Tensor, ways: int) -> Params:
+        start = super().head_init(model, params, zs, ys, ways)
+        if not self.zero_head:
+            return start
+        return {k: torch.zeros_like(v) for k, v in start.items()}

@@ -46,5 +46,12 @@ class ProtoMAML(ANIL):
     name: ClassVar[str] = "protomaml"
     any_ways: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.zero_head:
+            from headstart.errors import HeadstartError
+
+            raise HeadstartError(f"{self.name} starts every head from the prototypes: zero_head is anil's option")
+
     def head_init(self, model: MetaModel, params: Params, zs: torch.Tensor, ys: torch.Tensor, ways: int) -> Params:
         return prototype_head(zs, ys, ways)
