@@ -15,7 +15,8 @@ saved as a normal backbone (``backbone.json`` + ``weights.safetensors``) and loa
 
 Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 
-- ``transfer``: ``local:<pre-trained scratch:tsconv>`` fine-tuned on the target's TRAIN
+- ``transfer``: ``local:<pre-trained scratch:ENCODER>`` (``--encoder``: ``tsconv``, the default, or
+  ``fcn``, Wang et al.'s 2017 fully convolutional network) fine-tuned on the target's TRAIN
   (``strategy="full"``, AdamW lr 1e-3, batch 16, ``--epochs``, the best epoch by accuracy
   on 10% of TRAIN, head from the linear probe: LP-FT);
 - ``transfer-probe``: the same pre-trained encoder frozen, a linear probe on its pooled features;
@@ -24,14 +25,14 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 - ``ssl``, ``ssl-probe``, ``ssl-noval``: the same three on the self-supervised encoder;
 - ``fssl...``: the same on an encoder pre-trained by self-supervised *forecasting* (``forecast``: the
   last 20% of each series hidden and reconstructed from the rest), same series and budget;
-- ``scratch``: ``scratch:tsconv?norm=series`` with random weights, the same training;
+- ``scratch``: ``scratch:ENCODER?norm=series`` with random weights, the same training;
 - ``gaf``: ``gaf:efficientnet-lite0`` (each series as its Gramian angular summation field, 224 px)
   frozen + a linear probe: the vision route;
 - ``...-seg`` (``transfer-seg``, ``transfer-probe-seg``, ``ssl-seg``, ``ssl-probe-seg``,
   ``scratch-seg``): the same with ``pool=segments`` (the mean of each eighth of the series, side by
   side) instead of the mean over the whole series: where along the series a pattern is, is kept;
-- ``ARM:EPOCHS[:LR]`` (e.g. ``transfer-noval-seg:200:3e-4``): the arm with that fine-tuning budget and
-  learning rate instead of ``--epochs`` and 1e-3;
+- ``ARM:EPOCHS[:LR[:BATCH]]`` (e.g. ``transfer-noval-seg:200:3e-4``): the arm with that fine-tuning
+  budget, learning rate and batch instead of ``--epochs``, 1e-3 and 16;
 - ``ensN:RECIPE`` (e.g. ``ens5:transfer-noval-seg:200``): N fits of the recipe with different seeds,
   class probabilities averaged (Fawaz et al. 2019, "Deep neural network ensembles for time series
   classification");
@@ -78,12 +79,12 @@ def znorm(d: object) -> object:
     return Dataset(inputs=rows, labels=d.labels, modality="timeseries", source=d.source)
 
 
-def pretrain(target: str, out: Path, epochs: int) -> tuple[str, float]:
+def pretrain(target: str, out: Path, epochs: int, encoder: str = "tsconv") -> tuple[str, float]:
     """The encoder pre-trained on the other targets' TRAIN rows; its ``local:`` spec and CPU seconds."""
     from headstart import TransferClassifier
     from headstart.data import Dataset, bundled_ucr, load_ts
 
-    folder = out / f"pretrained-without-{target}"
+    folder = out / (f"pretrained-without-{target}" if encoder == "tsconv" else f"pretrained-{encoder}-without-{target}")
     if (folder / "backbone.json").is_file():
         return f"local:{folder}", 0.0
     rows, labels = [], []
@@ -95,7 +96,7 @@ def pretrain(target: str, out: Path, epochs: int) -> tuple[str, float]:
     source = Dataset(inputs=rows, labels=np.asarray(labels), modality="timeseries", source=f"not-{target}")
     c = time.process_time()
     clf = TransferClassifier(
-        "scratch:tsconv?norm=series", strategy="full", epochs=epochs, lr=1e-3, train_batch_size=16,
+        f"scratch:{encoder}?norm=series", strategy="full", epochs=epochs, lr=1e-3, train_batch_size=16,
         head_init="random", precision="no", progress=False, seed=0,
     ).fit(source)  # fmt: skip
     clf.backbone_.save(folder)
@@ -129,7 +130,7 @@ TRANSFER_ARMS = (
     *("transfer-seg", "transfer-probe-seg", "transfer-noval-seg", "ssl-seg", "ssl-probe-seg", "ssl-noval-seg"),
     *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
 )
-LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg", "scratch-noval-seg")
+LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg", "scratch-noval", "scratch-noval-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
 
 
@@ -171,36 +172,42 @@ class Ensemble:
         return {"accuracy": float((classes[probs.argmax(1)] == np.asarray(data.labels)).mean())}
 
 
-def fit_arm(arm: str, specs: dict[str, str], train: object, seed: int, epochs: int, cache_dir: Path) -> object:
-    """One recipe fitted on ``train`` (a Dataset) with ``seed``; ``ARM:EPOCHS[:LR]`` overrides the
-    fine-tuning's epochs (``epochs``) and learning rate (1e-3); ``ensN:RECIPE`` is an :class:`Ensemble`."""
+def fit_arm(
+    arm: str, specs: dict[str, str], train: object, seed: int, epochs: int, cache_dir: Path, encoder: str = "tsconv"
+) -> object:
+    """One recipe fitted on ``train`` (a Dataset) with ``seed``; ``ARM:EPOCHS[:LR[:BATCH]]`` overrides the
+    fine-tuning's epochs (``epochs``), learning rate (1e-3) and batch (16); ``ensN:RECIPE`` is an
+    :class:`Ensemble`; ``encoder`` is the network of the scratch arms (``scratch:ENCODER``)."""
     from headstart import TransferClassifier
 
     if arm.startswith("ens"):
         n, recipe = arm.split(":", 1)
         k = int(n[3:])
-        return Ensemble([fit_arm(recipe, specs, train, seed * k + i, epochs, cache_dir) for i in range(k)])
+        return Ensemble([fit_arm(recipe, specs, train, seed * k + i, epochs, cache_dir, encoder) for i in range(k)])
     arm, *budget = arm.split(":")
     epochs = int(budget[0]) if budget else epochs
     lr = float(budget[1]) if len(budget) > 1 else 1e-3
-    fine = {"strategy": "full", "epochs": epochs, "lr": lr, "train_batch_size": 16, "precision": "no"}
+    batch = int(budget[2]) if len(budget) > 2 else 16
+    fine = {"strategy": "full", "epochs": epochs, "lr": lr, "train_batch_size": batch, "precision": "no"}
     probe = {"strategy": "linear-probe", "cache_dir": str(cache_dir)}
-    encoder, *how = arm.split("-")
+    network, *how = arm.split("-")
     pool = "&pool=segments" if "seg" in how else ""
-    if encoder == "scratch":
+    val = {"val_size": 0.0} if "noval" in how else {}
+    if network == "scratch":
         return TransferClassifier(
-            f"scratch:tsconv?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine
+            f"scratch:{encoder}?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine, **val
         ).fit(train)
-    if encoder == "gaf":
+    if network == "gaf":
         return TransferClassifier("gaf:efficientnet-lite0", progress=False, seed=seed, **probe).fit(train)
-    spec = specs[encoder] + pool.replace("&", "?")
+    spec = specs[network] + pool.replace("&", "?")
     if "probe" in how:
         return TransferClassifier(spec, progress=False, seed=seed, **probe).fit(train)
-    val = {"val_size": 0.0} if "noval" in how else {}
     return TransferClassifier(spec, progress=False, seed=seed, **fine, **val).fit(train)
 
 
-def select(arms: list[str], specs: dict[str, str], train: object, k: int, epochs: int, cache_dir: Path) -> dict:
+def select(
+    arms: list[str], specs: dict[str, str], train: object, k: int, epochs: int, cache_dir: Path, encoder: str
+) -> dict:
     """Mean accuracy of each transfer recipe on K held-out thirds of TRAIN (fitted on the other 2/3)."""
     from sklearn.model_selection import StratifiedShuffleSplit
 
@@ -211,7 +218,7 @@ def select(arms: list[str], specs: dict[str, str], train: object, k: int, epochs
         fit_idx, val_idx = next(cut.split(np.zeros(len(train)), train.labels))
         part, held = train.subset(fit_idx), train.subset(val_idx)
         for arm in arms:
-            scores[arm].append(fit_arm(arm, specs, part, 0, epochs, cache_dir).evaluate(held)["accuracy"])
+            scores[arm].append(fit_arm(arm, specs, part, 0, epochs, cache_dir, encoder).evaluate(held)["accuracy"])
         X, H = (np.stack([x[:, 0] for x in d.inputs]) for d in (part, held))
         nearest = ((H[:, None, :] - X[None, :, :]) ** 2).sum(-1).argmin(1)
         reference.append(float((np.asarray(part.labels)[nearest] == np.asarray(held.labels)).mean()))
@@ -250,6 +257,8 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--pretrain-epochs", type=int, default=30)
+    p.add_argument("--encoder", choices=("tsconv", "fcn"), default="tsconv",
+                   help="the network pre-trained (transfer) and trained from scratch (scratch)")  # fmt: skip
     p.add_argument("--arms", default="transfer,scratch,minirocket,dtw,ed")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "ucr_transfer"))
     p.add_argument("--ssl-epochs", type=int, default=30, help="epochs of the self-supervised pre-training")
@@ -282,7 +291,7 @@ def main() -> None:
 
         specs: dict[str, str] = {}
         if any(encoder_of(a) == "transfer" for a in arms):
-            specs["transfer"], cpu["pre-training"] = pretrain(target, out, args.pretrain_epochs)
+            specs["transfer"], cpu["pre-training"] = pretrain(target, out, args.pretrain_epochs, args.encoder)
         if any(encoder_of(a) == "ssl" for a in arms):
             specs["ssl"], cpu["ssl pre-training"] = pretrain_ssl(target, out, args.ssl_epochs)
         if any(encoder_of(a) == "fssl" for a in arms):
@@ -291,13 +300,13 @@ def main() -> None:
         for arm in sorted((a for a in arms if is_learned(a)), key=arm_rank):
             for seed in seeds:
                 c = time.process_time()
-                clf = fit_arm(arm, specs, train, seed, args.epochs, cache_dir)
+                clf = fit_arm(arm, specs, train, seed, args.epochs, cache_dir, args.encoder)
                 record(arm, clf.evaluate(test)["accuracy"], time.process_time() - c)
         selection = None
         candidates = sorted((a for a in arms if is_transfer(a)), key=arm_rank)
         if args.select and candidates:
             c = time.process_time()
-            selection = select(candidates, specs, train, args.select, args.epochs, cache_dir)
+            selection = select(candidates, specs, train, args.select, args.epochs, cache_dir, args.encoder)
             selection["cpu_s"] = time.process_time() - c
             print(json.dumps({"target": target, **selection}), file=sys.stderr, flush=True)
         X = np.stack([x[:, 0] for x in train.inputs])[:, None, :]

@@ -49,6 +49,7 @@ CASES: dict[str, tuple[str | Callable[[dict[str, str]], str], dict[str, Any], st
     "scratch-mlp": ("scratch:mlp", {"feature_dim": WIDTH, "hidden": 8}, "tabular", {}),
     "scratch-seqconv": ("scratch:seqconv", {"channels": 4}, "tabular", {"pads_inputs": True}),
     "scratch-tsconv": ("scratch:tsconv?pool=attention", {"in_channels": 2, "width": 8}, "timeseries", {}),
+    "scratch-fcn": ("scratch:fcn?pool=attention", {"in_channels": 2, "widths": [4, 8, 4]}, "timeseries", {}),
     "ge2e": ("ge2e?layers=2&pool=meanmax", {}, "audio", {}),
     "gaf": ("gaf:timm:test_efficientnet?size=32", {"pretrained": False}, "timeseries", {}),
     "layer-text": (lambda d: f"hf:{d['bert']}@block1", {}, "text", {}),

@@ -411,3 +411,64 @@ def test_segments_pooling_keeps_where_along_the_series_and_a_saved_encoder_takes
     assert torch.allclose(mean, both.view(2, SEGMENTS, 4).mean(1), atol=1e-5)
     assert not torch.allclose(both[0, :4], both[0, -4:], atol=1e-3)  # ... and the start differs from the end
     assert load_backbone(f"local:{folder}?pool=attention").feature_dim == 4
+
+
+# ------------------------------------------------------------------ scratch:fcn (Wang et al. 2017)
+def test_masked_batch_norm_is_batch_norm_on_unpadded_rows_and_ignores_padding():
+    from headstart.backbones.fcn import MaskedBatchNorm
+
+    torch.manual_seed(0)
+    ours, theirs = MaskedBatchNorm(3), torch.nn.BatchNorm1d(3)
+    theirs.load_state_dict(ours.state_dict())
+    h = torch.randn(4, 3, 10) * 2 + 1
+    full = torch.ones(4, 10, dtype=torch.bool)
+    for _ in range(2):  # the running statistics move the same way
+        assert torch.allclose(ours(h, full), theirs(h), atol=1e-6)
+    assert torch.allclose(ours.running_mean, theirs.running_mean)
+    assert torch.allclose(ours.running_var, theirs.running_var)
+    # Padded: the statistics are those of the valid steps only, whatever the padding holds.
+    mask = full.clone()
+    mask[0, 6:] = False
+    garbage = h.clone()
+    garbage[0, :, 6:] = 1e3
+    ours.train()
+    out = ours(garbage, mask)
+    valid = torch.cat([h[0, :, :6], h[1:].permute(1, 0, 2).reshape(3, -1)], 1)  # (C, valid steps)
+    expected = (h[1] - valid.mean(1, keepdim=True)) / torch.sqrt(valid.var(1, unbiased=False, keepdim=True) + 1e-5)
+    assert torch.allclose(out[1], expected * ours.weight[:, None] + ours.bias[:, None], atol=1e-5)
+
+
+def test_fcn_gives_a_series_the_same_features_alone_or_in_a_batch_and_survives_save_and_load(tmp_path):
+    from headstart.backbones import load_backbone
+
+    bb = load_backbone("scratch:fcn?pool=max&widths=[8,16,8]", in_channels=2, seed=0)
+    assert bb.feature_dim == 8 and [g.name for g in bb.param_groups()] == ["blocks.0", "blocks.1", "blocks.2"]
+    bb.train()
+    bb.forward_features(bb.preprocess([np.random.default_rng(2).normal(size=(12, 2)) for _ in range(4)]))
+    bb.eval()  # running statistics, not the batch's: a row is its own whatever it is batched with
+    short, long = np.random.default_rng(0).normal(size=(6, 2)), np.random.default_rng(1).normal(size=(20, 2))
+    with torch.no_grad():
+        alone = bb.forward_features(bb.preprocess([short]))
+        both = bb.forward_features(bb.preprocess([short, long]))
+    assert torch.allclose(alone[0], both[0], atol=1e-5)
+    folder = bb.save(tmp_path / "fcn")
+    again = load_backbone(f"local:{folder}")
+    again.eval()
+    with torch.no_grad():
+        assert torch.allclose(again.forward_features(again.preprocess([short, long])), both, atol=1e-6)
+    with pytest.raises(HeadstartError, match="scratch:fcn was built for 2 channels, a row has 3"):
+        bb.preprocess([np.zeros((5, 3))])
+    with pytest.raises(HeadstartError, match="three positive channel counts"):
+        load_backbone("scratch:fcn?widths=[8,8]", in_channels=1)
+
+
+def test_fcn_learns_rising_from_falling_series_of_any_length():
+    from headstart import TransferClassifier
+
+    train, test = toy_series(48, 0, channels=1), toy_series(30, 1, channels=1)
+    clf = TransferClassifier(
+        "scratch:fcn?widths=[8,16,8]", strategy="full", epochs=15, lr=1e-2, head_init="random",
+        precision="no", progress=False, train_batch_size=8,
+    ).fit(train)  # fmt: skip
+    assert clf.backbone_.in_channels == 1  # taken from the data
+    assert clf.evaluate(test)["accuracy"] >= 0.8

@@ -123,7 +123,7 @@ def split_options(spec: str) -> tuple[str, dict[str, Any]]:
 # Tabular backbones that take a fixed number of numeric columns: built for the data's width.
 WIDTH_FROM_DATA = ("auto", "identity", "scratch:mlp")
 # Time-series backbones built for the data's number of channels.
-CHANNELS_FROM_DATA = ("auto", "scratch:tsconv")
+CHANNELS_FROM_DATA = ("auto", "scratch:tsconv", "scratch:fcn")
 
 
 def load_backbone_for(spec: Any, data: Any, **kwargs: Any) -> Any:

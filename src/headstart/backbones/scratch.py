@@ -19,6 +19,9 @@ scratch (no pretrained weights exist, none are downloaded).
 - ``scratch:tsconv``: time series (``timeseries`` modality: any length, any
   channels, padded per batch with a mask, pooled by ``pool``); see
   :mod:`headstart.backbones.sequence`.
+- ``scratch:fcn``: Wang et al.'s (2017) fully convolutional network for time series
+  (three conv + batch-norm blocks, 128/256/128 channels, global average pooling), masked
+  the same way; see :mod:`headstart.backbones.fcn`.
 
 Example:
     >>> from headstart.backbones import load_backbone
@@ -201,7 +204,19 @@ def _tsconv(**kwargs: Any) -> Backbone:
     return TSConvBackbone(**kwargs)
 
 
-ARCHITECTURES = {"lenet": _lenet_backbone, "mlp": MLPBackbone, "seqconv": SeqConvBackbone, "tsconv": _tsconv}
+def _fcn(**kwargs: Any) -> Backbone:
+    from headstart.backbones.fcn import FCNBackbone
+
+    return FCNBackbone(**kwargs)
+
+
+ARCHITECTURES = {
+    "lenet": _lenet_backbone,
+    "mlp": MLPBackbone,
+    "seqconv": SeqConvBackbone,
+    "tsconv": _tsconv,
+    "fcn": _fcn,
+}
 
 
 @register_source("scratch", needs="nothing: random weights, trained from scratch")

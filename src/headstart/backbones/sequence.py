@@ -150,6 +150,10 @@ def build(cfg: dict[str, Any]) -> SequenceBackbone:
     """The architecture a saved ``backbone.json`` names (random weights)."""
     if cfg["architecture"] == "tsconv":
         return TSConvBackbone(cfg["in_channels"], cfg["width"], cfg.get("pooling", "mean"), cfg.get("norm", "none"))
+    if cfg["architecture"] == "fcn":
+        from headstart.backbones.fcn import build as build_fcn
+
+        return build_fcn(cfg)
     if cfg["architecture"] == "ge2e":
         from headstart.backbones.ge2e import GE2EBackbone
 
