@@ -472,3 +472,28 @@ def test_fcn_learns_rising_from_falling_series_of_any_length():
     ).fit(train)  # fmt: skip
     assert clf.backbone_.in_channels == 1  # taken from the data
     assert clf.evaluate(test)["accuracy"] >= 0.8
+    # trained from scratch, its batch norms normalised the batches (they were not frozen at
+    # their initial statistics, mean 0 and variance 1): the running mean moved
+    norms = [m for m in clf.backbone_.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert norms and all(m.running_mean.abs().sum() > 0 for m in norms)
+
+
+def test_batch_norm_is_frozen_only_where_it_holds_statistics_of_data(tmp_path):
+    from headstart.backbones import load_backbone
+    from headstart.train import TransferModel
+
+    def training_norms(backbone, **kw):
+        model = TransferModel(backbone, 2, **kw).train()
+        return {m.training for m in model.backbone.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
+
+    random_arch = load_backbone("timm:test_efficientnet", pretrained=False, seed=0)
+    assert training_norms(random_arch) == {True}  # pretrained=False: the architecture's initial statistics
+    random_arch.pretrained = True  # as weights loaded from a pretrained folder are
+    assert training_norms(random_arch) == {False}
+    assert training_norms(random_arch, freeze_bn=False) == {True}
+    fcn = load_backbone("scratch:fcn?widths=[8,16,8]", in_channels=1, seed=0)
+    assert training_norms(fcn) == {True}  # scratch: no batch seen yet
+    fcn.train()
+    fcn.forward_features(fcn.preprocess([np.random.default_rng(0).normal(size=(12, 1)) for _ in range(4)]))
+    again = load_backbone(f"local:{fcn.eval().save(tmp_path / 'fcn')}")
+    assert training_norms(again) == {False}  # pretrained by headstart: statistics of its source data

@@ -87,7 +87,7 @@ def new_model(
     n_classes: int,
     seed: int,
     head: nn.Module | None = None,
-    freeze_bn: bool = True,
+    freeze_bn: bool | None = None,
     init: Callable[[TransferModel], Any] | None = None,
 ) -> TransferModel:
     """``TransferModel(backbone, n_classes)`` drawn from ``seed``; its head's weights copied from ``head``.
@@ -118,7 +118,7 @@ def build_job(
     identity: dict[str, Any] | None = None,
     head: nn.Module | None = None,
     model: nn.Module | None = None,
-    freeze_bn: bool = True,
+    freeze_bn: bool | None = None,
     init: Callable[[TransferModel], Any] | None = None,
 ) -> Job:
     """A :class:`Job` training ``backbone`` + a head on ``train_data`` (a Dataset) with ``train_targets``

@@ -8,13 +8,28 @@ import torch
 from torch import nn
 
 
+def has_data_statistics(backbone: nn.Module) -> bool:
+    """Whether ``backbone``'s batch-norm running statistics were estimated on data, so
+    fine-tuning keeps them: pretrained weights, but neither ``pretrained=False`` (the
+    architecture's random initialisation) nor a ``scratch:`` network whose norms have
+    seen no batch yet (``num_batches_tracked`` 0; one trained and saved by headstart has)."""
+    if not getattr(backbone, "pretrained", True):
+        return False
+    if getattr(backbone, "source", "") != "scratch":
+        return True
+    norms = [m for m in backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    return any(m.num_batches_tracked is not None and int(m.num_batches_tracked) > 0 for m in norms)
+
+
 class TransferModel(nn.Module):
     """``head(backbone.forward_features(x))``; the backbone runs without autograd
     when none of its parameters is trainable (the ``head`` strategy)."""
 
-    def __init__(self, backbone: nn.Module, n_classes: int, dropout: float = 0.0, freeze_bn: bool = True) -> None:
+    def __init__(
+        self, backbone: nn.Module, n_classes: int, dropout: float = 0.0, freeze_bn: bool | None = None
+    ) -> None:
         super().__init__()
-        self.freeze_bn = freeze_bn
+        self.freeze_bn = has_data_statistics(backbone) if freeze_bn is None else freeze_bn
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.head = nn.Linear(backbone.feature_dim, n_classes)
@@ -22,7 +37,9 @@ class TransferModel(nn.Module):
     def train(self, mode: bool = True) -> TransferModel:
         """Batch-norm layers keep their pretrained statistics when ``freeze_bn``:
         small fine-tuning batches give noisy estimates that drift the network
-        away from what its later layers expect (standard for small-data transfer)."""
+        away from what its later layers expect (standard for small-data transfer).
+        The default (``None``) freezes them only where they hold statistics of data
+        (:func:`has_data_statistics`): a network trained from scratch normalises its batches."""
         super().train(mode)
         if mode and self.freeze_bn:
             for m in self.backbone.modules():
