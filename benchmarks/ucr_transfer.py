@@ -31,6 +31,10 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
 - ``...-seg`` (``transfer-seg``, ``transfer-probe-seg``, ``ssl-seg``, ``ssl-probe-seg``,
   ``scratch-seg``): the same with ``pool=segments`` (the mean of each eighth of the series, side by
   side) instead of the mean over the whole series: where along the series a pattern is, is kept;
+- ``...-bn`` (``transfer-noval-bn``, ``transfer-noval-seg-bn`` ...): fine-tuned with
+  ``batch_norm="update"``: the batch norms of a pre-trained encoder (``--encoder fcn``) re-estimate
+  their statistics on the target's batches instead of keeping the source sets' (the default for a
+  pretrained backbone);
 - ``ARM:EPOCHS[:LR[:BATCH]]`` (e.g. ``transfer-noval-seg:200:3e-4``): the arm with that fine-tuning
   budget, learning rate and batch instead of ``--epochs``, 1e-3 and 16;
 - ``ensN:RECIPE`` (e.g. ``ens5:transfer-noval-seg:200``): N fits of the recipe with different seeds,
@@ -129,6 +133,7 @@ TRANSFER_ARMS = (
     *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
     *("transfer-seg", "transfer-probe-seg", "transfer-noval-seg", "ssl-seg", "ssl-probe-seg", "ssl-noval-seg"),
     *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
+    *("transfer-noval-bn", "transfer-noval-seg-bn"),
 )
 LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg", "scratch-noval", "scratch-noval-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
@@ -193,6 +198,8 @@ def fit_arm(
     network, *how = arm.split("-")
     pool = "&pool=segments" if "seg" in how else ""
     val = {"val_size": 0.0} if "noval" in how else {}
+    if "bn" in how:  # the pre-trained encoder's batch-norm statistics re-estimated on the target
+        fine["batch_norm"] = "update"
     if network == "scratch":
         return TransferClassifier(
             f"scratch:{encoder}?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine, **val

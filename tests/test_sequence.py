@@ -495,5 +495,20 @@ def test_batch_norm_is_frozen_only_where_it_holds_statistics_of_data(tmp_path):
     assert training_norms(fcn) == {True}  # scratch: no batch seen yet
     fcn.train()
     fcn.forward_features(fcn.preprocess([np.random.default_rng(0).normal(size=(12, 1)) for _ in range(4)]))
-    again = load_backbone(f"local:{fcn.eval().save(tmp_path / 'fcn')}")
-    assert training_norms(again) == {False}  # pretrained by headstart: statistics of its source data
+    folder = fcn.eval().save(tmp_path / "fcn")
+    assert training_norms(load_backbone(f"local:{folder}")) == {False}  # pretrained by headstart: its source's
+    from headstart import TransferClassifier
+
+    def running_means(batch_norm):
+        clf = TransferClassifier(
+            f"local:{folder}", strategy="full", epochs=2, lr=1e-2, precision="no", progress=False,
+            train_batch_size=8, batch_norm=batch_norm, val_size=0.0,
+        ).fit(toy_series(24, 0, channels=1))  # fmt: skip
+        return torch.cat([m.running_mean for m in clf.backbone_.modules() if isinstance(m, torch.nn.BatchNorm1d)])
+
+    kept = torch.cat([m.running_mean for m in load_backbone(f"local:{folder}").modules()
+                      if isinstance(m, torch.nn.BatchNorm1d)])  # fmt: skip
+    assert torch.equal(running_means("auto"), kept) and torch.equal(running_means("freeze"), kept)
+    assert not torch.allclose(running_means("update"), kept)  # re-estimated on the target's batches
+    with pytest.raises(HeadstartError, match="batch_norm must be one of 'auto', 'freeze', 'update', got 'on'"):
+        TransferClassifier(f"local:{folder}", batch_norm="on").fit(toy_series(24, 0, channels=1))

@@ -73,6 +73,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             ``classes_``); what it was is in ``task_``.
         task_options: regression ``{"loss": "huber", "delta": 1.0}``; multi-label
             ``{"pos_weight": "balanced", "threshold": 0.5}`` (see :mod:`headstart.fit_targets`).
+        batch_norm: fine-tuning's batch-norm statistics: ``"auto"`` keeps a pretrained backbone's
+            and estimates a random one's (:func:`headstart.train.model.has_data_statistics`),
+            ``"freeze"`` keeps them, ``"update"`` re-estimates them on the training batches (a
+            source of another domain: on ArrowHead a time-series encoder pre-trained on other UCR
+            sets, docs/BENCHMARKS.md).
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         debias_options: dict[str, Any] | None = None,
         task: str = "auto",
         task_options: dict[str, Any] | None = None,
+        batch_norm: str = "auto",
     ) -> None:
         # scikit-learn's contract: each option stored under its own name, untouched (clone, get_params).
         vars(self).update({k: v for k, v in locals().items() if k != "self"})

@@ -219,7 +219,7 @@ def fine_tune(
 ) -> tuple[Any, nn.Linear]:
     """Fine-tune ``backbone`` + a head on ``data``'s numbers or label sets through the one loop
     (:func:`headstart.train.job.build_job` with the task's loss and validation hooks)."""
-    from headstart.fitting import learned_pooling, train_config
+    from headstart.fitting import freeze_bn, learned_pooling, train_config, with_batch_norm
     from headstart.heads import ridge_probe, unstandardise
     from headstart.recipe import note as recipe_note
     from headstart.train import tasks
@@ -259,8 +259,9 @@ def fine_tune(
         strategy,
         val_data=va,
         val_codes=None if va is None else Targets.values(y_va),
-        identity=identity,
+        identity=with_batch_norm(identity, p),
         head=head,
+        freeze_bn=freeze_bn(p),
     )
     job.hooks = {"loss_fn": loss, "val_fn": val_fn}
     job.notes += recipe_note(state.extras.get("recipe"))

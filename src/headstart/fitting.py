@@ -244,6 +244,16 @@ def train_config(p: dict[str, Any], monitor: str) -> Any:
     )
 
 
+def freeze_bn(p: dict[str, Any]) -> bool | None:
+    """``build_job``'s ``freeze_bn`` from the estimator's ``batch_norm`` option (``None``: the model decides)."""
+    return {"auto": None, "freeze": True, "update": False}[p.get("batch_norm", "auto")]
+
+
+def with_batch_norm(identity: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` plus the ``batch_norm`` option where it is not the default (runs from before it resume)."""
+    return identity if p.get("batch_norm", "auto") == "auto" else {**identity, "batch_norm": p["batch_norm"]}
+
+
 def split_validation(
     data: Dataset, codes: np.ndarray, val_size: float, seed: int, n_classes: int
 ) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
@@ -337,8 +347,9 @@ def fine_tune(
         strategy,
         val_data=va,
         val_codes=va_codes,
-        identity=identity,
+        identity=with_batch_norm(identity, p),
         head=head,
+        freeze_bn=freeze_bn(p),
     )
     job.notes += note(state.extras.get("recipe"))
     if method is not None:
@@ -439,6 +450,7 @@ def _refit(
         job.strategy,
         identity={**job.identity, "refit": f"{len(data)} rows, {epochs} epochs"},
         head=head,
+        freeze_bn=freeze_bn(p),
     )
     refit.notes = [f"[bold]refit[/bold] on all {len(data)} training rows for {epochs} epochs (the best epoch's count)"]
     folder = None if run_dir is None else Path(run_dir) / "refit"

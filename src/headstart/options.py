@@ -291,6 +291,13 @@ TASK = Option(
 )
 RESUME = Option("resume", False, "Continue the run in --out from its last checkpoint.", (bool,))
 TTA = Option("tta", False, "Images: also score each mirror image and average (TTA).", (bool,))
+BATCH_NORM = Option(
+    "batch_norm",
+    "auto",
+    "Fine-tuning: batch-norm statistics: auto (kept where pretrained, estimated where random), "
+    "freeze (kept), update (re-estimated on the training batches, e.g. a source of another domain).",
+    (StrOptions(["auto", "freeze", "update"]),),
+)
 
 OPTIONS: dict[str, Option] = {
     o.name: o
@@ -320,6 +327,7 @@ OPTIONS: dict[str, Option] = {
         RESUME,
         TTA,
         TASK,
+        BATCH_NORM,
     )
 }
 

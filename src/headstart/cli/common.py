@@ -49,6 +49,7 @@ Precision = o.PRECISION.typer()
 Resume = o.RESUME.typer()
 NumWorkers = o.NUM_WORKERS.typer()
 Tta = o.TTA.typer()
+BatchNorm = o.BATCH_NORM.typer()
 Task = o.TASK.typer()
 TaskOption = o.Option(
     "task_option",

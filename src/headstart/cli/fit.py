@@ -291,6 +291,7 @@ def fit(
     task_option: list[str] = c.TaskOption,
     resume: bool = c.Resume,
     tta: bool = c.Tta,
+    batch_norm: str = c.BatchNorm,
     num_workers: int = c.NumWorkers,
     strict: bool = c.Strict,
     batch_size: int = c.BatchSize,
