@@ -35,6 +35,8 @@ Arms, all with seeds ``--seeds`` except the deterministic 1-NN:
   ``batch_norm="update"``: the batch norms of a pre-trained encoder (``--encoder fcn``) re-estimate
   their statistics on the target's batches instead of keeping the source sets' (the default for a
   pretrained backbone);
+- ``...-rh``: fine-tuned from a random head (its lr 10x the encoder's) instead of the linear probe's
+  head (LP-FT, the default);
 - ``ARM:EPOCHS[:LR[:BATCH]]`` (e.g. ``transfer-noval-seg:200:3e-4``): the arm with that fine-tuning
   budget, learning rate and batch instead of ``--epochs``, 1e-3 and 16;
 - ``ensN:RECIPE`` (e.g. ``ens5:transfer-noval-seg:200``): N fits of the recipe with different seeds,
@@ -133,7 +135,7 @@ TRANSFER_ARMS = (
     *("transfer", "transfer-probe", "transfer-noval", "ssl", "ssl-probe", "ssl-noval", "gaf"),
     *("transfer-seg", "transfer-probe-seg", "transfer-noval-seg", "ssl-seg", "ssl-probe-seg", "ssl-noval-seg"),
     *("fssl", "fssl-probe", "fssl-noval", "fssl-probe-seg"),
-    *("transfer-noval-bn", "transfer-noval-seg-bn"),
+    *("transfer-noval-bn", "transfer-noval-seg-bn", "transfer-noval-bn-rh", "transfer-noval-rh"),
 )
 LEARNED_ARMS = (*TRANSFER_ARMS, "scratch", "scratch-seg", "scratch-noval", "scratch-noval-seg")
 ARM_ORDER = (*LEARNED_ARMS, "MiniRocket", "1-NN DTW", "1-NN ED")
@@ -200,9 +202,11 @@ def fit_arm(
     val = {"val_size": 0.0} if "noval" in how else {}
     if "bn" in how:  # the pre-trained encoder's batch-norm statistics re-estimated on the target
         fine["batch_norm"] = "update"
+    if "rh" in how:  # a random head (lr x10) instead of LP-FT's probe head
+        fine["head_init"] = "random"
     if network == "scratch":
         return TransferClassifier(
-            f"scratch:{encoder}?norm=series{pool}", head_init="random", progress=False, seed=seed, **fine, **val
+            f"scratch:{encoder}?norm=series{pool}", progress=False, seed=seed, **{**fine, "head_init": "random"}, **val
         ).fit(train)
     if network == "gaf":
         return TransferClassifier("gaf:efficientnet-lite0", progress=False, seed=seed, **probe).fit(train)

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from headstart.backbones.base import ParamGroup
-from headstart.backbones.sequence import SequenceBackbone
+from headstart.backbones.sequence import SequenceBackbone, series_frontend
 from headstart.errors import HeadstartError
 
 KERNELS = (8, 5, 3)
@@ -111,12 +111,7 @@ class FCNBackbone(SequenceBackbone):
         }
 
     def frontend(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-        if x.shape[1] != self.in_channels:
-            raise HeadstartError(f"scratch:fcn was built for {self.in_channels} channels, a row has {x.shape[1]}")
-        if self.norm == "series":
-            x = (x - x.mean(0)) / (x.std(0) + 1e-6)
-        return x
+        return series_frontend(x, self.in_channels, self.norm, "scratch:fcn")
 
     def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         mask = batch["mask"].bool()

@@ -38,6 +38,17 @@ from headstart.errors import HeadstartError
 from headstart.pooling import Pooling
 
 
+def series_frontend(x: np.ndarray, in_channels: int, norm: str, name: str) -> np.ndarray:
+    """One series as ``(T, C)`` float32, checked against the network's ``in_channels`` (``name`` in the
+    error) and, with ``norm="series"``, z-normalised per channel."""
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    if x.shape[1] != in_channels:
+        raise HeadstartError(f"{name} was built for {in_channels} channels, a row has {x.shape[1]}")
+    if norm == "series":
+        x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    return x
+
+
 class SequenceBackbone(Backbone):
     """Base of the sequence backbones; subclasses give ``frontend``, ``forward_tokens``
     and ``encoder_groups``."""
@@ -128,12 +139,7 @@ class TSConvBackbone(SequenceBackbone):
         }
 
     def frontend(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-        if x.shape[1] != self.in_channels:
-            raise HeadstartError(f"scratch:tsconv was built for {self.in_channels} channels, a row has {x.shape[1]}")
-        if self.norm == "series":
-            x = (x - x.mean(0)) / (x.std(0) + 1e-6)
-        return x
+        return series_frontend(x, self.in_channels, self.norm, "scratch:tsconv")
 
     def forward_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         mask = batch["mask"].bool()
